@@ -1,0 +1,1 @@
+"""ctfp.inference: running things (sampling, gates, contrasts, validation, pipeline, command line)."""

@@ -1,0 +1,5 @@
+import sys
+
+from ctfp.inference.cli import main
+
+sys.exit(main())

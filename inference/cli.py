@@ -1,0 +1,67 @@
+"""The `ctfp` command line.
+
+Each subcommand lives in its own `cmd_*` module exposing `register(subparsers)`; a module sets
+`func=<handler>` on its parser, and the handler returns an exit code. Heavy libraries (PyMC, ArviZ, pandas)
+are imported inside handlers so `ctfp --help`, `ctfp data check` and `ctfp dea` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ctfp.data.errors import CtfpError
+
+# Order is the order of `ctfp --help`.
+COMMAND_MODULES = (
+    "ctfp.inference.cmd_run",  # demo, run
+    "ctfp.inference.cmd_data",  # data synth, data check
+    "ctfp.inference.cmd_dea",  # dea
+    "ctfp.inference.cmd_panel",  # fe, iv, replicate
+    "ctfp.inference.cmd_fit",  # fit
+    "ctfp.inference.cmd_report",  # report
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ctfp",
+        description="City carbon TFP: SBM-DEA, Stata-exact panel replicas, Bayesian hierarchical models, reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"ctfp {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except CtfpError as err:
+        print(f"ctfp: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("ctfp: interrupted; finished steps are kept, rerun to resume", file=sys.stderr)
+        return 130
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ctfp")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

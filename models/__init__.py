@@ -1,0 +1,1 @@
+"""ctfp.models: pure model definitions (DEA, frequentist panel estimators, PyMC builders)."""

@@ -1,0 +1,1 @@
+"""ctfp.reports: tables, ArviZ figures and the self-contained HTML report."""
