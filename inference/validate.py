@@ -1,0 +1,155 @@
+"""Validation against the paper: one verdict per published claim, from the replica and from the posterior.
+
+Claims are the paper's own statements (H1, H2, the main effect, robustness, each heterogeneity finding).
+A replica verdict reads the replica cells (same sign and significance band as printed); a posterior verdict
+reads the Bayesian summaries (posterior probability of the claimed sign at 95%).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SUPPORT = 0.95  # posterior probability needed to call a signed claim supported
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim_id: str
+    claim: str
+    published: str
+    cells: tuple[tuple[str, str, str], ...]  # (table, column, row) replica cells that must match
+    sign: int  # +1 / -1 claimed sign; 0 = "not significant"
+    posterior: tuple[str, ...] = ()  # how to read the posterior: ("treatment", model) or ("group", split, level)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("main", "AI innovation quality raises city carbon TFP (two-way FE, controls)",
+          "Table 2 (2): 0.0248** (t = 2.08)", (("2", "(2)", "AI"),), +1, ("treatment", "headline")),
+    Claim("main_scale", "AI innovation scale raises carbon TFP as well, less than quality",
+          "Table 2 (4): 0.0172** (t = 2.08)", (("2", "(4)", "AI"),), +1),
+    Claim("robust_lag", "The effect persists with a one-year lag",
+          "Table 3 (4): 0.0270* (t = 1.90)", (("3", "(4)", "AI"),), +1),
+    Claim("robust_iv", "The effect survives 2SLS with the 1984 telephone shift-share instrument",
+          "Table 4: 0.0285*** (t = 4.01), KP F = 105.5", (("4", "(2)", "AI"),), +1, ("treatment", "iv")),
+    Claim("H1_dig1", "H1: AI drives industrial digital transformation (digital investment)",
+          "Table 5 (1): 0.0048 (t = 2.07, printed ***)", (("5", "(1)", "AI"),), +1),
+    Claim("H1_dig2", "H1: AI drives industrial digital transformation (digital firms)",
+          "Table 5 (2): 0.0592*** (t = 25.15)", (("5", "(2)", "AI"),), +1),
+    Claim("H2_green1", "H2: AI drives industrial green transformation (green-firm assets)",
+          "Table 5 (3): 0.0621*** (t = 4.16)", (("5", "(3)", "AI"),), +1),
+    Claim("H2_green2", "H2: AI drives industrial green transformation (green-firm revenue)",
+          "Table 5 (4): 0.0097*** (t = 5.39)", (("5", "(4)", "AI"),), +1),
+    Claim("het_ua", "AI raises carbon TFP in urban-agglomeration cities",
+          "Table 6 (1): 0.0254** ", (("6", "(1)", "AI"),), +1, ("group", "g_ua", "1")),
+    Claim("het_nonua", "AI lowers carbon TFP in non-agglomeration cities",
+          "Table 6 (2): -0.4827* ", (("6", "(2)", "AI"),), -1, ("group", "g_ua", "0")),
+    Claim("het_ua_diff", "The agglomeration difference is significant (permutation p = 0.001)",
+          "Table 6 text: p = 0.001", (), +1, ("diff", "g_ua")),
+    Claim("het_resource", "No significant effect in resource-based cities",
+          "Table 6 (3): -0.1356 (t = -1.10)", (("6", "(3)", "AI"),), 0, ("group", "g_resource", "1")),
+    Claim("het_nonresource", "AI raises carbon TFP in non-resource-based cities",
+          "Table 6 (4): 0.0276**", (("6", "(4)", "AI"),), +1, ("group", "g_resource", "0")),
+    Claim("het_attention", "AI raises carbon TFP where government environmental attention is high",
+          "Table 6 (5): 0.0321**; (6): 0.0157 n.s.", (("6", "(5)", "AI"),), +1, ("group", "g_attention", "1")),
+    Claim("het_envinv", "AI raises carbon TFP where environmental investment is high",
+          "Table 6 (7): 0.0256**; (8): 0.0603 n.s.", (("6", "(7)", "AI"),), +1, ("group", "g_envinv", "1")),
+    Claim("het_hum", "AI raises carbon TFP where human capital is high",
+          "Table 6 (9): 0.0245**; (10): -0.0954 n.s.", (("6", "(9)", "AI"),), +1, ("group", "g_hum", "1")),
+    Claim("het_gcons", "AI raises carbon TFP where green consumption is high",
+          "Table 6 (11): 0.0213*; (12): -0.6657 n.s.", (("6", "(11)", "AI"),), +1, ("group", "g_gcons", "1")),
+)
+
+
+def _load(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _replica_verdict(claim: Claim, cells: list[dict[str, Any]] | None,
+                     diffs: list[dict[str, Any]] | None) -> tuple[str, str]:
+    if claim.posterior[:1] == ("diff",):
+        if not diffs:
+            return "not run", "no replicas/group_diffs.json"
+        row = next((d for d in diffs if d.get("split") == claim.posterior[1]), None)
+        if row is None:
+            return "not run", f"no difference test for {claim.posterior[1]}"
+        p = row.get("perm_p_two_sided")
+        ok = p is not None and p < 0.05 and (row.get("diff") or 0) * claim.sign > 0
+        return ("supported" if ok else "not supported"), f"diff = {row.get('diff'):.4f}, permutation p = {p:.3f}"
+    if not cells:
+        return "not run", "no replicas/cells.json"
+    index = {(c.get("table"), c.get("column"), c.get("row")): c for c in cells}
+    parts, oks = [], []
+    for key in claim.cells:
+        c = index.get(key)
+        if c is None or c.get("replica_coef") is None:
+            return "not run", f"no replica for Table {key[0]} {key[1]}"
+        coef, p = c["replica_coef"], c.get("replica_p", 1.0)
+        parts.append(f"T{key[0]}{key[1]}: {coef:.4f} (p = {p:.3f})")
+        if claim.sign == 0:
+            oks.append(p >= 0.10)
+        else:
+            oks.append(coef * claim.sign > 0 and p < 0.10)
+    return ("supported" if all(oks) else "not supported"), "; ".join(parts)
+
+
+def _posterior_verdict(claim: Claim, bayes_dir: Path) -> tuple[str, str]:
+    if not claim.posterior:
+        return "not assessed", "no Bayesian counterpart in the spec"
+    kind = claim.posterior[0]
+    if kind == "treatment":
+        s = _load(bayes_dir / claim.posterior[1] / "summary.json")
+        if s is None:
+            return "not run", f"no bayes/{claim.posterior[1]}/summary.json"
+        t = s.get("treatment", {})
+        prob = t.get("p_gt0")
+        evidence = f"AME mean {t.get('mean', float('nan')):.4f}, 95% [{_fmt_ci(t)}]"
+    else:
+        s = _load(bayes_dir / "hetero" / "summary.json")
+        if s is None:
+            return "not run", "no bayes/hetero/summary.json"
+        by = (s.get("by") or {}).get(claim.posterior[1], {})
+        node = by.get("difference", {}) if kind == "diff" else (by.get("levels", {}) or by).get(claim.posterior[2], {})
+        prob = node.get("p_gt0")
+        evidence = f"mean {node.get('mean', float('nan')):.4f}, 95% [{_fmt_ci(node)}]"
+    if prob is None:
+        return "not assessed", evidence + "; no P(>0) in summary"
+    evidence += f", P(>0) = {prob:.3f}"
+    if claim.sign == 0:
+        verdict = "supported" if 1 - SUPPORT < prob < SUPPORT else "not supported"
+    else:
+        p_sign = prob if claim.sign > 0 else 1 - prob
+        verdict = "supported" if p_sign >= SUPPORT else "not supported"
+    if s.get("gate", {}).get("passed") is False:
+        verdict += " (diagnostics gate failed)"
+    return verdict, evidence
+
+
+def _fmt_ci(node: dict[str, Any]) -> str:
+    lo = node.get("ci_low", node.get("eti95_lb", node.get("hdi95_lb")))
+    hi = node.get("ci_high", node.get("eti95_ub", node.get("hdi95_ub")))
+    if lo is None or hi is None:
+        return "n/a"
+    return f"{lo:.4f}, {hi:.4f}"
+
+
+def validate_run(run_dir: Path) -> list[dict[str, Any]]:
+    """Verdicts for every claim from whatever the run folder holds; writes `validation.json`."""
+    from ctfp.data.atomic import write_json
+
+    run_dir = Path(run_dir)
+    cells = _load(run_dir / "replicas" / "cells.json")
+    diffs = _load(run_dir / "replicas" / "group_diffs.json")
+    rows = []
+    for claim in CLAIMS:
+        r_verdict, r_ev = _replica_verdict(claim, cells, diffs)
+        p_verdict, p_ev = _posterior_verdict(claim, run_dir / "bayes")
+        rows.append({
+            "claim_id": claim.claim_id, "claim": claim.claim, "published": claim.published,
+            "replica_evidence": r_ev, "replica_verdict": r_verdict,
+            "posterior_evidence": p_ev, "posterior_verdict": p_verdict,
+        })
+    write_json(run_dir / "validation.json", rows)
+    return rows
