@@ -1,0 +1,46 @@
+"""Claim-by-claim validation: verdicts follow the replica cells and posterior summaries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ctfp.inference.validate import CLAIMS, validate_run
+
+
+def _cell(table: str, column: str, coef: float, p: float) -> dict:
+    return {"table": table, "column": column, "row": "AI", "replica_coef": coef, "replica_p": p}
+
+
+def test_verdicts_from_replicas_and_posterior(tmp_path: Path) -> None:
+    (tmp_path / "replicas").mkdir()
+    cells = [_cell("2", "(2)", 0.03, 0.01), _cell("6", "(1)", 0.02, 0.04), _cell("6", "(2)", 0.05, 0.5),
+             _cell("6", "(3)", -0.1, 0.3), _cell("6", "(4)", 0.03, 0.2)]
+    (tmp_path / "replicas" / "cells.json").write_text(json.dumps(cells))
+    diffs = [{"split": "g_ua", "diff": 0.4, "perm_p_two_sided": 0.002}]
+    (tmp_path / "replicas" / "group_diffs.json").write_text(json.dumps(diffs))
+    (tmp_path / "bayes" / "headline").mkdir(parents=True)
+    (tmp_path / "bayes" / "headline" / "summary.json").write_text(json.dumps(
+        {"treatment": {"mean": 0.02, "ci_low": 0.001, "ci_high": 0.04, "p_gt0": 0.98}, "gate": {"passed": True}}))
+    rows = {r["claim_id"]: r for r in validate_run(tmp_path)}
+    assert len(rows) == len(CLAIMS)
+    assert rows["main"]["replica_verdict"] == "supported"
+    assert rows["main"]["posterior_verdict"] == "supported"
+    assert "P(>0) = 0.980" in rows["main"]["posterior_evidence"]
+    assert rows["het_ua"]["replica_verdict"] == "supported"
+    assert rows["het_nonua"]["replica_verdict"] == "not supported"  # wrong sign and not significant
+    assert rows["het_resource"]["replica_verdict"] == "supported"  # claim is "not significant"
+    assert rows["het_nonresource"]["replica_verdict"] == "not supported"  # p = 0.2
+    assert rows["het_ua_diff"]["replica_verdict"] == "supported"
+    assert rows["robust_lag"]["replica_verdict"] == "not run"
+    assert rows["het_ua"]["posterior_verdict"] == "not run"  # no hetero model in this folder
+    saved = json.loads((tmp_path / "validation.json").read_text())
+    assert [r["claim_id"] for r in saved] == [c.claim_id for c in CLAIMS]
+
+
+def test_failed_gate_is_said(tmp_path: Path) -> None:
+    (tmp_path / "bayes" / "headline").mkdir(parents=True)
+    (tmp_path / "bayes" / "headline" / "summary.json").write_text(json.dumps(
+        {"treatment": {"mean": 0.02, "p_gt0": 0.99}, "gate": {"passed": False}}))
+    rows = {r["claim_id"]: r for r in validate_run(tmp_path)}
+    assert rows["main"]["posterior_verdict"] == "supported (diagnostics gate failed)"
