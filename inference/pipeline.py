@@ -171,7 +171,7 @@ class Pipeline:
 
     def _check_spec_columns(self, raw: Any) -> None:
         """Every variable the spec names must be derivable from the panel: name the variable and the line."""
-        from ctfp.data.dictionary import raw_sources
+        from ctfp.data.lineage import raw_sources
 
         v = self.spec["variables"]
         names: list[tuple[str, str]] = []
