@@ -1,0 +1,300 @@
+"""DEA facade: `run_dea` scores every DMU with SBM, super-SBM or radial CCR/BCC and returns a tidy table.
+
+One row per DMU: id (and period), `efficiency`, `status`, `efficient`, one `slack_<col>` and `target_<col>`
+per variable, `peers` (reference set "id:lambda;..."), `residual` (largest relative residual of the solution
+checked against the unscaled data) and `zero_adjusted` (variables hit by the zero rule). The resolved options
+are in `result.attrs`. See docs/dea.md for the models and options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ctfp.data.errors import InputError, NumericalError
+from ctfp.models import dea_frontier
+from ctfp.models.dea_data import ZERO_OUTPUT_DIVISOR, DeaData, build_data, check_columns
+from ctfp.models.dea_radial import DEFAULT_TRANSLATION, RadialProblem, negative_normalise
+from ctfp.models.dea_run import engines, progress_bar, to_global
+from ctfp.models.dea_sbm import SbmProblem
+
+EFFICIENT_TOL = 1e-6  # efficient iff score >= 1 - EFFICIENT_TOL (never test == 1)
+CHECK_TOL = 1e-6  # largest relative residual accepted when a solution is checked on the unscaled data
+MODELS = ("sbm", "super-sbm", "ccr", "bcc")
+ORIENTATIONS = ("none", "input", "output")
+
+
+def resolve_options(model: str, orientation: str | None, rts: str | None) -> tuple[str, str, str]:
+    """Validate and fill defaults: SBM -> non-oriented CRS; CCR -> CRS; BCC -> VRS; radial -> input."""
+    model = model.lower()
+    if model not in MODELS:
+        raise InputError(f"model {model!r} unknown; use one of {', '.join(MODELS)}")
+    radial = model in ("ccr", "bcc")
+    if orientation is None:
+        orientation = "input" if radial else "none"
+    if orientation not in ORIENTATIONS:
+        raise InputError(f"orientation {orientation!r} unknown; use none, input or output")
+    if radial and orientation == "none":
+        raise InputError(f"model {model} is radial: choose --orientation input (recommended) or output")
+    implied = {"ccr": "crs", "bcc": "vrs"}.get(model)
+    if rts is None:
+        rts = implied or "crs"
+    if rts not in ("crs", "vrs"):
+        raise InputError(f"rts {rts!r} unknown; use crs or vrs")
+    if implied and rts != implied:
+        raise InputError(f"model {model} means rts={implied}; drop --rts or use the other radial model")
+    return model, orientation, rts
+
+
+def run_dea(
+    frame: pd.DataFrame,
+    inputs: Sequence[str],
+    good: Sequence[str],
+    bad: Sequence[str] = (),
+    *,
+    id_col: str | None = None,
+    period_col: str | None = None,
+    model: str = "sbm",
+    orientation: str | None = None,
+    rts: str | None = None,
+    frontier: str = "global",
+    weights: tuple[float, float] = (1.0, 1.0),
+    progress: bool | None = False,
+    bad_treatment: str | None = None,
+    translation: float = DEFAULT_TRANSLATION,
+    source: str = "data",
+    pricing: bool = True,
+) -> pd.DataFrame:
+    """Score every row of `frame` as a DMU. See the module docstring and docs/dea.md.
+
+    orientation/rts None take the model's default. `bad_treatment`: "undesirable" (SBM family, default) or
+    "negative_normalisation" (radial, default): b' = (max b - b)/(max b - min b) + `translation`.
+    `pricing=False` solves every LP over all reference columns (the plain method, for checks).
+    """
+    model, orientation, rts = resolve_options(model, orientation, rts)
+    radial = model in ("ccr", "bcc")
+    inputs, good, bad = list(inputs), list(good), list(bad)
+    if not inputs or not (good or bad):
+        raise InputError(f"{source}: DEA needs at least one input and one output (--inputs, --good/--bad)")
+    names = [*inputs, *good, *bad]
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise InputError(f"{source}: column {dup[0]!r} is listed twice among inputs/outputs; list it once")
+    treatment = bad_treatment or ("negative_normalisation" if radial else "undesirable")
+    if treatment not in ("undesirable", "negative_normalisation"):
+        raise InputError(f"bad_treatment {treatment!r} unknown; use undesirable or negative_normalisation")
+    if treatment == "undesirable" and radial and bad:
+        raise InputError("radial models take bad outputs only with bad_treatment='negative_normalisation'")
+    if len(weights) != 2 or min(weights) <= 0 or not np.all(np.isfinite(weights)):
+        raise InputError(f"weights {weights!r}: give two positive numbers GOOD:BAD, e.g. 1:1")
+    keys = [c for c in (id_col, period_col) if c is not None]
+    check_columns(frame, [*keys, *names], source)
+    kind, _ = dea_frontier.parse_frontier(frontier)
+    if kind != "global" and period_col is None:
+        raise InputError(f"frontier {frontier!r} needs the period column (--period COL)")
+    frame = frame.reset_index(drop=True)
+    _check_keys(frame, id_col, period_col, source)
+    data = build_data(frame, inputs, good, bad, source=source, id_col=id_col, period_col=period_col)
+    periods = frame[period_col].to_numpy() if period_col else None
+    if periods is not None and pd.isna(periods).any():
+        raise InputError(f"{source}: column {period_col!r} has missing periods; fill them")
+    groups = dea_frontier.groups(data.n, periods, frontier, period_col=period_col, source=source)
+    ids = frame[id_col].to_numpy() if id_col else np.arange(1, data.n + 1)
+
+    if radial:
+        out, info = _run_radial(data, treatment, translation, rts, orientation, groups, ids, progress, pricing)
+    else:
+        out, info = _run_sbm(data, model, rts, orientation, weights, groups, ids, progress, pricing)
+
+    head = {}
+    head[id_col or "dmu"] = ids
+    if period_col:
+        head[period_col] = periods
+    table = pd.concat([pd.DataFrame(head), pd.DataFrame(out)], axis=1)
+    table["zero_adjusted"] = data.zero_log
+    bad_status = table["status"].isin(["optimal", "super_infeasible", "super_unbounded"])
+    if not bad_status.all():
+        first = int(np.flatnonzero(~bad_status.to_numpy())[0])
+        raise NumericalError(
+            f"{source}: DEA LP for row {first + 1} ({id_col or 'dmu'}={ids[first]}) ended with status "
+            f"{table['status'].iloc[first]!r} (residual {table['residual'].iloc[first]:.2g}); data too ill-conditioned?"
+        )
+    table.attrs.update(
+        model=model, orientation=orientation, rts=rts, frontier=frontier, inputs=inputs, good=good, bad=bad,
+        bad_treatment=treatment if bad else None, efficient_tol=EFFICIENT_TOL,
+        zero_rule=f"zero input: slack term dropped (m-1); zero output: ratio denominator = min positive/{ZERO_OUTPUT_DIVISOR:g}",
+        scaling={c: float(v) for c, v in zip(names, np.concatenate([data.mu_x, data.mu_g, data.mu_b]), strict=True)},
+        **info,
+    )
+    return table
+
+
+def _check_keys(frame: pd.DataFrame, id_col: str | None, period_col: str | None, source: str) -> None:
+    keys = [c for c in (id_col, period_col) if c is not None]
+    if not keys:
+        return
+    for c in keys:
+        miss = np.flatnonzero(frame[c].isna().to_numpy())
+        if miss.size:
+            raise InputError(f"{source}: column {c!r}, row {miss[0] + 1}: missing identifier; fill it or drop the row")
+    dup = frame.duplicated(keys, keep="first").to_numpy()
+    if dup.any():
+        r = int(np.flatnonzero(dup)[0])
+        vals = ", ".join(f"{c}={frame[c].iloc[r]}" for c in keys)
+        raise InputError(f"{source}: row {r + 1} repeats ({vals}); each DMU{'-period' if period_col else ''} must appear once")
+
+
+def _peers(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> str:
+    order = np.argsort(-lam, kind="stable")
+    return ";".join(f"{ids[idx[k]]}:{lam[k]:.6g}" for k in order)
+
+
+def _columns(n: int, names: Sequence[str]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {"efficiency": np.full(n, np.nan)}
+    for c in names:
+        out[f"slack_{c}"] = np.full(n, np.nan)
+    for c in names:
+        out[f"target_{c}"] = np.full(n, np.nan)
+    return out
+
+
+def _run_sbm(
+    data: DeaData, model: str, rts: str, orientation: str, weights: tuple[float, float],
+    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, pricing: bool,
+) -> tuple[dict[str, object], dict[str, object]]:
+    prob = SbmProblem(data, rts, orientation, (float(weights[0]), float(weights[1])))
+    names = [*data.inputs, *data.good, *data.bad]
+    n, m, s1 = data.n, prob.m, prob.s1
+    out = _columns(n, names)
+    status = np.full(n, "", dtype=object)
+    peers = np.full(n, "", dtype=object)
+    resid = np.full(n, np.nan)
+    rho = np.full(n, np.nan)
+    sup = np.full(n, np.nan)
+    solves = 0
+    obs = np.vstack([data.x, data.yg, data.yb])
+    direction = np.concatenate([-np.ones(m), np.ones(s1), -np.ones(prob.s2)])
+    with progress_bar(n, progress, f"{model} ({rts}, {orientation})") as advance:
+        for g, eng, pos in engines(groups, prob.ref, m, s1, pricing):
+            for o in g.evaluate:
+                p = pos.get(int(o))
+                sol = to_global(eng.solve(prob.sbm_block(o), extra=() if p is None else (p,)), g.reference)
+                solves += sol.rounds
+                score = prob.sbm_score(sol)
+                rho[o] = score
+                st = sol.status
+                if st == "optimal":
+                    sl, lam = prob.slacks(sol)
+                    resid[o] = prob.check(o, sol, score, is_super=False)
+                    if resid[o] > CHECK_TOL or not 0 < score <= 1 + CHECK_TOL:
+                        st = "check_failed"
+                    for k, c in enumerate(names):
+                        out[f"slack_{c}"][o] = sl[k]
+                        out[f"target_{c}"][o] = obs[k, o] + direction[k] * sl[k]
+                    peers[o] = _peers(ids, sol.ref_idx, lam)
+                if model == "super-sbm" and st == "optimal" and score >= 1 - EFFICIENT_TOL:
+                    ssol = to_global(eng.solve(prob.super_block(o), exclude=p), g.reference)
+                    solves += ssol.rounds
+                    sup[o], st = prob.super_score(ssol)
+                    if st == "optimal":
+                        r2 = prob.check(o, ssol, sup[o], is_super=True)
+                        resid[o] = max(resid[o], r2)
+                        if r2 > CHECK_TOL or sup[o] < 1 - CHECK_TOL:
+                            st = "check_failed"
+                status[o] = st
+                advance(1)
+    eff = rho.copy()
+    if model == "super-sbm":
+        eff = np.where(rho >= 1 - EFFICIENT_TOL, sup, rho)
+    out["efficiency"] = eff
+    res: dict[str, object] = {
+        "efficiency": eff, "status": status, "efficient": rho >= 1 - EFFICIENT_TOL,
+    }
+    if model == "super-sbm":
+        res.update(rho=rho, super_efficiency=sup)
+    res.update({k: v for k, v in out.items() if k != "efficiency"})
+    res.update(peers=peers, residual=resid)
+    info = {
+        "weights": {"good": prob.wg.tolist(), "bad": prob.wb.tolist(), "ratio": list(weights)},
+        "lp_solves": solves,
+    }
+    return res, info
+
+
+def _run_radial(
+    data: DeaData, treatment: str, translation: float, rts: str, orientation: str,
+    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, pricing: bool,
+) -> tuple[dict[str, object], dict[str, object]]:
+    names = [*data.inputs, *data.good, *data.bad]
+    bounds: list[tuple[float, float]] = []
+    if data.bad:
+        try:
+            yb2 = np.vstack([negative_normalise(b, translation) for b in data.yb])
+        except ValueError as err:
+            raise InputError(f"bad output: {err}") from err
+        bounds = [(float(b.min()), float(b.max())) for b in data.yb]
+        yg = np.vstack([data.yg, yb2])
+        data = DeaData(data.inputs, [*data.good, *data.bad], [], data.x, yg, np.empty((0, data.n)),
+                       data.mu_x, yg.mean(axis=1), np.empty(0), data.zero_log)
+    prob = RadialProblem(data, rts, orientation)
+    n, m = data.n, prob.m
+    out = _columns(n, names)
+    status = np.full(n, "", dtype=object)
+    peers = np.full(n, "", dtype=object)
+    resid = np.full(n, np.nan)
+    raw = np.full(n, np.nan)
+    efficient = np.zeros(n, dtype=bool)
+    solves = 0
+    n_good = len(data.good) - len(bounds)
+    with progress_bar(n, progress, f"{'ccr' if rts == 'crs' else 'bcc'} ({orientation})") as advance:
+        for g, eng, pos in engines(groups, prob.ref, m, prob.s, pricing):
+            for o in g.evaluate:
+                p = pos.get(int(o))
+                extra = () if p is None else (p,)
+                sol = eng.solve(prob.block(o), extra=extra)
+                score = prob.score(sol)
+                st = sol.status
+                solves += sol.rounds
+                if st == "optimal":
+                    sol2 = to_global(eng.solve(prob.block(o, score), extra=extra), g.reference)
+                    solves += sol2.rounds
+                    st = sol2.status
+                if st == "optimal":
+                    raw[o] = score
+                    sl = prob.slacks(sol2)
+                    resid[o] = prob.check(o, sol2, score, )
+                    if resid[o] > CHECK_TOL:
+                        st = "check_failed"
+                    eff = score if orientation == "input" else 1.0 / score
+                    out["efficiency"][o] = eff
+                    rel = sl / np.concatenate([data.mu_x, data.mu_g])
+                    efficient[o] = eff >= 1 - EFFICIENT_TOL and bool(np.all(rel <= EFFICIENT_TOL))
+                    xt = (score if orientation == "input" else 1.0) * data.x[:, o] - sl[:m]
+                    yt = (1.0 if orientation == "input" else score) * data.yg[:, o] + sl[m:]
+                    for k, c in enumerate(data.inputs):
+                        out[f"slack_{c}"][o], out[f"target_{c}"][o] = sl[k], xt[k]
+                    for r, c in enumerate(data.good):
+                        out[f"slack_{c}"][o] = sl[m + r]
+                        val = yt[r]
+                        if r >= n_good:  # back to the bad output's own units
+                            lo, hi = bounds[r - n_good]
+                            val = hi - (val - translation) * (hi - lo)
+                        out[f"target_{c}"][o] = val
+                    peers[o] = _peers(ids, sol2.ref_idx, sol2.lam)
+                status[o] = st
+                advance(1)
+    res: dict[str, object] = {"efficiency": out.pop("efficiency"), "status": status, "efficient": efficient}
+    res["theta" if orientation == "input" else "phi"] = raw
+    res.update(out)
+    res.update(peers=peers, residual=resid)
+    info: dict[str, object] = {"lp_solves": solves}
+    if bounds:
+        info["negative_normalisation"] = {
+            "formula": "b' = (max - b) / (max - min) + translation",
+            "translation": translation,
+            "bounds": {c: {"min": lo, "max": hi} for c, (lo, hi) in zip(data.good[n_good:], bounds, strict=True)},
+            "slack_units": "slack_<bad> is in normalised units; target_<bad> in the original units",
+        }
+    return res, info

@@ -1,0 +1,187 @@
+"""Tone's SBM with undesirable outputs and the slack-form super-SBM, as LP blocks for the priced engine.
+
+Linearised SBM (Charnes-Cooper; t > 0, Lambda = t*lambda, S = t*s), core rows in this order:
+    inputs   t x_o - X Lambda - S-      = 0
+    good     Yg Lambda - t yg_o - Sg    = 0
+    bad      t yb_o - Yb Lambda - Sb    = 0
+    VRS      sum Lambda - t             = 0      (not = 1)
+    norm     t + 1/(s1+s2) (sum wg Sg/yg_o + sum wb Sb/yb_o) = 1
+    min      t - 1/m sum S-/x_o
+Input orientation fixes t = 1 and drops output slacks from the objective; output orientation minimises
+-1/(s1+s2) sum w s/y and reports rho = 1/(1 + that sum).
+
+Super-SBM (Tone 2002, undesirable outputs, DMU o removed from the reference set), linearised:
+    inputs   tau x_o - X Lambda + T-   >= 0
+    good     Yg Lambda - tau yg_o + Tg >= 0,   Tg - tau yg_o <= 0
+    bad      tau yb_o - Yb Lambda + Tb >= 0
+    VRS      sum Lambda - tau = 0
+    norm     tau - 1/(s1+s2) (sum wg Tg/yg_o + sum wb Tb/yb_o) = 1
+    min      tau + 1/m sum T-/x_o
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ctfp.models.dea_data import DeaData
+from ctfp.models.dea_solver import LPSolution, OwnBlock
+
+
+def normalised_weights(s1: int, s2: int, weights: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Good:bad weight ratio a:b -> per-output weights with sum = s1 + s2 (Tone 2003)."""
+    a, b = float(weights[0]), float(weights[1])
+    if s2 == 0:
+        b = 0.0
+    if a <= 0 or (s2 and b <= 0):
+        raise ValueError("weights must be positive")
+    scale = (s1 + s2) / (s1 * a + s2 * b)
+    return np.full(s1, a * scale), np.full(s2, b * scale)
+
+
+@dataclass
+class SbmProblem:
+    data: DeaData
+    rts: str  # "crs" | "vrs"
+    orientation: str  # "none" | "input" | "output"
+    weights: tuple[float, float] = (1.0, 1.0)
+
+    def __post_init__(self) -> None:
+        d = self.data
+        self.m, self.s1, self.s2 = d.x.shape[0], d.yg.shape[0], d.yb.shape[0]
+        self.s = self.s1 + self.s2
+        self.wg, self.wb = normalised_weights(self.s1, self.s2, self.weights)
+        self.xs, self.ygs, self.ybs = d.xs, d.ygs, d.ybs
+        self.xden, self.ygden, self.ybden = d.denominators()
+        rows = [-self.xs, self.ygs, -self.ybs]
+        if self.rts == "vrs":
+            rows.append(np.ones((1, d.n)))
+        self.ref = np.vstack(rows)
+        self.n_core = self.ref.shape[0]
+
+    # -- blocks ---------------------------------------------------------------------------------------------
+    def _base(self, o: int, n_extra: int, sign: float) -> np.ndarray:
+        m, s1, s2, nc = self.m, self.s1, self.s2, self.n_core
+        a = np.zeros((nc + n_extra, 1 + m + s1 + s2))
+        a[:m, 0] = self.xs[:, o]
+        a[m : m + s1, 0] = -self.ygs[:, o]
+        a[m + s1 : m + s1 + s2, 0] = self.ybs[:, o]
+        if self.rts == "vrs":
+            a[nc - 1, 0] = -1.0
+        a[nc, 0] = 1.0
+        idx = np.arange(m + s1 + s2)
+        a[idx, 1 + idx] = sign
+        return a
+
+    def _input_cost(self, o: int) -> np.ndarray:
+        x = self.xden[:, o]
+        m_eff = int((x > 0).sum())
+        out = np.zeros(self.m)
+        if m_eff:
+            out[x > 0] = 1.0 / (m_eff * x[x > 0])
+        return out
+
+    def _output_coef(self, o: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.wg / (self.s * self.ygden[:, o]), self.wb / (self.s * self.ybden[:, o])
+
+    def sbm_block(self, o: int) -> OwnBlock:
+        m, s1, nc = self.m, self.s1, self.n_core
+        a = self._base(o, 1, -1.0)
+        cg, cb = self._output_coef(o)
+        k = a.shape[1]
+        cost = np.zeros(k)
+        if self.orientation == "none":
+            a[nc, 1 + m : 1 + m + s1] = cg
+            a[nc, 1 + m + s1 :] = cb
+        if self.orientation in ("none", "input"):
+            cost[0] = 1.0
+            cost[1 : 1 + m] = -self._input_cost(o)
+        else:
+            cost[1 + m : 1 + m + s1] = -cg
+            cost[1 + m + s1 :] = -cb
+        rl = np.zeros(nc + 1)
+        rl[nc] = 1.0
+        return OwnBlock(a, cost, np.zeros(k), np.full(k, np.inf), rl, rl.copy())
+
+    def super_block(self, o: int) -> OwnBlock:
+        m, s1, nc = self.m, self.s1, self.n_core
+        a = self._base(o, 1 + s1, 1.0)
+        cg, cb = self._output_coef(o)
+        k = a.shape[1]
+        for r in range(s1):  # Tg_r <= tau yg_o: the projected good output stays >= 0
+            a[nc + 1 + r, 0] = -self.ygs[r, o]
+            a[nc + 1 + r, 1 + m + r] = 1.0
+        cost = np.zeros(k)
+        upper = np.full(k, np.inf)
+        if self.orientation == "none":
+            a[nc, 1 + m : 1 + m + s1] = -cg
+            a[nc, 1 + m + s1 :] = -cb
+        if self.orientation in ("none", "input"):
+            cost[0] = 1.0
+            cost[1 : 1 + m] = self._input_cost(o)
+        if self.orientation == "input":
+            upper[1 + m :] = 0.0
+        if self.orientation == "output":
+            cost[1 + m : 1 + m + s1] = cg
+            cost[1 + m + s1 :] = cb
+            upper[1 : 1 + m] = 0.0
+        rl = np.zeros(nc + 1 + s1)
+        ru = np.full(nc + 1 + s1, np.inf)
+        if self.rts == "vrs":
+            ru[nc - 1] = 0.0
+        rl[nc] = ru[nc] = 1.0
+        rl[nc + 1 :] = -np.inf
+        ru[nc + 1 :] = 0.0
+        return OwnBlock(a, cost, np.zeros(k), upper, rl, ru)
+
+    # -- results --------------------------------------------------------------------------------------------
+    def sbm_score(self, sol: LPSolution) -> float:
+        if sol.status != "optimal":
+            return float("nan")
+        if self.orientation == "output":
+            return 1.0 / (1.0 - sol.objective)
+        return sol.objective
+
+    def super_score(self, sol: LPSolution) -> tuple[float, str]:
+        if sol.status != "optimal":
+            return float("nan"), f"super_{sol.status}"
+        if self.orientation == "output":
+            if sol.objective >= 1.0 - 1e-9:
+                return float("nan"), "super_unbounded"
+            return 1.0 / (1.0 - sol.objective), "optimal"
+        return sol.objective, "optimal"
+
+    def slacks(self, sol: LPSolution) -> tuple[np.ndarray, np.ndarray]:
+        """Unscaled slacks (inputs, good, bad stacked) and lambda (= Lambda / t)."""
+        t = sol.own[0]
+        mu = np.concatenate([self.data.mu_x, self.data.mu_g, self.data.mu_b])
+        return sol.own[1:] / t * mu, sol.lam / t
+
+    def check(self, o: int, sol: LPSolution, score: float, *, is_super: bool) -> float:
+        """Largest relative residual of the solution against the unscaled data (constraints and score)."""
+        d = self.data
+        slack, lam = self.slacks(sol)
+        cols = sol.ref_idx
+        obs = np.concatenate([d.x[:, o], d.yg[:, o], d.yb[:, o]])
+        ref = np.concatenate([d.x[:, cols], d.yg[:, cols], d.yb[:, cols]]) @ lam
+        m, s1 = self.m, self.s1
+        sign = np.concatenate([np.ones(m), -np.ones(s1), np.ones(self.s2)])  # +1: "reference <= observed"
+        mu = np.concatenate([d.mu_x, d.mu_g, d.mu_b])
+        if is_super:
+            # ref - slack <= obs (inputs, bad); ref + slack >= obs (good): violations only
+            viol = np.maximum(sign * (ref - obs) - slack, 0.0)
+        else:
+            viol = np.abs(sign * (obs - ref) - slack)
+        resid = float(np.max(viol / mu)) if viol.size else 0.0
+        mu_den = np.concatenate([self.xden[:, o] * d.mu_x, self.ygden[:, o] * d.mu_g, self.ybden[:, o] * d.mu_b])
+        xin = self._input_cost(o) / d.mu_x  # 1/(m_eff x) in unscaled units
+        out_w = np.concatenate([self.wg, self.wb]) / (self.s * mu_den[m:]) if self.s else np.zeros(0)
+        s_in, s_out = slack[:m], slack[m:]
+        if self.orientation == "none":
+            num, den = (1 + xin @ s_in, 1 - out_w @ s_out) if is_super else (1 - xin @ s_in, 1 + out_w @ s_out)
+        elif self.orientation == "input":
+            num, den = (1 + xin @ s_in, 1.0) if is_super else (1 - xin @ s_in, 1.0)
+        else:
+            num, den = (1.0, 1 - out_w @ s_out) if is_super else (1.0, 1 + out_w @ s_out)
+        return max(resid, abs(num / den - score))
