@@ -69,7 +69,9 @@ class PanelResult:
     notes: list[str] = field(default_factory=list)
     first_stage: FirstStage | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
-    resid: np.ndarray | None = None
+    resid: np.ndarray | None = None  # residuals (within), kept on request for scores
+    xw: np.ndarray | None = None  # within-transformed regressors (2SLS: fitted values), kept on request
+    rows: np.ndarray | None = None  # index labels of the estimation sample in the caller's frame
 
     @property
     def se(self) -> np.ndarray:
@@ -158,6 +160,7 @@ class Design:
     """Rows kept, FE codes and cluster codes of one estimation sample."""
 
     frame: pd.DataFrame
+    rows: np.ndarray  # index labels of the kept rows in the caller's frame
     fe_codes: list[np.ndarray]
     fe_sizes: list[int]
     cl_codes: list[np.ndarray]
@@ -209,7 +212,7 @@ def prepare(frame: pd.DataFrame, columns: Sequence[str], absorb: Sequence[str], 
             raise InputError(f"{source}: cluster variable '{name}' has {g} level in the estimation sample; "
                              "clustering needs at least two clusters (choose another cluster variable)")
     dof = fwl.fe_dof(fe_codes, fe_sizes, cl_codes)
-    return Design(sub.reset_index(drop=True), fe_codes, fe_sizes, cl_codes, dof, notes)
+    return Design(sub.reset_index(drop=True), sub.index.to_numpy(), fe_codes, fe_sizes, cl_codes, dof, notes)
 
 
 def _drop_collinear(w: np.ndarray, raw: np.ndarray, names: list[str], protected: set[str],
@@ -280,7 +283,7 @@ def _finish_ols(d: Design, y: str, names: list[str], yw: np.ndarray, xw: np.ndar
         absorb=ab, n_clusters=g, df_absorbed=df_abs, rss=float(u @ u),
         tss_within=float(((yw - yw.mean()) ** 2).sum()) if not ab else float(yw @ yw),
         tss_overall=float(((yraw - yraw.mean()) ** 2).sum()), notes=d.notes,
-        resid=u if keep_resid else None)
+        resid=u if keep_resid else None, xw=xw if keep_resid else None, rows=d.rows)
 
 
 def _inv(a: np.ndarray) -> np.ndarray:
@@ -376,7 +379,7 @@ def fit_iv(frame: pd.DataFrame, y: str, endog: str | Sequence[str], instruments:
         absorb=ab, n_clusters=g, df_absorbed=sdof, rss=float(u @ u),
         tss_within=float(((wy - wy.mean()) ** 2).sum()) if not ab else float(wy @ wy),
         tss_overall=float(((raw[:, 0] - raw[:, 0].mean()) ** 2).sum()), notes=d.notes,
-        resid=u if keep_resid else None)
+        resid=u if keep_resid else None, xw=xhat if keep_resid else None, rows=d.rows)
     if len(en) == 1:
         res.first_stage, res.diagnostics = diag.iv_diagnostics(
             x=col_of[en[0]], z_excl=np.column_stack([col_of[c] for c in zs]),
