@@ -1,9 +1,102 @@
-"""Placeholder: replaced by the module's owner (see docs/contract.md)."""
+"""`ctfp dea`: score DMUs with SBM / super-SBM / CCR / BCC and write one row per DMU.
+
+Imports pandas and the DEA engine inside the handler only (no PyMC/ArviZ on this path).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from ctfp.data.errors import InputError
+
+OUT_FORMATS = (".csv", ".parquet")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # noqa: ARG001 - placeholder until implemented
-    return None
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dea",
+        help="DEA efficiency scores: SBM with undesirable outputs, super-SBM, radial CCR/BCC",
+        description="Score every row of DATA as a decision-making unit. Writes the id (and period) columns, "
+        "efficiency (in (0,1]; output-oriented radial is 1/phi; super-sbm gives the two-stage score), "
+        "slack_<column> and target_<column> per variable, peers, residual and status. See docs/dea.md.",
+    )
+    p.add_argument("data", metavar="DATA", help="panel file: .csv, .tsv, .xlsx, .dta or .parquet")
+    p.add_argument("--inputs", required=True, metavar="A,B", help="input columns, comma separated")
+    p.add_argument("--good", required=True, metavar="C,D", help="desirable output columns")
+    p.add_argument("--bad", default="", metavar="E", help="undesirable output columns (optional)")
+    p.add_argument("--id", dest="id_col", metavar="COL", help="DMU id column")
+    p.add_argument("--period", dest="period_col", metavar="COL", help="period column (needed by non-global frontiers)")
+    p.add_argument("--model", default="sbm", help="sbm (default) | super-sbm | ccr | bcc")
+    p.add_argument("--orientation", default=None,
+                   help="none | input | output (default: none for SBM models, input for ccr/bcc)")
+    p.add_argument("--rts", default=None, help="crs | vrs (default: crs; ccr means crs, bcc means vrs)")
+    p.add_argument("--frontier", default="global",
+                   help="global (default) | contemporaneous | sequential | window:K (K odd, centred)")
+    p.add_argument("--weights", default="1:1", metavar="GOOD:BAD",
+                   help="good:bad output weight ratio, normalised so weights sum to s1+s2 (default 1:1)")
+    p.add_argument("--translation", type=float, default=None, metavar="C",
+                   help="ccr/bcc: constant c of the bad outputs' negative normalisation (max-b)/(max-min)+c "
+                   "(default 0.01)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: only when stderr is a terminal)")
+    p.add_argument("--out", required=True, metavar="FILE", help="output table: .csv or .parquet")
+    p.set_defaults(func=_run)
+
+
+def _names(text: str, flag: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if text.strip() and len(names) != len(text.split(",")):
+        raise InputError(f"{flag} {text!r}: empty column name; write names separated by commas, e.g. A,B")
+    return names
+
+
+def _weights(text: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise InputError(f"--weights {text!r}: write GOOD:BAD with two positive numbers, e.g. 1:0.3") from None
+    if not (a > 0 and b > 0):
+        raise InputError(f"--weights {text!r}: both weights must be positive")
+    return a, b
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    out = Path(args.out)
+    if out.suffix.lower() not in OUT_FORMATS:
+        raise InputError(f"--out {args.out}: unknown output format {out.suffix!r}; use .csv or .parquet")
+    inputs, good, bad = _names(args.inputs, "--inputs"), _names(args.good, "--good"), _names(args.bad, "--bad")
+    weights = _weights(args.weights)
+    model = args.model.strip().lower()
+    if args.translation is not None and model not in ("ccr", "bcc"):
+        raise InputError("--translation applies to the radial models (ccr, bcc) only")
+
+    from ctfp.data.atomic import atomic_path, write_csv
+    from ctfp.data.readers import read_panel
+    from ctfp.models.dea import run_dea
+    from ctfp.models.dea_radial import DEFAULT_TRANSLATION
+
+    frame = read_panel(args.data)
+    table = run_dea(
+        frame, inputs, good, bad, id_col=args.id_col, period_col=args.period_col, model=model,
+        orientation=args.orientation and args.orientation.strip().lower(),
+        rts=args.rts and args.rts.strip().lower(), frontier=args.frontier, weights=weights,
+        progress=args.progress,
+        translation=DEFAULT_TRANSLATION if args.translation is None else args.translation,
+        source=str(args.data), row_offset=2,
+    )
+    if out.suffix.lower() == ".csv":
+        write_csv(out, table)
+    else:
+        with atomic_path(out) as tmp:
+            table.to_parquet(tmp, index=False)
+    n_eff = int(table["efficient"].sum())
+    a = table.attrs
+    print(
+        f"ctfp dea: {len(table)} DMUs, model {a['model']} ({a['orientation']}, {a['rts']}, {a['frontier']} frontier), "
+        f"{n_eff} efficient, mean efficiency {table['efficiency'].mean():.4f} -> {out}",
+        file=sys.stderr,
+    )
+    return 0

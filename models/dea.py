@@ -65,13 +65,15 @@ def run_dea(
     bad_treatment: str | None = None,
     translation: float = DEFAULT_TRANSLATION,
     source: str = "data",
+    row_offset: int = 1,
     pricing: bool = True,
 ) -> pd.DataFrame:
     """Score every row of `frame` as a DMU. See the module docstring and docs/dea.md.
 
     orientation/rts None take the model's default. `bad_treatment`: "undesirable" (SBM family, default) or
     "negative_normalisation" (radial, default): b' = (max b - b)/(max b - min b) + `translation`.
-    `pricing=False` solves every LP over all reference columns (the plain method, for checks).
+    `source` and `row_offset` (row number of the first row: 2 for a file with a header) name bad cells in
+    errors. `pricing=False` solves every LP over all reference columns (the plain method, for checks).
     """
     model, orientation, rts = resolve_options(model, orientation, rts)
     radial = model in ("ccr", "bcc")
@@ -95,6 +97,7 @@ def run_dea(
     if kind != "global" and period_col is None:
         raise InputError(f"frontier {frontier!r} needs the period column (--period COL)")
     frame = frame.reset_index(drop=True)
+    frame.attrs = {"row_offset": row_offset}
     _check_keys(frame, id_col, period_col, source)
     data = build_data(frame, inputs, good, bad, source=source, id_col=id_col, period_col=period_col)
     periods = frame[period_col].to_numpy() if period_col else None
@@ -118,7 +121,7 @@ def run_dea(
     if not bad_status.all():
         first = int(np.flatnonzero(~bad_status.to_numpy())[0])
         raise NumericalError(
-            f"{source}: DEA LP for row {first + 1} ({id_col or 'dmu'}={ids[first]}) ended with status "
+            f"{source}: DEA LP for row {first + row_offset} ({id_col or 'dmu'}={ids[first]}) ended with status "
             f"{table['status'].iloc[first]!r} (residual {table['residual'].iloc[first]:.2g}); data too ill-conditioned?"
         )
     table.attrs.update(
@@ -135,15 +138,17 @@ def _check_keys(frame: pd.DataFrame, id_col: str | None, period_col: str | None,
     keys = [c for c in (id_col, period_col) if c is not None]
     if not keys:
         return
+    off = int(frame.attrs.get("row_offset", 1))
     for c in keys:
         miss = np.flatnonzero(frame[c].isna().to_numpy())
         if miss.size:
-            raise InputError(f"{source}: column {c!r}, row {miss[0] + 1}: missing identifier; fill it or drop the row")
-    dup = frame.duplicated(keys, keep="first").to_numpy()
+            raise InputError(f"{source}: column {c!r}, row {miss[0] + off}: missing identifier; fill it or drop the row")
+    # without an id column rows cannot repeat a DMU: only (id[, period]) pairs are checked
+    dup = frame.duplicated(keys, keep="first").to_numpy() if id_col else np.zeros(len(frame), bool)
     if dup.any():
         r = int(np.flatnonzero(dup)[0])
         vals = ", ".join(f"{c}={frame[c].iloc[r]}" for c in keys)
-        raise InputError(f"{source}: row {r + 1} repeats ({vals}); each DMU{'-period' if period_col else ''} must appear once")
+        raise InputError(f"{source}: row {r + off} repeats ({vals}); each DMU{'-period' if period_col else ''} must appear once")
 
 
 def _peers(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> str:

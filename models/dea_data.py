@@ -78,7 +78,7 @@ def check_columns(frame: pd.DataFrame, cols: Sequence[str], source: str) -> None
 
 
 def _row_label(frame: pd.DataFrame, pos: int, id_col: str | None, period_col: str | None) -> str:
-    parts = [f"row {pos + 1}"]
+    parts = [f"row {pos + int(frame.attrs.get('row_offset', 1))}"]
     if id_col is not None:
         parts.append(f"{id_col}={frame[id_col].iloc[pos]}")
     if period_col is not None:

@@ -81,7 +81,9 @@ class RadialProblem:
 
     def slacks(self, sol: LPSolution) -> np.ndarray:
         mu = np.concatenate([self.data.mu_x, self.data.mu_g])
-        return sol.own[1:] * mu
+        sl = sol.own[1:].copy()
+        sl[np.abs(sl) < 1e-12] = 0.0  # solver noise such as -1e-17
+        return sl * mu
 
     def check(self, o: int, sol: LPSolution, theta: float) -> float:
         d = self.data

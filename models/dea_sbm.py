@@ -156,7 +156,9 @@ class SbmProblem:
         """Unscaled slacks (inputs, good, bad stacked) and lambda (= Lambda / t)."""
         t = sol.own[0]
         mu = np.concatenate([self.data.mu_x, self.data.mu_g, self.data.mu_b])
-        return sol.own[1:] / t * mu, sol.lam / t
+        sl = sol.own[1:] / t
+        sl[np.abs(sl) < 1e-12] = 0.0  # solver noise such as -1e-17
+        return sl * mu, sol.lam / t
 
     def check(self, o: int, sol: LPSolution, score: float, *, is_super: bool) -> float:
         """Largest relative residual of the solution against the unscaled data (constraints and score)."""
