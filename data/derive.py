@@ -109,7 +109,7 @@ def derive_analysis_panel(raw: pd.DataFrame, *, ua_rule: str = "any", entropy_no
     out["isu"] = df["va_tertiary"] / df["va_secondary"]
     out["trade"] = df["trade_total"] / df["gdp"]
     out["tec"] = df["sci_exp"] / df["fiscal_exp"]
-    by = df["year"] if entropy_normalisation == "per_year" else None
+    by = df["year"].astype("int64") if entropy_normalisation == "per_year" else None
     weights: dict[str, dict[str, object]] = {}
     er_in = pd.DataFrame({f"{c}_per_gdp": df[c] / df["gdp"] for c in ER_NEGATIVE})
     er_in["solidwaste_util"] = df["solidwaste_util"]
@@ -148,7 +148,7 @@ def derive_analysis_panel(raw: pd.DataFrame, *, ua_rule: str = "any", entropy_no
         "skipped": skipped,
         "entropy_weights": weights,
         "derive": {"ua_rule": ua_rule, "entropy_normalisation": entropy_normalisation, "delta": delta,
-                   "fai_window": fai_window, "base_year": int(df["year"].min()),
+                   "fai_window": fai_window, "fai_last_year": FAI_LAST_YEAR, "base_year": int(df["year"].min()),
                    "median_tie_rule": "value >= pooled median -> 1"},
     })
     return out

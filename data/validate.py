@@ -74,14 +74,17 @@ class _Collector:
         self.items.append(Problem(severity, message, row, label, self.source))
 
     def finish(self) -> list[Problem]:
+        """Errors then warnings, each by file row; a cap's count line follows the last line it summarises."""
+        keyed = [(_SEVERITY_ORDER[p.severity], p.row if p.row is not None else 0, p) for p in self.items]
         for (check, column), n in self._counts.items():
             if n > self.cap and check:
                 label = self.labels.get(column, column) if column is not None else None
-                sev = next(p.severity for p in self.items if p.column == label)
-                self.items.append(Problem(sev, f"... and {n - self.cap} more rows with the same problem",
-                                          None, label, self.source))
-        return sorted(self.items, key=lambda p: (_SEVERITY_ORDER[p.severity],
-                                                 p.row if p.row is not None else 0))
+                shown = [k for k in keyed if k[2].column == label]
+                sev, row = max((k[0], k[1]) for k in shown)
+                keyed.append((sev, row + 0.5, Problem(shown[-1][2].severity,
+                                                      f"... and {n - self.cap} more rows with the same problem",
+                                                      None, label, self.source)))
+        return [p for _, _, p in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
 def check_panel(df: pd.DataFrame, source: str | None = None, *, allow_unknown_cities: bool = False,
@@ -95,12 +98,12 @@ def check_panel(df: pd.DataFrame, source: str | None = None, *, allow_unknown_ci
         out.add("error", "the panel has no data rows; add one row per city-year")
         return out.finish()
     _check_columns(df, out)
-    num = _numeric(df, out)
+    num, unparsed = _numeric(df, out)
     ids_ok = _check_ids(num, df, out, allow_unknown_cities, years)
     _check_domains(num, out)
     if ids_ok.any():
         _check_structure(num, ids_ok, out)
-        _check_missing(num, ids_ok, out)
+        _check_missing(num, ids_ok, unparsed, out)
         _check_constant(num, ids_ok, out)
     return out.finish()
 
@@ -130,9 +133,10 @@ def _check_columns(df: pd.DataFrame, out: _Collector) -> None:
             out.add("warning", "not a ctfp variable; ignored (map it with --mapping if it is one)", column=str(c))
 
 
-def _numeric(df: pd.DataFrame, out: _Collector) -> pd.DataFrame:
-    """Known raw columns as float; a cell that is there but not a number is an error."""
+def _numeric(df: pd.DataFrame, out: _Collector) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Known raw columns as float, and where a cell was there but not a number (reported as an error)."""
     num = pd.DataFrame(index=df.index)
+    unparsed = pd.DataFrame(index=df.index)
     for name in RAW:
         if name not in df.columns or isinstance(df[name], pd.DataFrame):
             continue
@@ -143,7 +147,8 @@ def _numeric(df: pd.DataFrame, out: _Collector) -> pd.DataFrame:
             out.add("error", f"{str(col.iloc[i])!r} is not a number; fix the cell", file_row(i), name,
                     check="nonnumeric")
         num[name] = vals.to_numpy()
-    return num
+        unparsed[name] = bad
+    return num, unparsed
 
 
 def _check_ids(num: pd.DataFrame, df: pd.DataFrame, out: _Collector, allow_unknown: bool,
@@ -259,7 +264,7 @@ def _years(ys: Iterable[int]) -> str:
     return ", ".join(runs)
 
 
-def _check_missing(num: pd.DataFrame, ok: pd.Series, out: _Collector) -> None:
+def _check_missing(num: pd.DataFrame, ok: pd.Series, unparsed: pd.DataFrame, out: _Collector) -> None:
     """NaN where not allowed; interior gaps (interpolated) and FAI after 2017 (extrapolated) warn."""
     sub = num.loc[ok]
     order = sub.sort_values(["city", "year"], kind="stable")
@@ -278,6 +283,8 @@ def _check_missing(num: pd.DataFrame, ok: pd.Series, out: _Collector) -> None:
             lo, hi = (seen[0], seen[-1]) if len(seen) else (len(vals), -1)
             for j in np.flatnonzero(np.isnan(vals)):
                 idx = g.index[j]
+                if unparsed.at[idx, name]:
+                    continue  # reported as not a number
                 year = int(g["year"].iloc[j])
                 r = file_row(idx)
                 if var.nan == "never":
