@@ -39,6 +39,17 @@ def test_clean_panel_exits_0_with_summary(tmp_path: Path, capsys: pytest.Capture
     ("city", "error: {p}, row 5, column city: city code 510100 is not one of the 78 Yellow River Basin cities; "
              "fix the code or pass --allow-other-cities to study another region"),
     ("year", "error: {p}, row 7, column year: year 2030 is outside 2006..2021; fix it or pass --years"),
+    ("edge", "error: {p}, row 4, column co2: value is missing after the city's last observed value in 2008, "
+             "where interpolation cannot reach; fill the cell"),
+    ("fai", "error: {p}, row 7, column fai: value is missing in 2008; FAI may be missing only after 2017 "
+            "(extrapolated by growth): fill the cell"),
+    ("gap", "error: {p}, row 5, column year: city 140200 has no row for year(s) 2007; deflation and capital "
+            "accumulation need consecutive years: add the row(s) (values may be left empty to be interpolated)"),
+    ("late", "error: {p}, row 5, column year: city 140200 starts in 2007 but the panel starts in 2006; prices "
+             "are chained from the base year 2006: add its rows from 2006"),
+    ("tel", "error: {p}, row 7, column tel1984: value 7 differs from 101 in row 5 within city 140200; this "
+            "series is one number per city"),
+    ("percent", "error: {p}, row 2, column garbage_rate: value 101 exceeds 100 (a percentage); correct the value"),
 ])
 def test_each_defect_exits_1_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], defect: str,
                                            expected: str) -> None:
@@ -58,6 +69,18 @@ def test_each_defect_exits_1_with_its_line(tmp_path: Path, capsys: pytest.Captur
         df.loc[3:, "city"] = 510100
     elif defect == "year":
         df.loc[5, "year"] = 2030
+    elif defect == "edge":
+        df.loc[2, "co2"] = np.nan
+    elif defect == "fai":
+        df.loc[5, "fai"] = np.nan
+    elif defect == "gap":
+        df = df.drop(index=4)
+    elif defect == "late":
+        df = df.drop(index=3)
+    elif defect == "tel":
+        df.loc[5, "tel1984"] = 7
+    elif defect == "percent":
+        df.loc[0, "garbage_rate"] = 101
     path = write(tmp_path, df)
     assert main(["data", "check", str(path)]) == 1
     captured = capsys.readouterr()

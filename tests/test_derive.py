@@ -7,6 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from test_validate import raw_panel
 
 from ctfp.data.derive import (
@@ -81,6 +84,28 @@ def test_entropy_constant_indicator_gets_zero_weight() -> None:
     assert w.tolist() == [1.0, 0.0]
     with pytest.raises(InputError, match="every indicator is constant"):
         entropy_weights(np.array([[5.0], [5.0]]), [False])
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(float, (6, 3), elements=st.floats(0.0, 1e3)), st.lists(st.booleans(), min_size=3, max_size=3))
+def test_entropy_index_is_a_convex_combination(x: np.ndarray, negative: list[bool]) -> None:
+    if (x.max(axis=0) == x.min(axis=0)).all():
+        return  # all constant: an error, tested above
+    w, v = entropy_weights(x, negative)
+    assert w.sum() == pytest.approx(1.0) and (w >= 0).all()
+    assert ((v >= 0) & (v <= 1)).all()
+    index = v @ w
+    assert (index >= -1e-12).all() and (index <= 1 + 1e-12).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(1.0, 1e4), min_size=2, max_size=8))
+def test_capital_stock_follows_the_law_of_motion(inv: list[float]) -> None:
+    df = one_city(list(range(2006, 2006 + len(inv))), rfai=inv)
+    if (inv[-1] / inv[0]) ** (1 / (len(inv) - 1)) - 1 + 0.096 <= 0:
+        return
+    k = capital_stock(df, "rfai").to_numpy()
+    np.testing.assert_allclose(k[1:], 0.904 * k[:-1] + np.array(inv[1:]), rtol=1e-12)
 
 
 def test_entropy_per_year_normalisation() -> None:
