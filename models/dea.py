@@ -193,7 +193,7 @@ def _run_sbm(
                 if st == "optimal":
                     sl, lam = prob.slacks(sol)
                     resid[o] = prob.check(o, sol, score, is_super=False)
-                    if resid[o] > CHECK_TOL or not 0 < score <= 1 + CHECK_TOL:
+                    if resid[o] > CHECK_TOL or not -CHECK_TOL <= score <= 1 + CHECK_TOL:
                         st = "check_failed"
                     for k, c in enumerate(names):
                         out[f"slack_{c}"][o] = sl[k]
