@@ -84,7 +84,7 @@ def _print_summary(path: str, s: dict, n_warn: int) -> None:
     t.add_row("optional absent", ", ".join(s["optional_absent"]) or "none")
     cells = s["missing_cells"]
     t.add_row("missing cells", ", ".join(f"{k} {v}" for k, v in cells.items()) or "none")
-    Console(width=110).print(t)
+    Console().print(t)
 
 
 def _synth(args: argparse.Namespace) -> int:
