@@ -144,7 +144,7 @@ def make_cells(df: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, A
     cells.append(_cell("4", "(2)", "AI", "ai", (0.0285, 4.01, 3), f2, published_nobs=1248))
     cells.append(_cell("4", "(2)", "KP_LM", "", (21.747, None, 0), None, value=19.8))
     cells.append(_cell("4", "(2)", "KP_F", "", (105.526, None, 0), None, value=88.2))
-    cells.append(_cell("5", "(1)", "AI", "ai", (0.0048, 2.07, 3), _fe_ols(df.assign(dig1=df["ai"] * 0.01 + df["pop"]),
+    cells.append(_cell("5", "(1)", "AI", "ai", (0.0048, 2.07, 3), _fe_ols(df.assign(dig1=df["ai"] * 0.01 + df["pop"] + np.random.default_rng(1).normal(0, 0.05, len(df))),
                                                                         "dig1", ["ai", *ctrl]), published_nobs=1248))
     fits: dict[tuple[str, str], dict[str, Any]] = {}
     for col, (split, level, coef, t, stars, n_pub) in TABLE6.items():

@@ -1,0 +1,169 @@
+"""Read the pieces of a run folder (docs/contract.md) for the report.
+
+A piece that is absent is `None` (its section says what is missing and how to produce it); a piece that is
+present but unreadable raises one `InputError` line naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ctfp.data.errors import InputError
+
+CELL_KEYS = ("table", "column", "row", "published_coef", "replica_coef")
+DIFF_KEYS = ("split", "coef_1", "coef_0", "diff")
+CLAIM_KEYS = ("claim_id", "claim", "replica_verdict", "posterior_verdict")
+# Likelihoods that put probability mass at exactly CTFP = 1; LOO compares only these among themselves.
+BOUNDED_LIKELIHOODS = ("censored", "tobit", "ordbeta", "ordered-beta", "oneinflated", "zoib", "one-inflated-beta")
+
+
+def read_json(path: Path, what: str) -> Any:
+    """The JSON in `path`, or None when the file does not exist."""
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: {what} is not valid JSON ({err}); rerun the step that writes it") from None
+
+
+def read_csv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(f"{path}: {what} cannot be read as CSV ({msg}); rerun the step that writes it") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}; rerun the step that writes it")
+    return frame
+
+
+def _records(obj: Any, path: Path, what: str, keys: tuple[str, ...]) -> list[dict[str, Any]] | None:
+    if obj is None:
+        return None
+    if not isinstance(obj, list):
+        raise InputError(f"{path}: {what} must be a JSON list of records, got {type(obj).__name__}")
+    for i, rec in enumerate(obj):
+        if not isinstance(rec, dict):
+            raise InputError(f"{path}: record {i} of {what} is not an object")
+        missing = [k for k in keys if k not in rec]
+        if missing:
+            raise InputError(f"{path}: record {i} of {what} lacks key(s) {', '.join(missing)}")
+    return obj
+
+
+@dataclass
+class ModelFit:
+    """One `bayes/<name>/` folder: its summary.json and (lazily) its posterior.nc."""
+
+    name: str
+    folder: Path
+    summary: dict[str, Any] | None
+
+    @property
+    def likelihood(self) -> str:
+        return str((self.summary or {}).get("likelihood") or ("normal" if self.name in ("headline", "hetero") else "?"))
+
+    @property
+    def bounded(self) -> bool:
+        return self.likelihood.lower() in BOUNDED_LIKELIHOODS
+
+    @property
+    def has_posterior(self) -> bool:
+        return (self.folder / "posterior.nc").is_file()
+
+    @cached_property
+    def tree(self) -> Any:
+        """The posterior DataTree (None without posterior.nc); a corrupt file is one InputError line."""
+        import xarray as xr
+
+        path = self.folder / "posterior.nc"
+        if not path.is_file():
+            return None
+        try:
+            dt = xr.open_datatree(path, engine="h5netcdf")
+            dt.load()
+        except Exception as err:  # h5py/netCDF raise many types; all mean "unreadable file"
+            raise InputError(f"{path}: posterior cannot be read ({type(err).__name__}); refit with `ctfp fit`") from None
+        if "posterior" not in dt.children:
+            raise InputError(f"{path}: has no `posterior` group; refit with `ctfp fit`")
+        return dt
+
+    def group(self, name: str) -> Any:
+        dt = self.tree
+        return None if dt is None or name not in dt.children else dt[name].to_dataset()
+
+
+@dataclass
+class RunFolder:
+    """Everything the report reads from one run folder; absent pieces are None."""
+
+    root: Path
+    run: dict[str, Any] | None
+    panel: pd.DataFrame | None
+    scores: pd.DataFrame | None
+    cells: list[dict[str, Any]] | None
+    diffs: list[dict[str, Any]] | None
+    validation: list[dict[str, Any]] | None
+    models: dict[str, ModelFit] = field(default_factory=dict)
+
+    @property
+    def data_source(self) -> str:
+        return str((self.run or {}).get("data_source") or "unknown")
+
+    @property
+    def synthetic(self) -> bool:
+        return self.data_source.lower() == "synthetic"
+
+    def ctfp_frame(self) -> pd.DataFrame | None:
+        """city, year, ctfp (+ city_name, province when the panel has them): DEA scores first, else the panel."""
+        base = self.scores if self.scores is not None else self.panel
+        if base is None or "ctfp" not in base.columns:
+            return None
+        out = base[["city", "year", "ctfp"]].copy()
+        if self.panel is not None:
+            extra = [c for c in ("city_name", "province") if c in self.panel.columns]
+            if extra:
+                names = self.panel.drop_duplicates("city").set_index("city")[extra]
+                out = out.join(names, on="city")
+        return out
+
+    def model(self, name: str) -> ModelFit | None:
+        return self.models.get(name)
+
+
+def load_run(run_dir: str | Path) -> RunFolder:
+    """Read a run folder; raises InputError when it does not exist or a present file is corrupt."""
+    root = Path(run_dir)
+    if not root.is_dir():
+        raise InputError(f"{root}: no such run folder; create one with `ctfp demo --out {root}`")
+    run = read_json(root / "run.json", "run record")
+    if run is not None and not isinstance(run, dict):
+        raise InputError(f"{root / 'run.json'}: run record must be a JSON object")
+    panel = read_csv(root / "panel" / "analysis.csv", "analysis panel", ("city", "year"))
+    scores = read_csv(root / "dea" / "scores.csv", "DEA scores", ("city", "year", "ctfp"))
+    cells_path = root / "replicas" / "cells.json"
+    diffs_path = root / "replicas" / "group_diffs.json"
+    val_path = root / "validation.json"
+    cells = _records(read_json(cells_path, "replica cells"), cells_path, "replica cells", CELL_KEYS)
+    diffs = _records(read_json(diffs_path, "group differences"), diffs_path, "group differences", DIFF_KEYS)
+    validation = _records(read_json(val_path, "validation"), val_path, "validation", CLAIM_KEYS)
+    models: dict[str, ModelFit] = {}
+    bayes = root / "bayes"
+    if bayes.is_dir():
+        for folder in sorted(p for p in bayes.iterdir() if p.is_dir()):
+            summary = read_json(folder / "summary.json", "fit summary")
+            if summary is not None and not isinstance(summary, dict):
+                raise InputError(f"{folder / 'summary.json'}: fit summary must be a JSON object")
+            if summary is not None or (folder / "posterior.nc").is_file():
+                models[folder.name] = ModelFit(folder.name, folder, summary)
+    return RunFolder(root, run, panel, scores, cells, diffs, validation, models)

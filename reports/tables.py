@@ -1,0 +1,427 @@
+"""Report tables: one `Table` per table of the report, with the printed text of every cell and its number.
+
+Each cell that shows a number carries `key` (a stable id such as `t6.(1).AI.replica_coef`) and `value` (the
+unrounded number it prints); the HTML writes them as data attributes so a test can check the page against the
+run folder. `frame` holds the same numbers unrounded for tables/<id>.csv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ctfp.reports import posterior as post
+from ctfp.reports.runfolder import RunFolder
+from ctfp.reports.style import (
+    CI_LABEL,
+    fmt_coef,
+    fmt_int,
+    fmt_interval,
+    fmt_num,
+    fmt_p,
+    fmt_t,
+    is_missing,
+    level_label,
+    mark,
+    split_label,
+    stars_from_p,
+)
+
+REPLICA_TABLES = ("2", "3", "4", "5", "6")
+TABLE_TITLES = {
+    "2": "Table 2 · Baseline two-way FE regressions",
+    "3": "Table 3 · Robustness checks",
+    "4": "Table 4 · FE-2SLS with historical instruments",
+    "5": "Table 5 · Mechanisms",
+    "6": "Table 6 · Split-sample heterogeneity",
+}
+SCALAR_ROWS = {"N": 0, "R2": 4, "KP_LM": 3, "KP_LM_p": 4, "KP_F": 3, "diff_p": 3}
+# Table 6 columns of the paper: (split, level); used when the published cells do not say.
+TABLE6_COLUMNS = {
+    "(1)": ("g_ua", "1"), "(2)": ("g_ua", "0"), "(3)": ("g_resource", "1"), "(4)": ("g_resource", "0"),
+    "(5)": ("g_attention", "1"), "(6)": ("g_attention", "0"), "(7)": ("g_envinv", "1"), "(8)": ("g_envinv", "0"),
+    "(9)": ("g_hum", "1"), "(10)": ("g_hum", "0"), "(11)": ("g_gcons", "1"), "(12)": ("g_gcons", "0"),
+}
+
+
+@dataclass
+class Cell:
+    text: str
+    key: str | None = None
+    value: Any = None
+    cls: str = ""
+    sub: str = ""  # second line (t-value in parentheses)
+
+
+@dataclass
+class Table:
+    id: str
+    caption: str
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    frame: pd.DataFrame | None = None
+    note: str = ""
+
+
+def num(x: Any) -> float | None:
+    return None if is_missing(x) else float(x)
+
+
+def _c(text: str, key: str | None = None, value: Any = None, cls: str = "num", sub: str = "") -> Cell:
+    return Cell(text, key, num(value) if isinstance(value, int | float | np.number) or value is None else value,
+                cls, sub)
+
+
+def _mark_cell(ok: Any, key: str) -> Cell:
+    cls = "mark" + ("" if is_missing(ok) else " ok" if ok else " bad")
+    return Cell(mark(ok), key, None if is_missing(ok) else bool(ok), cls)
+
+
+# ---------------------------------------------------------------------------------------------- data
+def table1(run: RunFolder) -> Table | None:
+    """Table 1 replica beside the published one (ctfp.data.table1.compare_table1)."""
+    if run.panel is None:
+        return None
+    try:
+        from ctfp.data.table1 import DEFAULT_TOLERANCE, compare_table1
+    except ImportError:
+        return None
+    panel = run.panel.copy()
+    frame = run.ctfp_frame()
+    if "ctfp" not in panel.columns and frame is not None:
+        panel = panel.merge(frame[["city", "year", "ctfp"]], on=["city", "year"], how="left")
+    cmp = compare_table1(panel)
+    t = Table("table1", "Table 1 · Descriptive statistics: published | this panel",
+              ["variable", "N pub.", "N", "mean pub.", "mean", "sd pub.", "sd", "min pub.", "min", "max pub.",
+               "max", "agreement"], frame=cmp,
+              note=f"agreement ✓ when mean and sd lie within {DEFAULT_TOLERANCE:.0%} of the published values.")
+    for r in cmp.itertuples(index=False):
+        v = r.variable
+        row = [Cell(r.label, cls="label")]
+        for stat in ("N", "mean", "sd", "min", "max"):
+            pub, own = getattr(r, f"{stat}_published"), getattr(r, stat)
+            f = fmt_int if stat == "N" else fmt_num
+            row += [_c(f(pub), f"t1.{v}.{stat}_published", pub), _c(f(own), f"t1.{v}.{stat}", own)]
+        row.append(_mark_cell(not r.flag, f"t1.{v}.agree"))
+        t.rows.append(row)
+    return t
+
+
+def panel_facts(run: RunFolder) -> dict[str, Any] | None:
+    frame = run.panel if run.panel is not None else run.scores
+    if frame is None:
+        return None
+    n_city, n_year = frame["city"].nunique(), frame["year"].nunique()
+    return {"nobs": len(frame), "cities": n_city, "years": n_year, "first": int(frame["year"].min()),
+            "last": int(frame["year"].max()), "balanced": len(frame) == n_city * n_year}
+
+
+# ---------------------------------------------------------------------------------------------- CTFP
+def ctfp_tables(run: RunFolder) -> dict[str, Table] | None:
+    df = run.ctfp_frame()
+    if df is None:
+        return None
+    df = df.assign(efficient=df["ctfp"] >= 1 - post.ONE_TOL)
+    name = df["city_name"] if "city_name" in df.columns else df["city"].astype(str)
+    df = df.assign(name=name)
+    by_city = (df.groupby(["city", "name"], sort=False)
+               .agg(mean_ctfp=("ctfp", "mean"), sd_ctfp=("ctfp", "std"), years_efficient=("efficient", "sum"))
+               .reset_index().sort_values("mean_ctfp", ascending=False, kind="stable").reset_index(drop=True))
+    by_city.insert(0, "rank", np.arange(1, len(by_city) + 1))
+    by_year = (df.groupby("year").agg(mean_ctfp=("ctfp", "mean"), sd_ctfp=("ctfp", "std"),
+                                      share_efficient=("efficient", "mean"), cities=("city", "nunique"))
+               .reset_index())
+    eff = df[df["efficient"]].groupby(["city", "name"]).agg(
+        years=("year", lambda s: ", ".join(str(int(y)) for y in sorted(s))), n_years=("year", "size"))
+    eff = eff.reset_index().sort_values(["n_years", "city"], ascending=[False, True]).reset_index(drop=True)
+
+    part = "" if len(by_city) <= 20 else " (top and bottom 10; all in the CSV)"
+    rank = Table("ctfp_by_city", f"Mean CTFP by city{part}", ["rank", "city", "mean CTFP", "sd",
+                                                                           "years at 1"], frame=by_city)
+    show = by_city if len(by_city) <= 20 else pd.concat([by_city.head(10), by_city.tail(10)])
+    for r in show.itertuples(index=False):
+        rank.rows.append([_c(str(r.rank)), Cell(str(r.name), cls="label"),
+                          _c(fmt_num(r.mean_ctfp), f"ctfp.city.{r.city}.mean", r.mean_ctfp),
+                          _c(fmt_num(r.sd_ctfp), None, r.sd_ctfp), _c(str(int(r.years_efficient)))])
+    year = Table("ctfp_by_year", "CTFP by year", ["year", "cities", "mean CTFP", "sd", "share at 1"], frame=by_year)
+    for r in by_year.itertuples(index=False):
+        year.rows.append([_c(str(int(r.year))), _c(str(int(r.cities))),
+                          _c(fmt_num(r.mean_ctfp), f"ctfp.year.{int(r.year)}.mean", r.mean_ctfp),
+                          _c(fmt_num(r.sd_ctfp), None, r.sd_ctfp),
+                          _c(f"{r.share_efficient:.1%}", f"ctfp.year.{int(r.year)}.share1", r.share_efficient)])
+    effic = Table("efficient_cities", "Cities on the SBM frontier (CTFP = 1)", ["city", "years at 1", "years"],
+                  frame=eff)
+    for r in eff.itertuples(index=False):
+        effic.rows.append([Cell(str(r.name), cls="label"), _c(str(r.n_years), f"ctfp.eff.{r.city}", r.n_years),
+                           Cell(r.years, cls="text")])
+    return {"by_city": rank, "by_year": year, "efficient": effic}
+
+
+def sbm_settings(run: RunFolder) -> Table | None:
+    spec = (run.run or {}).get("spec") or {}
+    sbm = spec.get("sbm") if isinstance(spec, dict) else None
+    sbm = sbm if isinstance(sbm, dict) else (run.run or {}).get("sbm")
+    if not isinstance(sbm, dict):
+        return None
+    items = [(k, v) for k, v in sbm.items() if not isinstance(v, dict)]
+    t = Table("sbm_settings", "SBM settings of this run", ["setting", "value"],
+              frame=pd.DataFrame(items, columns=["setting", "value"]).astype(str))
+    for k, v in items:
+        text = ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+        t.rows.append([Cell(k, cls="label"), Cell(text, f"sbm.{k}", text, "text")])
+    return t
+
+
+# ---------------------------------------------------------------------------------------------- replicas
+def _cell_key(c: dict[str, Any]) -> str:
+    return f"t{c['table']}.{c['column']}.{c['row']}"
+
+
+def replica_tables(run: RunFolder) -> tuple[list[Table], dict[str, int]]:
+    """One table per paper table: published | replica | agreement for every cell of cells.json."""
+    cells = run.cells or []
+    tally = {"coef_cells": 0, "same_sign": 0, "same_stars": 0, "in_ci": 0}
+    tables = []
+    for tab in REPLICA_TABLES:
+        recs = [c for c in cells if str(c["table"]) == tab]
+        if not recs:
+            continue
+        t = Table(f"replica_table{tab}", TABLE_TITLES.get(tab, f"Table {tab}"),
+                  ["column", "row", "published", "replica", "replica 95% CI", "N pub.", "N", "sign", "stars",
+                   "pub. in CI"], frame=pd.DataFrame(recs))
+        for c in recs:
+            key = _cell_key(c)
+            scalar = c["row"] in SCALAR_ROWS or is_missing(c.get("published_t"))
+            if scalar:
+                digits = SCALAR_ROWS.get(c["row"], 4)
+                f = fmt_int if digits == 0 else fmt_p if c["row"].endswith("_p") else (
+                    lambda x, d=digits: fmt_num(x, d))
+                pub, rep = c.get("published_coef"), c.get("replica_coef")
+                close = None
+                if not (is_missing(pub) or is_missing(rep)):
+                    close = abs(float(rep) - float(pub)) <= 0.5 * 10 ** -max(digits, 0) + 1e-12
+                row = [Cell(str(c["column"]), cls="label"), Cell(str(c["row"]), cls="label"),
+                       _c(f(pub), f"{key}.published_coef", pub), _c(f(rep), f"{key}.replica_coef", rep),
+                       Cell("", cls="num"), _c("", None), _c("", None), Cell("", cls="mark"), Cell("", cls="mark"),
+                       _mark_cell(close, f"{key}.close")]
+            else:
+                tally["coef_cells"] += 1
+                for flag, name in (("same_sign", "same_sign"), ("same_stars", "same_stars"),
+                                   ("published_in_ci", "in_ci")):
+                    tally[name] += bool(c.get(flag))
+                row = [Cell(str(c["column"]), cls="label"), Cell(str(c["row"]), cls="label"),
+                       _c(fmt_coef(c["published_coef"], c.get("published_stars")), f"{key}.published_coef",
+                          c["published_coef"], sub=fmt_t(c.get("published_t"))),
+                       _c(fmt_coef(c["replica_coef"], c.get("replica_stars")), f"{key}.replica_coef",
+                          c["replica_coef"], sub=fmt_t(c.get("replica_t"))),
+                       _c(fmt_interval(c.get("replica_ci_low"), c.get("replica_ci_high")), f"{key}.replica_ci_low",
+                          c.get("replica_ci_low")),
+                       _c(fmt_int(c.get("published_nobs")), f"{key}.published_nobs", c.get("published_nobs")),
+                       _c(fmt_int(c.get("nobs")), f"{key}.nobs", c.get("nobs")),
+                       _mark_cell(c.get("same_sign"), f"{key}.same_sign"),
+                       _mark_cell(c.get("same_stars"), f"{key}.same_stars"),
+                       _mark_cell(c.get("published_in_ci"), f"{key}.published_in_ci")]
+            t.rows.append(row)
+        tables.append(t)
+    return tables, tally
+
+
+# ---------------------------------------------------------------------------------------------- heterogeneity
+def table6_frequentist(run: RunFolder) -> pd.DataFrame | None:
+    """split, level, coef, t, ci_low, ci_high, published_coef, published_t, published_stars of Table 6's AI row."""
+    recs = [c for c in (run.cells or []) if str(c["table"]) == "6" and c["row"] == "AI"]
+    if not recs:
+        return None
+    mapping = dict(TABLE6_COLUMNS)
+    try:  # the published cells name each column's split and level; prefer them over the constant
+        from ctfp.data.published import published_cells
+
+        pub = published_cells()
+        if {"split", "level"} <= set(pub.columns):
+            p6 = pub[(pub["table"] == "6") & (pub["row"] == "AI")]
+            mapping.update({r.column: (r.split, str(r.level)) for r in p6.itertuples() if r.split})
+    except ImportError:
+        pass
+    rows = []
+    for c in recs:
+        if c["column"] not in mapping:
+            continue
+        split, level = mapping[c["column"]]
+        rows.append({"column": c["column"], "split": split, "level": level, "coef": num(c["replica_coef"]),
+                     "t": num(c.get("replica_t")), "stars": c.get("replica_stars"),
+                     "ci_low": num(c.get("replica_ci_low")), "ci_high": num(c.get("replica_ci_high")),
+                     "published_coef": num(c["published_coef"]), "published_t": num(c.get("published_t")),
+                     "published_stars": c.get("published_stars")})
+    return pd.DataFrame(rows) if rows else None
+
+
+def _split_order(frame: pd.DataFrame, *, with_level: bool) -> pd.DataFrame:
+    """The paper's order of splits (Table 6 columns), group 1 before group 0; unknown splits last."""
+    order = {s: i for i, s in enumerate(dict.fromkeys(s for s, _ in TABLE6_COLUMNS.values()))}
+    key = frame["split"].map(lambda s: order.get(s, len(order)))
+    frame = frame.assign(_k=key, _l=frame["level"].astype(str) != "1" if with_level else 0)
+    return frame.sort_values(["_k", "_l", "split"], kind="stable").drop(columns=["_k", "_l"]).reset_index(drop=True)
+
+
+def hetero_tables(run: RunFolder) -> dict[str, Table]:
+    out: dict[str, Table] = {}
+    fit = run.model("hetero")
+    slopes = post.group_slopes(fit) if fit is not None else None
+    freq = table6_frequentist(run)
+    if slopes is not None or freq is not None:
+        base = slopes if slopes is not None else freq[["split", "level"]]
+        merged = base.merge(freq, on=["split", "level"], how="outer") if (slopes is not None and freq is not None) \
+            else base if freq is None else freq
+        merged = _split_order(merged, with_level=True)
+        t = Table("group_slopes", f"AI effect by group: posterior (mean, {CI_LABEL}) | replica | published",
+                  ["split", "group", "posterior mean", "posterior 95% ETI", "replica", "replica 95% CI", "published"],
+                  frame=merged)
+        for r in merged.to_dict("records"):
+            k = f"slope.{r['split']}.{r['level']}"
+            t.rows.append([
+                Cell(split_label(r["split"]), cls="label"), Cell(level_label(r["split"], r["level"]), cls="label"),
+                _c(fmt_num(r.get("mean")), f"{k}.mean", r.get("mean")),
+                _c(fmt_interval(r.get("lo"), r.get("hi")), f"{k}.lo", r.get("lo")),
+                _c(fmt_coef(r.get("coef"), r.get("stars")), f"{k}.replica_coef", r.get("coef"), sub=fmt_t(r.get("t"))),
+                _c(fmt_interval(r.get("ci_low"), r.get("ci_high")), f"{k}.replica_ci_low", r.get("ci_low")),
+                _c(fmt_coef(r.get("published_coef"), r.get("published_stars")), f"{k}.published_coef",
+                   r.get("published_coef"), sub=fmt_t(r.get("published_t")))])
+        out["slopes"] = t
+    diffs = post.slope_diffs(fit) if fit is not None else None
+    freq_d = pd.DataFrame(run.diffs) if run.diffs else None
+    if diffs is not None or freq_d is not None:
+        if diffs is not None and freq_d is not None:
+            merged = diffs.merge(freq_d, on="split", how="outer", suffixes=("", "_replica"))
+        else:
+            merged = diffs if diffs is not None else freq_d
+        merged = _split_order(merged, with_level=False)
+        t = Table("group_differences",
+                  f"Between-group difference (group 1 − group 0): posterior ({CI_LABEL}) | replica permutation test",
+                  ["split", "posterior mean", "posterior 95% ETI", "P(diff > 0)", "replica diff", "perm. p (1-sided)",
+                   "perm. p (2-sided)", "published p"], frame=merged)
+        for r in merged.to_dict("records"):
+            k = f"diff.{r['split']}"
+            rep_diff = r.get("diff")
+            t.rows.append([
+                Cell(split_label(r["split"]), cls="label"),
+                _c(fmt_num(r.get("mean")), f"{k}.mean", r.get("mean")),
+                _c(fmt_interval(r.get("lo"), r.get("hi")), f"{k}.lo", r.get("lo")),
+                _c(fmt_p(r.get("p_gt0")), f"{k}.p_gt0", r.get("p_gt0"), cls="num strong"),
+                _c(fmt_coef(rep_diff, stars_from_p(r.get("perm_p_two_sided"))), f"{k}.replica_diff", rep_diff),
+                _c(fmt_p(r.get("perm_p_one_sided")), f"{k}.perm_p_one_sided", r.get("perm_p_one_sided")),
+                _c(fmt_p(r.get("perm_p_two_sided")), f"{k}.perm_p_two_sided", r.get("perm_p_two_sided")),
+                _c(fmt_p(r.get("published_p")), f"{k}.published_p", r.get("published_p"))])
+        out["diffs"] = t
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- model checking
+def diagnostics_table(run: RunFolder) -> Table | None:
+    rows = []
+    for name, fit in sorted(run.models.items()):
+        s = fit.summary or {}
+        d, gate = s.get("diagnostics") or {}, s.get("gate") or {}
+        rows.append({"model": name, "likelihood": fit.likelihood, "max_rhat": num(d.get("max_rhat")),
+                     "min_ess_bulk": num(d.get("min_ess_bulk")), "min_ess_tail": num(d.get("min_ess_tail")),
+                     "divergences": num(d.get("divergences")), "gate_passed": gate.get("passed"),
+                     "gate_messages": "; ".join(gate.get("messages") or [])})
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    t = Table("diagnostics", "Sampler diagnostics and the gate (R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergences)",
+              ["model", "likelihood", "max R-hat", "min ESS bulk", "min ESS tail", "divergences", "gate", "why"],
+              frame=frame)
+    for r in rows:
+        k = f"diag.{r['model']}"
+        t.rows.append([Cell(r["model"], cls="label"), Cell(r["likelihood"], cls="text"),
+                       _c(fmt_num(r["max_rhat"], 3), f"{k}.max_rhat", r["max_rhat"]),
+                       _c(fmt_int(r["min_ess_bulk"]), f"{k}.min_ess_bulk", r["min_ess_bulk"]),
+                       _c(fmt_int(r["min_ess_tail"]), f"{k}.min_ess_tail", r["min_ess_tail"]),
+                       _c(fmt_int(r["divergences"]), f"{k}.divergences", r["divergences"]),
+                       _mark_cell(r["gate_passed"], f"{k}.gate"), Cell(r["gate_messages"], cls="text small")])
+    return t
+
+
+def ppc_table(run: RunFolder) -> tuple[Table | None, dict[str, dict[str, Any]]]:
+    stats: dict[str, dict[str, Any]] = {}
+    for name, fit in sorted(run.models.items()):
+        res = post.ppc_ones(fit)
+        if res is not None:
+            stats[name] = res
+    if not stats:
+        return None, stats
+    frame = pd.DataFrame([{"model": n, "likelihood": run.models[n].likelihood, "observed_share1": s["observed"],
+                           "replicated_share1_mean": s["mean"], "replicated_share1_lo": s["lo"],
+                           "replicated_share1_hi": s["hi"], "share_above1": s["above_one"]}
+                          for n, s in stats.items()])
+    t = Table("ppc_mass_at_one", "Posterior predictive check: share of city-years with CTFP = 1",
+              ["model", "likelihood", "observed", "replicated (mean)", "replicated 95% interval", "replicated > 1"],
+              frame=frame)
+    for r in frame.to_dict("records"):
+        k = f"ppc.{r['model']}"
+        t.rows.append([Cell(r["model"], cls="label"), Cell(r["likelihood"], cls="text"),
+                       _c(f"{r['observed_share1']:.3f}", f"{k}.observed", r["observed_share1"]),
+                       _c(f"{r['replicated_share1_mean']:.3f}", f"{k}.mean", r["replicated_share1_mean"]),
+                       _c(f"[{r['replicated_share1_lo']:.3f}, {r['replicated_share1_hi']:.3f}]", f"{k}.lo",
+                          r["replicated_share1_lo"]),
+                       _c(f"{r['share_above1']:.3f}", f"{k}.above1", r["share_above1"])])
+    return t, stats
+
+
+def loo_report_table(run: RunFolder) -> tuple[Table | None, list[str]]:
+    frame, skipped = post.loo_table(run)
+    if frame is None:
+        return None, skipped
+    t = Table("loo", "LOO (PSIS) expected log predictive density; az.compare among bounded likelihoods only",
+              ["model", "likelihood", "mass at 1", "elpd_loo", "se", "p_loo", "k̂ > 0.7", "rank", "Δelpd", "dse",
+               "weight"], frame=frame,
+              note="A normal likelihood is a density on the real line while the censored and ordered-beta "
+                   "likelihoods put probability mass at CTFP = 1: their log scores are on different measures, so "
+                   "only the bounded models are ranked against each other; the normal model's elpd is shown "
+                   "for reference, not ranked.")
+    for r in frame.to_dict("records"):
+        k = f"loo.{r['model']}"
+        ranked = r["bounded"] and not is_missing(r["rank"])
+        t.rows.append([Cell(r["model"], cls="label"), Cell(r["likelihood"], cls="text"),
+                       Cell("yes" if r["bounded"] else "no", f"{k}.bounded", bool(r["bounded"]), "text"),
+                       _c(f"{r['elpd']:.1f}", f"{k}.elpd", r["elpd"]), _c(f"{r['se']:.1f}", f"{k}.se", r["se"]),
+                       _c(f"{r['p_loo']:.1f}", f"{k}.p_loo", r["p_loo"]),
+                       _c(str(r["bad_k"]), f"{k}.bad_k", r["bad_k"]),
+                       _c(str(int(r["rank"]) + 1) if ranked else "not ranked", f"{k}.rank",
+                          r["rank"] if ranked else None),
+                       _c(f"{r['elpd_diff']:.1f}" if ranked else "–", f"{k}.elpd_diff", r["elpd_diff"] if ranked else None),
+                       _c(f"{r['dse']:.1f}" if ranked else "–", None, r["dse"] if ranked else None),
+                       _c(f"{r['weight']:.2f}" if ranked else "–", f"{k}.weight", r["weight"] if ranked else None)])
+    return t, skipped
+
+
+# ---------------------------------------------------------------------------------------------- validation
+def _verdict_cls(v: Any) -> str:
+    s = str(v or "").lower()
+    if s.startswith(("not", "contradict", "reject", "fail")):
+        return "verdict bad"
+    if s.startswith(("support", "confirm", "replicat", "pass", "yes")):
+        return "verdict ok"
+    return "verdict mid"
+
+
+def validation_table(run: RunFolder) -> Table | None:
+    if not run.validation:
+        return None
+    frame = pd.DataFrame(run.validation)
+    t = Table("validation", "Published claims: the verdict of the replica and of the posterior",
+              ["claim", "published", "replica evidence", "replica verdict", "posterior evidence", "posterior verdict"],
+              frame=frame)
+    for r in run.validation:
+        k = f"claim.{r['claim_id']}"
+        t.rows.append([Cell(str(r["claim"]), cls="label wide"), Cell(str(r.get("published", "")), cls="text"),
+                       Cell(str(r.get("replica_evidence", "")), cls="text"),
+                       Cell(str(r["replica_verdict"]), f"{k}.replica_verdict", str(r["replica_verdict"]),
+                            _verdict_cls(r["replica_verdict"])),
+                       Cell(str(r.get("posterior_evidence", "")), cls="text"),
+                       Cell(str(r["posterior_verdict"]), f"{k}.posterior_verdict", str(r["posterior_verdict"]),
+                            _verdict_cls(r["posterior_verdict"]))])
+    return t
