@@ -1,0 +1,144 @@
+"""The specification of a Bayesian panel model: which columns, which likelihood, which priors.
+
+A `BayesSpec` is a small frozen value object; `build_model(panel, spec)` turns it into a `pm.Model`. Prior scales
+are stated on standardised scales (y and every regressor divided by its sample sd), so the same defaults suit any
+units; `priors_dict()` is what goes to summary.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from ctfp.data.errors import InputError
+
+Likelihood = Literal["normal", "censored", "ordbeta"]
+Serial = Literal["none", "ar1", "random_slopes"]
+
+LIKELIHOODS: tuple[str, ...] = ("normal", "censored", "ordbeta")
+SERIALS: tuple[str, ...] = ("none", "ar1", "random_slopes")
+PAPER_SPLITS: tuple[str, ...] = ("g_ua", "g_resource", "g_attention", "g_envinv", "g_hum", "g_gcons")
+PAPER_CONTROLS: tuple[str, ...] = ("pop", "hum", "lninf", "isu", "trade", "er", "tec")
+
+
+@dataclass(frozen=True)
+class PriorScales:
+    """Prior scales on standardised scales (sd units of y per sd unit of x).
+
+    `beta`: Normal sd of the treatment slope and control coefficients; `mundlak`: Normal sd of the city/year-mean
+    coefficients; `split`: Normal sd of each split interaction (regularising, no learned variance over two
+    levels); `effects`: HalfNormal scale of the city/year effect sds; `sigma`: HalfNormal scale of the residual sd;
+    `intercept`: Normal sd of the intercept; `phi`: Exponential rate of the ordered-beta precision (1/mean).
+    """
+
+    beta: float = 1.0
+    mundlak: float = 1.0
+    split: float = 0.5
+    effects: float = 1.0
+    sigma: float = 1.0
+    intercept: float = 1.0
+    phi: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not value > 0:
+                raise InputError(f"prior scale {name}={value} must be positive")
+
+
+@dataclass(frozen=True)
+class BayesSpec:
+    """What to fit. Column names refer to the analysis panel (docs/contract.md)."""
+
+    outcome: str
+    treatment: str
+    unit: str = "city"
+    time: str = "year"
+    controls: tuple[str, ...] = ()
+    splits: tuple[str, ...] = ()
+    likelihood: Likelihood = "normal"
+    instrument: str | None = None
+    mundlak: bool = True
+    serial: Serial = "none"
+    censor_at: float = 1.0
+    priors: PriorScales = field(default_factory=PriorScales)
+
+    def __post_init__(self) -> None:
+        # Tuples, not lists: the spec is hashable and safe to share.
+        object.__setattr__(self, "controls", tuple(self.controls))
+        object.__setattr__(self, "splits", tuple(self.splits))
+        if self.likelihood not in LIKELIHOODS:
+            raise InputError(f"likelihood '{self.likelihood}' unknown: use one of {', '.join(LIKELIHOODS)}")
+        if self.serial not in SERIALS:
+            raise InputError(f"serial '{self.serial}' unknown: use one of {', '.join(SERIALS)}")
+        if self.serial == "ar1" and self.likelihood != "normal":
+            raise InputError("serial='ar1' needs likelihood 'normal'; use serial='random_slopes' instead")
+        if self.instrument is not None and (self.likelihood != "normal" or self.splits or self.serial != "none"):
+            raise InputError("the Bayesian IV model takes likelihood 'normal', no --by splits and serial 'none'")
+        names = self.columns()
+        if len(set(names)) != len(names):
+            raise InputError(f"a column is named twice in the model: {', '.join(names)}")
+
+    @property
+    def model_kind(self) -> str:
+        """Short name of the model family, stored in summary.json."""
+        if self.instrument is not None:
+            return "iv"
+        return "twoway_splits" if self.splits else "twoway"
+
+    def columns(self) -> list[str]:
+        """Every panel column the model reads."""
+        cols = [self.outcome, self.treatment, self.unit, self.time, *self.controls, *self.splits]
+        if self.instrument is not None:
+            cols.append(self.instrument)
+        return cols
+
+    def check_columns(self, panel: pd.DataFrame, source: str = "panel") -> None:
+        """Raise a one-line InputError naming the missing columns."""
+        missing = [c for c in self.columns() if c not in panel.columns]
+        if missing:
+            shown = ", ".join(list(map(str, panel.columns))[:12])
+            raise InputError(
+                f"{source}: column(s) {', '.join(missing)} not found; available: {shown}"
+                + (" ..." if len(panel.columns) > 12 else "")
+            )
+
+    def priors_dict(self) -> dict[str, Any]:
+        """The priors in words and numbers, for summary.json."""
+        p = self.priors
+        out: dict[str, Any] = {
+            "scale": "standardised: y and every regressor centred and divided by its sample sd",
+            "intercept": f"Normal(0, {p.intercept})",
+            "beta_treatment": f"Normal(0, {p.beta})",
+            "gamma_controls": f"Normal(0, {p.beta})",
+            "city_effects": f"sigma_city * ZeroSumNormal(1), sigma_city ~ HalfNormal({p.effects})",
+            "year_effects": f"sigma_year * ZeroSumNormal(1), sigma_year ~ HalfNormal({p.effects})",
+            "sigma": f"HalfNormal({p.sigma})",
+        }
+        if self.mundlak:
+            out["mundlak"] = f"Normal(0, {p.mundlak}) on city and year means of treatment and controls"
+        if self.splits:
+            out["split_interactions"] = f"Normal(0, {p.split}) per split on the centred group indicator"
+        if self.serial == "ar1":
+            out["rho"] = "Uniform(-1, 1), city-level AR(1) errors"
+        if self.serial == "random_slopes":
+            out["city_slopes"] = f"sigma_slope * Normal(0, 1) per city, sigma_slope ~ HalfNormal({p.split})"
+        if self.likelihood == "ordbeta":
+            out["cutpoints"] = "ordered Normal(0, 2.5) on the logit scale (Kubinec 2022)"
+            out["phi"] = f"Exponential({p.phi})"
+            out["scale"] = "regressors standardised; linear predictor on the logit scale of E[y | 0<y<1]"
+        if self.likelihood == "censored":
+            out["censoring"] = f"Normal latent outcome right-censored at {self.censor_at}"
+        if self.instrument is not None:
+            out["pi_instrument"] = f"Normal(0, {p.beta})"
+            out["error_correlation"] = "LKJ(eta=2) correlation of first-stage and outcome errors"
+            out["sigma_first"] = f"HalfNormal({p.sigma})"
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as plain JSON-ready values."""
+        d = asdict(self)
+        d["controls"] = list(self.controls)
+        d["splits"] = list(self.splits)
+        return d

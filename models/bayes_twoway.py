@@ -1,0 +1,122 @@
+"""Two-way hierarchical panel model: city and year effects, controls, Mundlak means, split slopes, serial remedy.
+
+eta_it = alpha + sigma_city*z_city[i] + sigma_year*z_year[t] + b_it*x_it + X_it'gamma + M_it'lambda, with
+z ~ ZeroSumNormal (identified against alpha; non-centred, so small effect sds do not make a funnel). M holds the
+city and year means of the treatment and controls (two-way Mundlak): with them the treatment slope is the
+within (two-way FE) estimator, while the effects stay random.
+
+Treatment slopes for binary splits: b_it = beta + sum_s delta_s*(g_its - mean(g_s)), delta_s ~ Normal(0, 0.5)
+on the standardised scale. No variance is learned over two levels (that is unidentified and diverges); centring
+the indicators keeps beta the sample-average slope and decorrelates it from the deltas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from ctfp.models.bayes_design import PanelDesign
+from ctfp.models.bayes_likelihoods import censored_obs, normal_obs, ordbeta_obs
+from ctfp.models.bayes_spec import BayesSpec
+
+
+def effects(prefix: str, scale: float, city_idx: pt.TensorVariable, year_idx: pt.TensorVariable) -> pt.TensorVariable:
+    """Non-centred zero-sum city and year effects; returns their sum per observation."""
+    s_city = pm.HalfNormal(f"sigma_city{prefix}", sigma=scale)
+    s_year = pm.HalfNormal(f"sigma_year{prefix}", sigma=scale)
+    z_city = pm.ZeroSumNormal(f"z_city{prefix}", sigma=1.0, dims="city")
+    z_year = pm.ZeroSumNormal(f"z_year{prefix}", sigma=1.0, dims="year")
+    return s_city * z_city[city_idx] + s_year * z_year[year_idx]
+
+
+def linear_terms(
+    prefix: str, design: PanelDesign, spec: BayesSpec, controls: pt.TensorVariable, mundlak: pt.TensorVariable
+) -> tuple[pt.TensorVariable, pt.TensorVariable | None]:
+    """Controls and Mundlak terms; returns (their sum per observation, the control coefficients or None)."""
+    total = pt.zeros(design.n)
+    gamma = None
+    if design.controls.shape[1]:
+        gamma = pm.Normal(f"gamma_std{prefix}", 0.0, spec.priors.beta, dims="control")
+        total = total + pt.dot(controls, gamma)
+    if design.mundlak.shape[1]:
+        lam = pm.Normal(f"lambda_std{prefix}", 0.0, spec.priors.mundlak, dims="mundlak")
+        total = total + pt.dot(mundlak, lam)
+    return total, gamma
+
+
+def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
+    """The two-way model for likelihood normal, censored or ordbeta, with optional splits and serial remedy."""
+    ordbeta = spec.likelihood == "ordbeta"
+    with pm.Model(coords=design.coords()) as model:
+        x = pm.Data("x", design.x, dims="obs")
+        controls = pm.Data("X_controls", design.controls, dims=("obs", "control"))
+        mundlak = pm.Data("X_mundlak", design.mundlak, dims=("obs", "mundlak"))
+        city_idx = pm.Data("city_idx", design.unit_idx, dims="obs")
+        year_idx = pm.Data("year_idx", design.time_idx, dims="obs")
+        y_data = pm.Data("y_obs", design.y, dims="obs")
+
+        # ordbeta's eta is on the logit scale of E[y | 0<y<1]: centre the intercept there.
+        a0 = float(np.log(np.clip(design.y.mean(), 0.02, 0.98) / (1 - np.clip(design.y.mean(), 0.02, 0.98))))
+        alpha = pm.Normal("alpha", mu=a0 if ordbeta else 0.0, sigma=spec.priors.intercept)
+        beta_std = pm.Normal("beta_std", 0.0, spec.priors.beta)
+        terms, gamma_std = linear_terms("", design, spec, controls, mundlak)
+        slope = beta_std + pt.zeros(design.n)
+        delta = None
+        if design.splits.shape[1]:
+            g = pm.Data("G_splits", design.splits, dims=("obs", "split"))
+            delta = pm.Normal("delta_std", 0.0, spec.priors.split, dims="split")
+            slope = slope + pt.dot(g - design.splits.mean(axis=0), delta)
+        if spec.serial == "random_slopes":
+            s_slope = pm.HalfNormal("sigma_slope", sigma=spec.priors.split)
+            z_slope = pm.ZeroSumNormal("z_slope", sigma=1.0, dims="city")
+            slope = slope + s_slope * z_slope[city_idx]
+        eta = alpha + effects("", spec.priors.effects, city_idx, year_idx) + slope * x + terms
+
+        if spec.likelihood == "normal":
+            sigma = pm.HalfNormal("sigma", sigma=spec.priors.sigma)
+            if spec.serial == "ar1":
+                eta_obs, sigma_obs = _ar1(eta, sigma, y_data, design)
+                d_eta = normal_obs(eta_obs, sigma_obs, y_data, design.y_mean, design.y_sd)
+            else:
+                d_eta = normal_obs(eta, sigma, y_data, design.y_mean, design.y_sd)
+        elif spec.likelihood == "censored":
+            sigma = pm.HalfNormal("sigma", sigma=spec.priors.sigma)
+            d_eta = censored_obs(eta, sigma, y_data, design.y_mean, design.y_sd, spec.censor_at)
+        else:
+            d_eta = ordbeta_obs(eta, y_data, bool(np.any(design.y == 0)), spec.priors.phi)
+
+        # Coefficients back in the data's units (latent scale for censored, logit scale for ordbeta).
+        y_unit = 1.0 if ordbeta else design.y_sd
+        pm.Deterministic("beta", beta_std * y_unit / design.x_sd)
+        if gamma_std is not None:
+            pm.Deterministic("gamma", gamma_std * y_unit / design.control_sd, dims="control")
+        marginal = slope * d_eta / design.x_sd  # dE[y_it]/dx_it in data units
+        pm.Deterministic("ame", pt.mean(marginal))
+        if delta is not None:
+            pm.Deterministic("slope_inter", delta * y_unit / design.x_sd, dims="split")
+            group_slopes(marginal, design.splits)
+    return model
+
+
+def group_slopes(marginal: pt.TensorVariable, splits: np.ndarray) -> None:
+    """`slope_group` (split, level "1","0"): mean marginal effect among a level's rows; `slope_diff` = 1 - 0."""
+    w1 = splits / splits.sum(axis=0)
+    w0 = (1 - splits) / (1 - splits).sum(axis=0)
+    s1 = pt.dot(marginal, w1)
+    s0 = pt.dot(marginal, w0)
+    pm.Deterministic("slope_group", pt.stack([s1, s0], axis=1), dims=("split", "level"))
+    pm.Deterministic("slope_diff", s1 - s0, dims="split")
+
+
+def _ar1(
+    eta: pt.TensorVariable, sigma: pt.TensorVariable, y_data: pt.TensorVariable, design: PanelDesign
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """City-level AR(1) errors: condition each row on the previous year's residual (stationary first row)."""
+    rho = pm.Uniform("rho", lower=-0.99, upper=0.99)
+    has_prev = design.prev_idx >= 0
+    prev = np.where(has_prev, design.prev_idx, 0)
+    resid = (y_data - design.y_mean) / design.y_sd - eta
+    eta_obs = eta + pt.where(has_prev, rho * resid[prev], 0.0)
+    sigma_obs = pt.where(has_prev, sigma, sigma / pt.sqrt(1 - rho**2))
+    return eta_obs, sigma_obs
