@@ -60,7 +60,7 @@ class _Collector:
 
     def __init__(self, source: str, labels: dict[str, str], cap: int) -> None:
         self.source, self.labels, self.cap = source, labels, cap
-        self.items: list[Problem] = []
+        self.items: list[tuple[str, Problem]] = []
         self._counts: dict[tuple[str, str | None], int] = {}
 
     def add(self, severity: str, message: str, row: int | None = None, column: str | None = None,
@@ -71,19 +71,18 @@ class _Collector:
         if check and n > self.cap:
             return
         label = self.labels.get(column, column) if column is not None else None
-        self.items.append(Problem(severity, message, row, label, self.source))
+        self.items.append((check, Problem(severity, message, row, label, self.source)))
 
     def finish(self) -> list[Problem]:
         """Errors then warnings, each by file row; a cap's count line follows the last line it summarises."""
-        keyed = [(_SEVERITY_ORDER[p.severity], p.row if p.row is not None else 0, p) for p in self.items]
+        keyed = [(_SEVERITY_ORDER[p.severity], p.row if p.row is not None else 0, p) for _, p in self.items]
         for (check, column), n in self._counts.items():
             if n > self.cap and check:
                 label = self.labels.get(column, column) if column is not None else None
-                shown = [k for k in keyed if k[2].column == label]
-                sev, row = max((k[0], k[1]) for k in shown)
-                keyed.append((sev, row + 0.5, Problem(shown[-1][2].severity,
-                                                      f"... and {n - self.cap} more rows with the same problem",
-                                                      None, label, self.source)))
+                last = [p for c, p in self.items if c == check and p.column == label][-1]
+                keyed.append((_SEVERITY_ORDER[last.severity], (last.row or 0) + 0.5,
+                              Problem(last.severity, f"... and {n - self.cap} more rows with the same problem",
+                                      None, label, self.source)))
         return [p for _, _, p in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
@@ -91,6 +90,9 @@ def check_panel(df: pd.DataFrame, source: str | None = None, *, allow_unknown_ci
                 years: tuple[int, int] | None = PAPER_YEARS, max_per_check: int = 10) -> list[Problem]:
     """Every problem of a raw panel, errors first then warnings (see docs/data.md, "Validation rules")."""
     source = source if source is not None else str(df.attrs.get("source", "panel"))
+    attrs = dict(df.attrs)
+    df = df.reset_index(drop=True)  # frame position i is file row i + 2, whatever index the caller had
+    df.attrs = attrs
     mapping = dict(df.attrs.get("mapping", {}) or {})
     labels = {name: f"{user} ({name})" for name, user in mapping.items()}
     out = _Collector(source, labels, max_per_check)

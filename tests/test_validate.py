@@ -220,6 +220,13 @@ def test_repeated_problems_are_capped_with_a_count() -> None:
     assert out[-1] == "error: p.csv, column co2: ... and 4 more rows with the same problem"
 
 
+def test_rows_follow_position_not_index_labels() -> None:
+    df = raw_panel().drop(index=5)  # labels 0..4 kept; a caller's filtered frame
+    df.index = [10, 11, 12, 13, 14]
+    df.loc[14, "co2"] = -1.0
+    assert lines(df)[0].startswith("error: p.csv, row 6, column co2: value -1 is not positive")
+
+
 def test_errors_come_before_warnings() -> None:
     df = raw_panel().assign(extra=0)
     df.loc[5, "co2"] = -1.0
