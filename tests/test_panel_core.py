@@ -9,7 +9,7 @@ from scipy import stats
 from ctfp.models import panel_fwl as fwl
 from ctfp.models import panel_groupdiff as gd
 from ctfp.models.panel_estimators import fit_iv, fit_ols
-from ctfp.models.panel_fwl import demean, fe_dof, factorize
+from ctfp.models.panel_fwl import demean, factorize, fe_dof
 from ctfp.models.panel_sim import CONTROLS, simulate_analysis_panel
 
 X = ["ai", *CONTROLS]
