@@ -1,0 +1,114 @@
+"""`print_summary(run_dir)`: the run's key numbers as rich tables on the terminal (called at the end of a
+pipeline run and by `ctfp report`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ctfp.reports import posterior as post
+from ctfp.reports import tables
+from ctfp.reports.runfolder import RunFolder, load_run
+from ctfp.reports.style import fmt_coef, fmt_int, fmt_interval, fmt_num, fmt_p, fmt_t, split_label
+
+
+def _console(console: Any | None) -> Any:
+    from rich.console import Console
+
+    if console is not None:
+        return console
+    con = Console()
+    # Piped output (logs, CI) gets a width the tables fit in instead of rich's 80-column fallback.
+    return con if con.is_terminal else Console(width=120)
+
+
+def _replicas(run: RunFolder) -> Any | None:
+    from rich.table import Table
+
+    if not run.cells:
+        return None
+    t = Table(title="Replicas vs published coefficients (agreement counts per table)", title_justify="left")
+    for col in ("table", "coef. cells", "same sign", "same stars", "pub. in 95% CI", "AI: published", "AI: replica"):
+        t.add_column(col, justify="left" if col == "table" else "right", no_wrap=True)
+    for tab in tables.REPLICA_TABLES:
+        recs = [c for c in run.cells if str(c["table"]) == tab and c.get("same_sign") is not None]
+        if not recs:
+            continue
+        first = next((c for c in recs if c["row"] == "AI"), recs[0])
+        t.add_row(tab, str(len(recs)), *(str(sum(bool(c.get(k)) for c in recs))
+                                         for k in ("same_sign", "same_stars", "published_in_ci")),
+                  f"{first['column']} {fmt_coef(first['published_coef'], first.get('published_stars'))} "
+                  f"{fmt_t(first.get('published_t'))}",
+                  f"{fmt_coef(first['replica_coef'], first.get('replica_stars'))} {fmt_t(first.get('replica_t'))}")
+    return t
+
+
+def _bayes(run: RunFolder) -> Any | None:
+    from rich.table import Table
+
+    if not run.models:
+        return None
+    t = Table(title="Bayesian fits: average effect of AI on E[CTFP] (95% ETI) and the gate", title_justify="left")
+    for col in ("model", "likelihood", "AME", "95% ETI", "P(>0)", "max R-hat", "min ESS", "div.", "gate"):
+        t.add_column(col, justify="left" if col in ("model", "likelihood") else "right", no_wrap=True)
+    for name, fit in sorted(run.models.items()):
+        s = fit.summary or {}
+        d = s.get("diagnostics") or {}
+        ame = post.scalar_summary(fit) if fit.has_posterior else None
+        gate = (s.get("gate") or {}).get("passed")
+        t.add_row(name, fit.likelihood, fmt_num(ame["mean"]) if ame else "–",
+                  fmt_interval(ame["lo"], ame["hi"]) if ame else "–", fmt_p(ame["p_gt0"]) if ame else "–",
+                  fmt_num(d.get("max_rhat"), 3), fmt_int(d.get("min_ess_bulk")), fmt_int(d.get("divergences")),
+                  "[green]pass[/]" if gate else "[red]FAIL[/]" if gate is not None else "–")
+    return t
+
+
+def _hetero(run: RunFolder) -> Any | None:
+    from rich.table import Table
+
+    fit = run.model("hetero")
+    diffs = post.slope_diffs(fit) if fit is not None and fit.has_posterior else None
+    if diffs is None:
+        return None
+    perm = {d["split"]: d for d in run.diffs or []}
+    t = Table(title="Group differences (group 1 − group 0)", title_justify="left")
+    for col in ("split", "posterior mean", "95% ETI", "P(diff>0)", "replica perm. p", "paper p"):
+        t.add_column(col, justify="left" if col == "split" else "right")
+    for r in diffs.itertuples(index=False):
+        d = perm.get(r.split, {})
+        t.add_row(split_label(r.split), fmt_num(r.mean), fmt_interval(r.lo, r.hi), fmt_p(r.p_gt0),
+                  fmt_p(d.get("perm_p_one_sided")), fmt_p(d.get("published_p")))
+    return t
+
+
+def _validation(run: RunFolder) -> Any | None:
+    from rich.table import Table
+
+    if not run.validation:
+        return None
+    t = Table(title="Published claims", title_justify="left")
+    for col in ("claim", "replica", "posterior"):
+        t.add_column(col)
+    for r in run.validation:
+        t.add_row(str(r["claim"]), str(r["replica_verdict"]), str(r["posterior_verdict"]))
+    return t
+
+
+def print_summary(run_dir: str | Path, console: Any | None = None) -> None:
+    """Print the run's headline numbers: data source, replicas, posterior effects and gates, claims."""
+    run = load_run(run_dir)
+    con = _console(console)
+    facts = tables.panel_facts(run)
+    source = run.data_source.upper() if run.synthetic else run.data_source
+    style = "bold white on dark_orange3" if run.synthetic else "bold"
+    size = f"{facts['nobs']} city-years, {facts['cities']} cities × {facts['years']} years" if facts else "no panel"
+    con.print(f"[{style}] data: {source} [/] {size} · {run.root}")
+    pieces = [_replicas(run), _bayes(run), _hetero(run), _validation(run)]
+    for piece in pieces:
+        if piece is not None:
+            con.print(piece)
+    if all(p is None for p in pieces):
+        con.print("nothing estimated yet in this run folder (no replicas/, bayes/ or validation.json)")
+    report = run.root / "report.html"
+    if report.is_file():
+        con.print(f"report: {report}")
