@@ -340,3 +340,25 @@ def copy_run(src: Path, dst: Path, *, data_source: str | None = None) -> Path:
         run["data_source"] = data_source
         (dst / "run.json").write_text(json.dumps(run))
     return dst
+
+
+_CACHE: dict[str, Path] = {}
+
+
+def session_run(tmp_path_factory: Any) -> Path:
+    """The fixture run folder, sampled once per test session (shared by every report test module).
+
+    Set CTFP_REPORT_RUN to an existing run folder (e.g. a small `ctfp demo` run) to test against it instead;
+    it is copied so the report's outputs never land in the original.
+    """
+    import os
+
+    if "run" not in _CACHE:
+        base = tmp_path_factory.mktemp("report_run")
+        src = os.environ.get("CTFP_REPORT_RUN")
+        if src:
+            _CACHE["run"] = copy_run(Path(src), base / "run")
+        else:
+            df = make_panel()
+            _CACHE["run"] = write_run_folder(base / "run", df, fit_models(df))
+    return _CACHE["run"]

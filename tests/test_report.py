@@ -1,0 +1,262 @@
+"""The HTML report of a small real run folder: sections, files, and the numbers on the page against the run's
+JSON/CSV and posterior files."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from report_fixtures import copy_run, session_run
+
+from ctfp.data.errors import InputError
+
+pytestmark = pytest.mark.slow
+
+SECTIONS = ("data", "ctfp", "replicas", "heterogeneity", "checking", "validation")
+FIGURES = ("ctfp_distribution", "ctfp_ranking", "heterogeneity_forest", "group_differences", "ppc_mass_at_one")
+
+
+class _Page(HTMLParser):
+    """Collects data-key/data-value pairs, the text of each keyed element, sections, images and banners."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+        self.sections: list[str] = []
+        self.images: list[dict[str, str]] = []
+        self.ids: set[str] = set()
+        self.missing: dict[str, int] = {}
+        self._open: list[tuple[str, str, list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "id" in a:
+            self.ids.add(a["id"])
+        if "data-section" in a:
+            self.sections.append(a["data-section"])
+        if "data-missing" in a:
+            self.missing[a["data-missing"]] = self.missing.get(a["data-missing"], 0) + 1
+        if tag == "img":
+            self.images.append(a)
+        if "data-key" in a:
+            if "data-value" in a:
+                self.values[a["data-key"]] = a["data-value"]
+            self._open.append((tag, a["data-key"], []))
+
+    def handle_data(self, data: str) -> None:
+        for _, _, buf in self._open:
+            buf.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and self._open[-1][0] == tag:
+            _, key, buf = self._open.pop()
+            self.texts[key] = "".join(buf).strip()
+
+
+def parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return session_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def report(run_dir: Path) -> Path:
+    from ctfp.reports.html import build_report
+
+    return build_report(run_dir)
+
+
+@pytest.fixture(scope="session")
+def page(report: Path) -> _Page:
+    return parse(report)
+
+
+def close(page_value: str, expected: float | None, rel: float = 1e-9) -> bool:
+    if expected is None:
+        return False
+    return math.isclose(float(page_value), float(expected), rel_tol=rel, abs_tol=1e-12)
+
+
+def test_every_section_figure_and_table_is_there(report: Path, page: _Page, run_dir: Path) -> None:
+    assert page.sections == list(SECTIONS)
+    html = report.read_text(encoding="utf-8")
+    figs = {img["data-figure"] for img in page.images}
+    assert figs == set(FIGURES)
+    for img in page.images:
+        assert img["src"].startswith("data:image/png;base64,")
+    for fid in FIGURES:
+        assert (run_dir / "figures" / f"{fid}.png").stat().st_size > 5000
+    csvs = {p.stem for p in (run_dir / "tables").glob("*.csv")}
+    assert {"table1", "replica_table2", "replica_table6", "group_slopes", "group_differences", "diagnostics",
+            "ppc_mass_at_one", "loo", "validation", "ctfp_by_city", "ctfp_by_year", "sbm_settings"} <= csvs
+    # Offline: nothing is fetched from anywhere.
+    assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", html)
+    assert "<script" not in html and "<link" not in html
+    assert page.missing == {}  # the fixture run is complete: no section reports a missing piece
+
+
+def test_replica_cells_on_the_page_equal_cells_json(page: _Page, run_dir: Path) -> None:
+    from ctfp.reports.style import fmt_coef, mark
+
+    cells = json.loads((run_dir / "replicas" / "cells.json").read_text())
+    n_coef = 0
+    for c in cells:
+        key = f"t{c['table']}.{c['column']}.{c['row']}"
+        assert close(page.values[f"{key}.published_coef"], c["published_coef"])
+        assert close(page.values[f"{key}.replica_coef"], c["replica_coef"])
+        if c.get("published_t") is not None:
+            n_coef += 1
+            text = page.texts[f"{key}.replica_coef"]
+            assert text.startswith(fmt_coef(c["replica_coef"], c["replica_stars"]))
+            assert text.endswith(f"({c['replica_t']:.2f})")
+            for flag in ("same_sign", "same_stars", "published_in_ci"):
+                assert page.texts[f"{key}.{flag}"] == mark(c[flag])
+    assert n_coef >= 18
+
+
+def test_diagnostics_on_the_page_equal_summary_json(page: _Page, run_dir: Path) -> None:
+    for folder in (run_dir / "bayes").iterdir():
+        s = json.loads((folder / "summary.json").read_text())
+        d = s["diagnostics"]
+        k = f"diag.{folder.name}"
+        assert close(page.values[f"{k}.max_rhat"], d["max_rhat"])
+        assert close(page.values[f"{k}.min_ess_bulk"], d["min_ess_bulk"])
+        assert close(page.values[f"{k}.divergences"], d["divergences"])
+        assert page.texts[f"{k}.gate"] == ("✓" if s["gate"]["passed"] else "✗")
+
+
+def test_posterior_numbers_equal_the_posterior_files(page: _Page, run_dir: Path) -> None:
+    import xarray as xr
+
+    dt = xr.open_datatree(run_dir / "bayes" / "hetero" / "posterior.nc", engine="h5netcdf")
+    diff = dt["posterior"]["slope_diff"]
+    slopes = dt["posterior"]["slope_group"]
+    for s in diff["split"].values:
+        draws = diff.sel(split=s).values.ravel()
+        assert close(page.values[f"diff.{s}.p_gt0"], (draws > 0).mean())
+        assert close(page.values[f"diff.{s}.mean"], draws.mean())
+        assert page.texts[f"diff.{s}.p_gt0"] == f"{(draws > 0).mean():.3f}"
+        for lv in ("1", "0"):
+            g = slopes.sel(split=s, level=lv).values.ravel()
+            assert close(page.values[f"slope.{s}.{lv}.mean"], g.mean())
+            # 95% equal-tailed: within one draw's spacing of the 2.5% quantile
+            assert abs(float(page.values[f"slope.{s}.{lv}.lo"]) - np.quantile(g, 0.025)) < 0.01 * g.std()
+    diffs = {d["split"]: d for d in json.loads((run_dir / "replicas" / "group_diffs.json").read_text())}
+    for s, d in diffs.items():
+        assert close(page.values[f"diff.{s}.perm_p_one_sided"], d["perm_p_one_sided"])
+        assert close(page.values[f"diff.{s}.replica_diff"], d["diff"])
+    # PPC: observed share of CTFP == 1 is the panel's share; the normal model replicates none exactly at 1.
+    y = pd.read_csv(run_dir / "panel" / "analysis.csv")["ctfp"]
+    assert close(page.values["ppc.headline.observed"], (y >= 1 - 1e-6).mean())
+    assert float(page.values["ppc.headline.mean"]) == 0.0
+    assert float(page.values["ppc.censored.mean"]) > 0.0
+
+
+def test_tables_csv_equal_the_page(page: _Page, run_dir: Path) -> None:
+    loo = pd.read_csv(run_dir / "tables" / "loo.csv").set_index("model")
+    assert set(loo.index) == {"headline", "censored", "ordbeta"}
+    for m, r in loo.iterrows():
+        assert close(page.values[f"loo.{m}.elpd"], r["elpd"])
+    # Only the bounded likelihoods are ranked against each other; the normal one is not.
+    assert page.texts["loo.headline.rank"] == "not ranked"
+    assert sorted(page.texts[f"loo.{m}.rank"] for m in ("censored", "ordbeta")) == ["1", "2"]
+    assert math.isclose(loo.loc[["censored", "ordbeta"], "weight"].sum(), 1.0, abs_tol=1e-6)
+    by_year = pd.read_csv(run_dir / "tables" / "ctfp_by_year.csv")
+    for r in by_year.itertuples():
+        assert close(page.values[f"ctfp.year.{r.year}.mean"], r.mean_ctfp)
+    panel = pd.read_csv(run_dir / "panel" / "analysis.csv")
+    assert int(page.values["panel.nobs"]) == len(panel)
+    assert int(page.values["panel.cities"]) == panel["city"].nunique()
+    claims = json.loads((run_dir / "validation.json").read_text())
+    for c in claims:
+        assert page.texts[f"claim.{c['claim_id']}.replica_verdict"] == c["replica_verdict"]
+        assert page.texts[f"claim.{c['claim_id']}.posterior_verdict"] == c["posterior_verdict"]
+
+
+def test_synthetic_run_has_the_banner_and_a_user_run_does_not(
+    report: Path, run_dir: Path, tmp_path: Path
+) -> None:
+    from ctfp.reports.html import build_report
+
+    assert "synthetic-banner" in parse(report).ids
+    assert "SYNTHETIC DATA" in report.read_text(encoding="utf-8")
+    user = copy_run(run_dir, tmp_path / "user", data_source="user")
+    # Only the data section matters here; drop the fits so the rebuild is quick.
+    shutil.rmtree(user / "bayes")
+    html = build_report(user)
+    p = parse(html)
+    assert "synthetic-banner" not in p.ids
+    assert "SYNTHETIC" not in html.read_text(encoding="utf-8")
+    assert p.missing.get("checking") == 1  # no fits -> the section says so instead of failing
+
+
+def test_missing_pieces_are_named_with_the_command_that_makes_them(tmp_path: Path, run_dir: Path) -> None:
+    from ctfp.reports.html import build_report
+
+    bare = tmp_path / "bare"
+    (bare / "panel").mkdir(parents=True)
+    shutil.copy(run_dir / "run.json", bare / "run.json")
+    shutil.copy(run_dir / "panel" / "analysis.csv", bare / "panel" / "analysis.csv")
+    p = parse(build_report(bare))
+    assert p.sections == list(SECTIONS)
+    assert p.missing == {"replicas": 1, "heterogeneity": 3, "checking": 1, "validation": 1}
+    text = (bare / "report.html").read_text(encoding="utf-8")
+    assert "ctfp replicate PANEL" in text and "ctfp fit PANEL" in text
+    assert "fig-ctfp_distribution" in p.ids  # CTFP comes from the panel's own column
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert parse(build_report(empty)).sections == list(SECTIONS)
+
+
+def test_a_corrupt_file_is_one_input_error_line(tmp_path: Path, run_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    from ctfp.inference.cli import main
+    from ctfp.reports.html import build_report
+
+    bad = tmp_path / "bad"
+    (bad / "replicas").mkdir(parents=True)
+    (bad / "replicas" / "cells.json").write_text('[{"table": "2", ')
+    with pytest.raises(InputError, match=r"cells\.json: replica cells is not valid JSON"):
+        build_report(bad)
+    assert main(["report", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ctfp: error: ") and err.count("\n") == 1
+    (bad / "replicas" / "cells.json").write_text('[{"table": "2"}]')
+    with pytest.raises(InputError, match="record 0 of replica cells lacks key"):
+        build_report(bad)
+    (bad / "replicas" / "cells.json").unlink()
+    (bad / "panel").mkdir()
+    (bad / "panel" / "analysis.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="analysis panel lacks column"):
+        build_report(bad)
+    assert main(["report", str(tmp_path / "nope")]) == 1
+    assert "no such run folder" in capsys.readouterr().err
+
+
+def test_cli_and_terminal_summary(run_dir: Path, report: Path, capsys: pytest.CaptureFixture) -> None:
+    from rich.console import Console
+
+    from ctfp.inference.cli import main
+    from ctfp.reports.console import print_summary
+
+    con = Console(record=True, width=140, file=io.StringIO())
+    print_summary(run_dir, console=con)
+    out = con.export_text()
+    assert "SYNTHETIC" in out and "Urban agglomeration" in out and "headline" in out
+    d = json.loads((run_dir / "replicas" / "group_diffs.json").read_text())[0]
+    assert f"{d['perm_p_one_sided']:.3f}" in out
+    assert main(["report", str(run_dir), "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(report)
