@@ -162,6 +162,7 @@ def run_replicas(panel: pd.DataFrame, out_dir: str | Path, *, permutations: int 
         if dif["published_column"]:
             key = ("6", dif["published_column"], "diff_p")
             p = pub_index.get(key)
+            dif["published_p"] = _num(p.get("coef")) if p else None
             cells.append({
                 "table": "6", "column": dif["published_column"], "row": "diff_p", "variable": "ai",
                 "spec": "T6d1", "outcome": "ctfp", "kind": "stat",
