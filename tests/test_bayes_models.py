@@ -1,0 +1,189 @@
+"""Bayesian builders without sampling: design arrays, model structure, likelihood formulas, input errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytest
+from scipy.special import expit
+from scipy.stats import beta as beta_dist
+from scipy.stats import norm
+
+from ctfp.data.errors import InputError
+from ctfp.models.bayes_builder import build_model
+from ctfp.models.bayes_design import make_design
+from ctfp.models.bayes_likelihoods import ordbeta_mean
+from ctfp.models.bayes_sim import simulate_panel
+from ctfp.models.bayes_spec import PAPER_CONTROLS, PAPER_SPLITS, BayesSpec
+
+
+def _evaluate(model: pm.Model, outs: list, point: dict) -> list:
+    """Evaluate graphs at a point of the value variables (random variables replaced by their values)."""
+    graphs = model.replace_rvs_by_values(outs)
+    return model.compile_fn(graphs, inputs=model.value_vars, on_unused_input="ignore")(point)
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return simulate_panel(12, 6, seed=3, split_effects={"g_ua": 0.02})[0]
+
+
+def test_design_standardises_and_year_demeans(panel) -> None:
+    spec = BayesSpec("ctfp", "ai", controls=PAPER_CONTROLS[:2])
+    d = make_design(panel, spec)
+    assert d.n == 72 and len(d.units) == 12 and len(d.times) == 6
+    assert abs(d.x.mean()) < 1e-12 and abs(d.x.std() - 1) < 1e-12
+    # Year-demeaned regressors have zero mean within every year (orthogonal to the year effects).
+    for t in range(6):
+        assert abs(d.x[d.time_idx == t].mean()) < 1e-12
+    assert d.mundlak_names == ["city_mean_ai", "city_mean_pop", "city_mean_hum"]
+    # The city-mean column is constant within city.
+    for u in range(12):
+        assert np.ptp(d.mundlak[d.unit_idx == u, 0]) < 1e-12
+    raw = panel.sort_values(["city", "year"])["ai"].to_numpy()
+    demeaned = raw - panel.sort_values(["city", "year"]).groupby("year")["ai"].transform("mean").to_numpy()
+    np.testing.assert_allclose(d.x * d.x_sd, demeaned - demeaned.mean(), atol=1e-10)
+
+
+def test_previous_row_index_respects_gaps(panel) -> None:
+    gap = panel[~((panel["city"] == panel["city"].iloc[0]) & (panel["year"] == 2008))]
+    d = make_design(gap, BayesSpec("ctfp", "ai"))
+    first_city = d.prev_idx[:5]  # years 2006, 2007, 2009, 2010, 2011
+    assert first_city.tolist() == [-1, 0, -1, 2, 3]
+    assert (d.prev_idx >= 0).sum() == 12 * 5 - 2
+
+
+def test_missing_rows_are_dropped_and_counted(panel) -> None:
+    p = panel.copy()
+    p.loc[[0, 5], "pop"] = np.nan
+    d = make_design(p, BayesSpec("ctfp", "ai", controls=("pop",)))
+    assert d.n == 70 and d.dropped_rows == 2 and "2 rows" in d.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "spec_kwargs", "message"),
+    [
+        (None, {"treatment": "nope"}, "column(s) nope not found"),
+        ("split3", {"splits": ("g_ua",)}, "must hold both 0 and 1"),
+        ("above1", {"likelihood": "censored"}, "above the censoring point"),
+        ("above1", {"likelihood": "ordbeta"}, "needs 'ctfp' in [0, 1]"),
+        ("const", {"controls": ("pop",)}, "'pop' is constant"),
+    ],
+)
+def test_input_errors_are_one_line(panel, change, spec_kwargs, message) -> None:
+    p = panel.copy()
+    if change == "split3":
+        p.loc[0, "g_ua"] = 3
+    if change == "above1":
+        p.loc[0, "ctfp"] = 1.5
+    if change == "const":
+        p["pop"] = 2.0
+    kwargs = {"outcome": "ctfp", "treatment": "ai", **spec_kwargs}
+    with pytest.raises(InputError) as err:
+        make_design(p, BayesSpec(**kwargs))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_spec_rejects_bad_combinations() -> None:
+    with pytest.raises(InputError, match="likelihood 'probit' unknown"):
+        BayesSpec("ctfp", "ai", likelihood="probit")
+    with pytest.raises(InputError, match="serial='ar1' needs likelihood 'normal'"):
+        BayesSpec("ctfp", "ai", likelihood="censored", serial="ar1")
+    with pytest.raises(InputError, match="named twice"):
+        BayesSpec("ctfp", "ai", controls=("ai",))
+
+
+def test_model_structure_and_names(panel) -> None:
+    spec = BayesSpec("ctfp", "ai", controls=PAPER_CONTROLS, splits=PAPER_SPLITS)
+    m = build_model(panel, spec)
+    assert m.coords["split"] == PAPER_SPLITS and m.coords["level"] == ("1", "0")
+    assert len(m.coords["city"]) == 12 and len(m.coords["year"]) == 6
+    assert m.named_vars_to_dims["slope_group"] == ("split", "level")
+    assert m.named_vars_to_dims["slope_diff"] == ("split",)
+    assert [v.name for v in m.observed_RVs] == ["y"]
+    names = {v.name for v in m.free_RVs}
+    # No learned variance over the two levels of a split: the split terms are plain Normal interactions.
+    assert {"delta_std", "z_city", "z_year", "sigma_city", "sigma_year"} <= names
+    assert not any(n.startswith("sigma_split") for n in names)
+    assert {"ame", "beta", "gamma", "slope_inter"} <= {v.name for v in m.deterministics}
+
+
+def test_slope_group_is_the_group_average_of_the_marginal_effect(panel) -> None:
+    """Normal likelihood: slope_group[s, l] = beta + sum_k delta_k (mean(g_k | g_s=l) - mean(g_k)), in data units."""
+    spec = BayesSpec("ctfp", "ai", splits=("g_ua", "g_hum"))
+    m = build_model(panel, spec)
+    d = make_design(panel, spec)
+    point = m.initial_point()
+    point.update({"beta_std": np.array(0.4), "delta_std": np.array([0.3, -0.2])})
+    sg, ame = _evaluate(m, [m["slope_group"], m["ame"]], point)
+    g = d.splits
+    slope_std = 0.4 + (g - g.mean(0)) @ np.array([0.3, -0.2])
+    me = slope_std * d.y_sd / d.x_sd
+    np.testing.assert_allclose(sg[0, 0], me[g[:, 0] == 1].mean(), rtol=1e-10)
+    np.testing.assert_allclose(sg[1, 1], me[g[:, 1] == 0].mean(), rtol=1e-10)
+    np.testing.assert_allclose(ame, 0.4 * d.y_sd / d.x_sd, rtol=1e-10)
+
+
+def test_censored_ame_matches_numerical_derivative(panel) -> None:
+    """AME = mean(beta * Phi((c - mu)/s)): check against a finite difference of E[min(y*, c)]."""
+    p = panel.copy()
+    p["ctfp"] = np.minimum(p["ctfp"] - p["ctfp"].quantile(0.8) + 1.0, 1.0)
+    spec = BayesSpec("ctfp", "ai", mundlak=False, likelihood="censored")
+    m = build_model(p, spec)
+    d = make_design(p, spec)
+    point = m.initial_point()
+    point.update({"beta_std": np.array(0.5), "alpha": np.array(0.3), "sigma_log__": np.log(np.array(0.6))})
+    ame = _evaluate(m, [m["ame"]], point)[0]
+
+    def expected_y(shift: float) -> float:
+        mu = d.y_mean + d.y_sd * (0.3 + 0.5 * (d.x + shift / d.x_sd))
+        s = d.y_sd * 0.6
+        a = (1.0 - mu) / s
+        return float(np.mean(1.0 * norm.sf(a) + mu * norm.cdf(a) - s * norm.pdf(a)))
+
+    h = 1e-5
+    np.testing.assert_allclose(ame, (expected_y(h) - expected_y(-h)) / (2 * h), rtol=1e-5)
+
+
+def test_ordbeta_logp_and_mean() -> None:
+    """Ordered beta: point masses and the Beta density against scipy; dE/deta against a finite difference."""
+    y = np.array([0.0, 1.0, 0.3, 0.8])
+    eta = np.array([0.2, -0.1, 0.5, 1.0])
+    k_low, k_high, phi = -1.5, 1.2, 8.0
+    panel, _ = simulate_panel(10, 5, seed=2)
+    panel = panel.iloc[:4].copy()
+    panel["ctfp"] = y
+    with pm.Model(coords={"obs": list(range(4))}) as m:
+        from ctfp.models.bayes_likelihoods import ordbeta_obs
+
+        d_eta = ordbeta_obs(pm.Data("eta", eta), pm.Data("yd", y), True, 0.1)
+    point = {"cutpoints_ordered__": m.rvs_to_transforms[m["cutpoints"]].forward(np.array([k_low, k_high])).eval(),
+             "phi_log__": np.log(phi)}
+    lp = m.compile_fn(m.logp(vars=[m["y"]], sum=False)[0], inputs=m.value_vars)(point)
+    mu = expit(eta)
+    expected = [
+        np.log(1 - expit(eta[0] - k_low)),
+        np.log(expit(eta[1] - k_high)),
+        np.log(expit(eta[2] - k_low) - expit(eta[2] - k_high)) + beta_dist.logpdf(0.3, mu[2] * phi, (1 - mu[2]) * phi),
+        np.log(expit(eta[3] - k_low) - expit(eta[3] - k_high)) + beta_dist.logpdf(0.8, mu[3] * phi, (1 - mu[3]) * phi),
+    ]
+    np.testing.assert_allclose(lp, expected, rtol=1e-8)
+    dd = _evaluate(m, [d_eta], point)[0]
+    h = 1e-6
+    fd = (ordbeta_mean(eta + h, k_low, k_high, phi) - ordbeta_mean(eta - h, k_low, k_high, phi)) / (2 * h)
+    np.testing.assert_allclose(dd, fd, rtol=1e-6)
+
+
+def test_iv_model_names(panel) -> None:
+    p, _ = simulate_panel(12, 6, seed=4, instrument=True)
+    m = build_model(p, BayesSpec("ctfp", "ai", controls=("pop",), instrument="iv_tel"))
+    assert {v.name for v in m.observed_RVs} == {"y", "x_first"}
+    assert {"pi", "ame", "beta", "rho"} <= {v.name for v in m.deterministics}
+    d = make_design(p, BayesSpec("ctfp", "ai", controls=("pop",), instrument="iv_tel"))
+    assert d.mundlak_names == ["city_mean_iv_tel", "city_mean_pop"]  # the endogenous treatment's mean is left out
+
+
+def test_priors_dict_states_every_prior() -> None:
+    pri = BayesSpec("ctfp", "ai", splits=("g_ua",), likelihood="ordbeta").priors_dict()
+    assert pri["split_interactions"].startswith("Normal(0, 0.5)")
+    assert "cutpoints" in pri and "phi" in pri and "mundlak" in pri
