@@ -179,8 +179,7 @@ def _run_sbm(
     rho = np.full(n, np.nan)
     sup = np.full(n, np.nan)
     solves = 0
-    obs = np.vstack([data.x, data.yg, data.yb])
-    direction = np.concatenate([-np.ones(m), np.ones(s1), -np.ones(prob.s2)])
+    slacks = np.full((len(names), n), np.nan)
     with progress_bar(n, progress, f"{model} ({rts}, {orientation})") as advance:
         for g, eng, pos in engines(groups, prob.ref, m, s1, pricing):
             for o in g.evaluate:
@@ -195,9 +194,7 @@ def _run_sbm(
                     resid[o] = prob.check(o, sol, score, is_super=False)
                     if resid[o] > CHECK_TOL or not -CHECK_TOL <= score <= 1 + CHECK_TOL:
                         st = "check_failed"
-                    for k, c in enumerate(names):
-                        out[f"slack_{c}"][o] = sl[k]
-                        out[f"target_{c}"][o] = obs[k, o] + direction[k] * sl[k]
+                    slacks[:, o] = sl
                     peers[o] = _peers(ids, sol.ref_idx, lam)
                 if model == "super-sbm" and st == "optimal" and score >= 1 - EFFICIENT_TOL:
                     ssol = to_global(eng.solve(prob.super_block(o), exclude=p), g.reference)
@@ -210,6 +207,11 @@ def _run_sbm(
                             st = "check_failed"
                 status[o] = st
                 advance(1)
+    obs = np.vstack([data.x, data.yg, data.yb])
+    direction = np.concatenate([-np.ones(m), np.ones(s1), -np.ones(prob.s2)])
+    for k, c in enumerate(names):
+        out[f"slack_{c}"] = slacks[k]
+        out[f"target_{c}"] = obs[k] + direction[k] * slacks[k]
     eff = rho.copy()
     if model == "super-sbm":
         eff = np.where(rho >= 1 - EFFICIENT_TOL, sup, rho)

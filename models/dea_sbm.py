@@ -59,6 +59,17 @@ class SbmProblem:
             rows.append(np.ones((1, d.n)))
         self.ref = np.vstack(rows)
         self.n_core = self.ref.shape[0]
+        # unscaled stacks used by check(): data, means, constraint direction, objective ratio weights
+        self._all = np.vstack([d.x, d.yg, d.yb])
+        self._mu = np.concatenate([d.mu_x, d.mu_g, d.mu_b])
+        self._sign = np.concatenate([np.ones(self.m), -np.ones(self.s1), np.ones(self.s2)])
+        m_eff = np.maximum((self.xden > 0).sum(axis=0), 1)
+        with np.errstate(divide="ignore"):
+            rin = np.where(self.xden > 0, 1.0 / (m_eff * self.xden), 0.0) / d.mu_x[:, None]
+        wout = np.concatenate([self.wg, self.wb])[:, None]
+        yden = np.vstack([self.ygden, self.ybden]) * np.concatenate([d.mu_g, d.mu_b])[:, None]
+        self._ratio = np.vstack([rin, wout / (self.s * yden)]) if self.s else rin
+        self._cost_in = rin * d.mu_x[:, None]  # scaled-unit input cost 1/(m_eff x_s), 0 for zero inputs
 
     # -- blocks ---------------------------------------------------------------------------------------------
     def _base(self, o: int, n_extra: int, sign: float) -> np.ndarray:
@@ -75,12 +86,7 @@ class SbmProblem:
         return a
 
     def _input_cost(self, o: int) -> np.ndarray:
-        x = self.xden[:, o]
-        m_eff = int((x > 0).sum())
-        out = np.zeros(self.m)
-        if m_eff:
-            out[x > 0] = 1.0 / (m_eff * x[x > 0])
-        return out
+        return self._cost_in[:, o]
 
     def _output_coef(self, o: int) -> tuple[np.ndarray, np.ndarray]:
         return self.wg / (self.s * self.ygden[:, o]), self.wb / (self.s * self.ybden[:, o])
@@ -155,35 +161,28 @@ class SbmProblem:
     def slacks(self, sol: LPSolution) -> tuple[np.ndarray, np.ndarray]:
         """Unscaled slacks (inputs, good, bad stacked) and lambda (= Lambda / t)."""
         t = sol.own[0]
-        mu = np.concatenate([self.data.mu_x, self.data.mu_g, self.data.mu_b])
         sl = sol.own[1:] / t
         sl[np.abs(sl) < 1e-12] = 0.0  # solver noise such as -1e-17
-        return sl * mu, sol.lam / t
+        return sl * self._mu, sol.lam / t
 
     def check(self, o: int, sol: LPSolution, score: float, *, is_super: bool) -> float:
         """Largest relative residual of the solution against the unscaled data (constraints and score)."""
-        d = self.data
         slack, lam = self.slacks(sol)
-        cols = sol.ref_idx
-        obs = np.concatenate([d.x[:, o], d.yg[:, o], d.yb[:, o]])
-        ref = np.concatenate([d.x[:, cols], d.yg[:, cols], d.yb[:, cols]]) @ lam
-        m, s1 = self.m, self.s1
-        sign = np.concatenate([np.ones(m), -np.ones(s1), np.ones(self.s2)])  # +1: "reference <= observed"
-        mu = np.concatenate([d.mu_x, d.mu_g, d.mu_b])
+        obs = self._all[:, o]
+        ref = self._all[:, sol.ref_idx] @ lam
         if is_super:
             # ref - slack <= obs (inputs, bad); ref + slack >= obs (good): violations only
-            viol = np.maximum(sign * (ref - obs) - slack, 0.0)
+            viol = np.maximum(self._sign * (ref - obs) - slack, 0.0)
         else:
-            viol = np.abs(sign * (obs - ref) - slack)
-        resid = float(np.max(viol / mu)) if viol.size else 0.0
-        mu_den = np.concatenate([self.xden[:, o] * d.mu_x, self.ygden[:, o] * d.mu_g, self.ybden[:, o] * d.mu_b])
-        xin = self._input_cost(o) / d.mu_x  # 1/(m_eff x) in unscaled units
-        out_w = np.concatenate([self.wg, self.wb]) / (self.s * mu_den[m:]) if self.s else np.zeros(0)
-        s_in, s_out = slack[:m], slack[m:]
+            viol = np.abs(self._sign * (obs - ref) - slack)
+        resid = float(np.max(viol / self._mu))
+        m = self.m
+        w = self._ratio[:, o]  # 1/(m_eff x) for inputs, w/((s1+s2) y) for outputs, unscaled units
+        a_in, a_out = w[:m] @ slack[:m], w[m:] @ slack[m:]
         if self.orientation == "none":
-            num, den = (1 + xin @ s_in, 1 - out_w @ s_out) if is_super else (1 - xin @ s_in, 1 + out_w @ s_out)
+            num, den = (1 + a_in, 1 - a_out) if is_super else (1 - a_in, 1 + a_out)
         elif self.orientation == "input":
-            num, den = (1 + xin @ s_in, 1.0) if is_super else (1 - xin @ s_in, 1.0)
+            num, den = (1 + a_in, 1.0) if is_super else (1 - a_in, 1.0)
         else:
-            num, den = (1.0, 1 - out_w @ s_out) if is_super else (1.0, 1 + out_w @ s_out)
+            num, den = (1.0, 1 - a_out) if is_super else (1.0, 1 + a_out)
         return max(resid, abs(num / den - score))

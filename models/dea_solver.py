@@ -47,10 +47,102 @@ class LPSolution:
     rounds: int  # LP solves used (1 = the pool was already enough)
 
 
+def _new_highs() -> highspy.Highs:
+    h = highspy.Highs()
+    for key, val in (
+        ("output_flag", False),
+        ("presolve", "off"),  # tiny LPs: presolve costs more than it saves, and it would drop the warm basis
+        ("primal_feasibility_tolerance", 1e-9),
+        ("dual_feasibility_tolerance", 1e-9),
+        ("random_seed", 0),
+    ):
+        h.setOptionValue(key, val)
+    return h
+
+
+def _csc(dense: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ci, ri = np.nonzero(dense.T)  # column-major order
+    start = np.searchsorted(ci, np.arange(dense.shape[1] + 1)).astype(np.int32)
+    return start, ri.astype(np.int32), dense.T[ci, ri]
+
+
+class _Model:
+    """One persistent HiGHS model: own block (k columns), one slot column for the DMU's own reference column,
+    then the pool columns in pool order. Between DMUs only the differences are pushed (coefficients, costs,
+    bounds), so HiGHS warm-starts from the previous basis."""
+
+    def __init__(self, ref: np.ndarray, block: OwnBlock) -> None:
+        self.ref = ref
+        self.n_core = ref.shape[0]
+        self.k = block.a.shape[1]
+        self.h = _new_highs()
+        dense = np.zeros((block.a.shape[0], self.k + 1))
+        dense[:, : self.k] = block.a
+        start, index, value = _csc(dense)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.k + 1, block.a.shape[0]
+        lp.col_cost_ = np.append(block.cost, 0.0)
+        lp.col_lower_ = np.append(block.lower, 0.0)
+        lp.col_upper_ = np.append(block.upper, 0.0)  # slot closed until a column is put there
+        lp.row_lower_, lp.row_upper_ = block.row_lower, block.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = start, index, value
+        self.h.passModel(lp)
+        self.block = block
+        self.slot: int | None = None
+        self.slot_col = np.zeros(self.n_core)
+        self.cols: list[int] = []
+
+    def sync(self, pool: list[int]) -> None:
+        new = pool[len(self.cols) :]
+        if not new:
+            return
+        start, index, value = _csc(self.ref[:, new])
+        z = np.zeros(len(new))
+        self.h.addCols(len(new), z, z, np.full(len(new), np.inf), len(value), start, index, value)
+        self.cols.extend(new)
+
+    def set_block(self, b: OwnBlock) -> None:
+        old, h = self.block, self.h
+        if b is old:
+            return
+        for r, c in zip(*np.nonzero(b.a != old.a), strict=True):
+            h.changeCoeff(int(r), int(c), float(b.a[r, c]))
+        idx = np.flatnonzero(b.cost != old.cost)
+        if idx.size:
+            h.changeColsCost(idx.size, idx.astype(np.int32), b.cost[idx])
+        idx = np.flatnonzero((b.lower != old.lower) | (b.upper != old.upper))
+        if idx.size:
+            h.changeColsBounds(idx.size, idx.astype(np.int32), b.lower[idx], b.upper[idx])
+        idx = np.flatnonzero((b.row_lower != old.row_lower) | (b.row_upper != old.row_upper))
+        if idx.size:
+            h.changeRowsBounds(idx.size, idx.astype(np.int32), b.row_lower[idx], b.row_upper[idx])
+        self.block = b
+
+    def set_slot(self, j: int | None) -> None:
+        if j == self.slot:
+            return
+        col = np.zeros(self.n_core) if j is None else self.ref[:, j]
+        for r in np.flatnonzero(col != self.slot_col):
+            self.h.changeCoeff(int(r), self.k, float(col[r]))
+        self.h.changeColBounds(self.k, 0.0, 0.0 if j is None else np.inf)
+        self.slot, self.slot_col = j, col.copy()
+
+    def close(self, j: int | None, closed: bool) -> None:
+        """Fix pool column j to zero (super-efficiency: the DMU leaves its own reference set) or reopen it."""
+        if j is None:
+            return
+        try:
+            pos = self.cols.index(j)
+        except ValueError:
+            return
+        self.h.changeColBounds(self.k + 1 + pos, 0.0, 0.0 if closed else np.inf)
+
+
 class PricedLP:
     """Solve many envelopment LPs sharing one reference matrix `ref` (n_core x n, signed coefficients).
 
-    `pricing=False` solves every LP over all columns (the plain method; used to check the engine).
+    `pricing=False` solves every LP from scratch over all columns (the plain method; used to check the engine).
     """
 
     def __init__(
@@ -69,82 +161,103 @@ class PricedLP:
         self.max_add = max_add
         self.in_pool = np.zeros(self.n, dtype=bool)
         self.in_pool[list(init_pool)] = True
-        self._pool = list(np.flatnonzero(self.in_pool))
-        self._h = highspy.Highs()
-        for key, val in (
-            ("output_flag", False),
-            ("presolve", "off"),  # tiny LPs: presolve costs more than it saves
-            ("primal_feasibility_tolerance", 1e-9),
-            ("dual_feasibility_tolerance", 1e-9),
-            ("random_seed", 0),
-        ):
-            self._h.setOptionValue(key, val)
+        self._pool = [int(j) for j in np.flatnonzero(self.in_pool)]
+        self._h = _new_highs()
+        self._models: dict[tuple[int, int], _Model] = {}
 
     @property
     def pool_size(self) -> int:
         return len(self._pool)
 
     def solve(self, block: OwnBlock, *, extra: Sequence[int] = (), exclude: int | None = None) -> LPSolution:
-        """Solve one DMU's LP; `extra` columns are added for this solve only, `exclude` is never used."""
+        """Solve one DMU's LP; `extra` (at most one column) is added for this solve only, `exclude` never used."""
+        if len(extra) > 1:
+            raise ValueError("at most one extra column")
+        full = np.arange(self.n)
+        if exclude is not None:
+            full = full[full != exclude]
         if not self.pricing:
-            cols = np.arange(self.n)
-            if exclude is not None:
-                cols = cols[cols != exclude]
-            return self._finish(block, cols, 1)
+            return self._finish(block, full, 1)
+        slot = int(extra[0]) if extra and extra[0] != exclude else None
+        key = block.a.shape
+        model = self._models.get(key)
+        if model is None:
+            model = self._models[key] = _Model(self.ref, block)
+        model.sync(self._pool)  # before close(): the excluded DMU may have joined the pool since
+        model.set_block(block)
+        model.set_slot(slot)
+        model.close(exclude, True)
+        try:
+            return self._priced(model, block, slot, exclude, full)
+        finally:
+            model.close(exclude, False)
+
+    def _priced(
+        self, model: _Model, block: OwnBlock, slot: int | None, exclude: int | None, full: np.ndarray
+    ) -> LPSolution:
+        h, k = model.h, model.k
         rounds = 0
         while True:
-            cols = np.array(sorted(set(self._pool) | set(extra)), dtype=np.int64)
-            if exclude is not None:
-                cols = cols[cols != exclude]
+            model.sync(self._pool)
             rounds += 1
-            status, obj, x, pi = self._run(block, cols)
+            h.run()
+            status = _STATUS.get(h.getModelStatus(), h.modelStatusToString(h.getModelStatus()).lower())
             if status == "infeasible":
                 # Infeasible over a subset says nothing about the full LP: decide on all columns.
-                full = np.arange(self.n)
-                if exclude is not None:
-                    full = full[full != exclude]
-                if len(full) == len(cols):
-                    return self._pack(status, obj, x, cols, block, rounds)
                 return self._finish(block, full, rounds + 1)
             if status != "optimal":
-                return self._pack(status, obj, x, cols, block, rounds)
-            d = -(pi[: self.n_core] @ self.ref)
-            d[cols] = 0.0
+                return self._pack(status, float("nan"), np.empty(0), np.empty(0, np.int64), block, rounds)
+            sol = h.getSolution()
+            pi = np.asarray(sol.row_dual)[: self.n_core]
+            d = -(pi @ self.ref)
+            d[self.in_pool] = 0.0
+            if slot is not None:
+                d[slot] = 0.0
             if exclude is not None:
                 d[exclude] = 0.0
             viol = np.flatnonzero(d < -self.tol)
             if viol.size == 0:
-                return self._pack(status, obj, x, cols, block, rounds)
+                x = np.asarray(sol.col_value)
+                cols = np.array([-1 if slot is None else slot, *model.cols], dtype=np.int64)
+                if slot is None:
+                    x = x.copy()
+                    x[k] = 0.0
+                dup = slot is not None and bool(self.in_pool[slot])
+                return self._pack(status, h.getInfo().objective_function_value, x, cols, block, rounds, dup)
             if viol.size > self.max_add:
                 viol = viol[np.argsort(d[viol], kind="stable")[: self.max_add]]
             for j in viol:
-                if not self.in_pool[j]:
-                    self.in_pool[j] = True
-                    self._pool.append(int(j))
+                self.in_pool[j] = True
+                self._pool.append(int(j))
             if rounds > 10_000:  # pragma: no cover - would mean a cycling bug
-                return self._pack("pricing_limit", obj, x, cols, block, rounds)
+                return self._pack("pricing_limit", float("nan"), np.empty(0), np.empty(0, np.int64), block, rounds)
 
     def _finish(self, block: OwnBlock, cols: np.ndarray, rounds: int) -> LPSolution:
         status, obj, x, _ = self._run(block, cols)
         return self._pack(status, obj, x, cols, block, rounds)
 
     def _pack(
-        self, status: str, obj: float, x: np.ndarray, cols: np.ndarray, block: OwnBlock, rounds: int
+        self, status: str, obj: float, x: np.ndarray, cols: np.ndarray, block: OwnBlock, rounds: int,
+        dup: bool = False,
     ) -> LPSolution:
         k = block.a.shape[1]
         if status != "optimal":
             return LPSolution(status, float("nan"), np.full(k, np.nan), np.empty(0, np.int64), np.empty(0), rounds)
         lam = x[k:]
         keep = lam > 1e-12
-        return LPSolution(status, obj, x[:k].copy(), cols[keep], lam[keep].copy(), rounds)
+        idx, val = cols[keep], lam[keep]
+        if dup:  # the slot column duplicates a pool column: merge their lambdas
+            uniq, inv = np.unique(idx, return_inverse=True)
+            idx, val = uniq, np.bincount(inv, weights=val)
+        return LPSolution(status, obj, x[:k].copy(), idx, val.copy(), rounds)
 
     def _run(self, block: OwnBlock, cols: np.ndarray) -> tuple[str, float, np.ndarray, np.ndarray]:
+        """Build and solve the LP from scratch over `cols` (the plain method, and infeasibility checks)."""
         n_rows, k = block.a.shape
         dense = np.zeros((n_rows, k + len(cols)))
         dense[:, :k] = block.a
         dense[: self.n_core, k:] = self.ref[:, cols]
-        ci, ri = np.nonzero(dense.T)  # column-major order
-        start = np.searchsorted(ci, np.arange(dense.shape[1] + 1)).astype(np.int32)
+        start, index, value = _csc(dense)
         lp = highspy.HighsLp()
         lp.num_col_ = dense.shape[1]
         lp.num_row_ = n_rows
@@ -154,9 +267,7 @@ class PricedLP:
         lp.row_lower_ = block.row_lower
         lp.row_upper_ = block.row_upper
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = start
-        lp.a_matrix_.index_ = ri.astype(np.int32)
-        lp.a_matrix_.value_ = dense.T[ci, ri]
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = start, index, value
         h = self._h
         h.passModel(lp)
         h.run()

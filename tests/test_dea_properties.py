@@ -114,3 +114,22 @@ def test_input_bcc_invariant_to_translation_constant(df, c) -> None:
     a = _sbm(df, model="bcc", orientation="input")
     b = _sbm(df, model="bcc", orientation="input", translation=c)
     np.testing.assert_allclose(a["efficiency"], b["efficiency"], atol=1e-6, rtol=0)
+
+
+def test_engine_equals_plain_lp_on_a_larger_panel() -> None:
+    # 60 units x 2 periods: enough DMUs for pool growth, warm starts and exclusions to matter
+    rng = np.random.default_rng(11)
+    size = rng.lognormal(0, 0.7, (60, 1))
+    df = pd.DataFrame({
+        "x1": (size * rng.lognormal(0, 0.3, (60, 2))).ravel(), "x2": (size * rng.lognormal(0, 0.3, (60, 2))).ravel(),
+        "yg": (size * rng.lognormal(0, 0.3, (60, 2))).ravel(), "yb": (size * rng.lognormal(0, 0.3, (60, 2))).ravel(),
+        "id": np.repeat(np.arange(60), 2), "t": np.tile([0, 1], 60),
+    })
+    configs = [dict(model="sbm", orientation=o, rts=r) for o in ("none", "input", "output") for r in ("crs", "vrs")]
+    configs += [dict(model="super-sbm", rts=r) for r in ("crs", "vrs")]
+    configs += [dict(model="super-sbm", orientation="input", rts="vrs")]
+    configs += [dict(model=m, orientation=o) for m in ("ccr", "bcc") for o in ("input", "output")]
+    for kw in configs:
+        a, b = _sbm(df, **kw), _sbm(df, pricing=False, **kw)
+        np.testing.assert_allclose(a["efficiency"], b["efficiency"], atol=1e-6, rtol=0, err_msg=str(kw))
+        assert (a["status"] == b["status"]).all(), kw
