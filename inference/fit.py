@@ -39,7 +39,13 @@ def fit_spec(
 
     With `require_gate` a failed gate raises NumericalError after the files are written (so they can be read).
     """
-    from ctfp.inference.contrasts import by_dict, effect_summary, group_contrasts, instrument_strength, loo_summary
+    from ctfp.inference.contrasts import (
+        by_dict,
+        effect_summary,
+        group_contrasts,
+        instrument_strength,
+        loo_summary,
+    )
     from ctfp.inference.diagnostics import check_gate
     from ctfp.inference.sampling import sample_model
     from ctfp.models.bayes_builder import build_from_design
