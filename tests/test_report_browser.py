@@ -1,0 +1,93 @@
+"""The report rendered by headless Chromium: every image decodes, every section is in the DOM, the numbers the
+browser shows are the run's numbers, and a screenshot can be taken. Skipped where no Chromium is installed."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from report_fixtures import session_run
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Injected into a copy of the page: after load, write what the browser decoded into the DOM for --dump-dom.
+PROBE = """<script>
+window.addEventListener('load', function () {
+  var out = [];
+  document.querySelectorAll('img').forEach(function (img) {
+    out.push({id: img.dataset.figure, ok: img.complete && img.naturalWidth > 0, w: img.naturalWidth,
+              h: img.naturalHeight});
+  });
+  var keyed = {};
+  document.querySelectorAll('[data-key]').forEach(function (el) { keyed[el.dataset.key] = el.innerText.trim(); });
+  var pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify({images: out, keyed: keyed,
+    sections: Array.from(document.querySelectorAll('section')).map(function (s) { return s.id; }),
+    banner: !!document.getElementById('synthetic-banner')});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def _browser() -> str | None:
+    return next((p for p in map(shutil.which, BROWSERS) if p), None)
+
+
+def _run(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={profile}",
+           "--hide-scrollbars", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    found = _browser()
+    if found is None:
+        pytest.skip("no Chromium on PATH (install: apt-get install -y chromium); browser rendering not checked")
+    return found
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ctfp.reports.html import build_report
+
+    return build_report(session_run(tmp_path_factory))
+
+
+def test_chromium_renders_every_image_section_and_number(browser: str, built: Path, tmp_path: Path) -> None:
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text(built.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    res = _run(browser, tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom", probe_page.as_uri())
+    m = re.search(r'<pre id="probe">(.*?)</pre>', res.stdout, re.S)
+    assert m, f"no probe output from Chromium (rc {res.returncode}): {res.stderr[-500:]}"
+    data = json.loads(m.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
+                      .replace("&amp;", "&"))
+    assert data["sections"] == ["data", "ctfp", "replicas", "heterogeneity", "checking", "validation"]
+    assert len(data["images"]) == 5
+    broken = [i["id"] for i in data["images"] if not i["ok"]]
+    assert not broken, f"broken images: {broken}"
+    assert all(i["w"] >= 600 for i in data["images"])
+    assert data["banner"] is True
+    # What the browser shows equals the run's own files.
+    run_dir = built.parent
+    cells = json.loads((run_dir / "replicas" / "cells.json").read_text())
+    c = next(c for c in cells if c["table"] == "2" and c["column"] == "(2)" and c["row"] == "AI")
+    shown = data["keyed"]["t2.(2).AI.replica_coef"]
+    assert shown.split()[0].rstrip("*") == f"{c['replica_coef']:.4f}"
+    assert shown.split()[-1] == f"({c['replica_t']:.2f})"
+    summ = json.loads((run_dir / "bayes" / "headline" / "summary.json").read_text())
+    assert data["keyed"]["diag.headline.max_rhat"] == f"{summ['diagnostics']['max_rhat']:.3f}"
+
+
+def test_chromium_screenshot(browser: str, built: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    _run(browser, tmp_path / "profile", "--window-size=1400,3000", f"--screenshot={shot}", built.as_uri())
+    assert shot.is_file() and shot.stat().st_size > 50_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
