@@ -14,7 +14,7 @@ from typing import Any
 def register(sub: argparse._SubParsersAction) -> None:
     fe = sub.add_parser("fe", help="OLS with absorbed fixed effects and clustered SEs (reghdfe conventions)",
                         description="OLS with absorbed fixed effects, matching Stata reghdfe: small-sample factor "
-                                    "(N-1)/(N-K-df_a) G/(G-1), t-tests with G-1 df, FE nested in a cluster not "
+                                    "(N-1)/(N-K-df) G/(G-1), t-tests with G-1 df, FE nested in a cluster not "
                                     "counted.")
     _common(fe)
     fe.add_argument("--x", required=True, help="regressors, comma-separated (first is the one of interest)")

@@ -115,24 +115,29 @@ def nested_in(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
 
 @dataclass(frozen=True)
 class FEDof:
-    """Degrees of freedom absorbed by the fixed effects (reghdfe's table: levels, redundant, counted)."""
+    """Degrees of freedom absorbed by the fixed effects (reghdfe's table: levels, redundant, counted).
+
+    Counting is by rank: df_ols = rank of [constant, dummies of the FEs not nested in a cluster]. The first
+    non-nested FE shares one level with the constant, the second loses one level per mobility group with the
+    first, later ones lose one (reghdfe's default; exact for up to two non-nested FEs).
+    """
 
     levels: tuple[int, ...]
-    redundant: tuple[int, ...]
+    redundant: tuple[int, ...]  # nested FEs: all levels; the first free FE: 1 (the constant)
     nested: tuple[bool, ...]
-    df_a: int  # Σ (levels − redundant) as reghdfe prints it (nested FEs count 0)
+    df_a: int  # Σ (levels − redundant): absorbed df besides the constant
 
     @property
     def df_ols(self) -> int:
-        """Columns reghdfe subtracts besides the slopes: df_a, plus the constant when an FE is nested."""
-        if not self.levels:
-            return 0  # no absorption: the constant is an ordinary regressor
-        return self.df_a + (1 if any(self.nested) else 0)
+        """Columns reghdfe subtracts besides the slopes: the constant plus df_a."""
+        return self.df_a + 1 if self.levels else 0  # no absorption: the constant is an ordinary regressor
 
     @property
     def sdofminus(self) -> int:
-        """ivreghdfe's sdofminus: df_a, at least 1 (the partialled-out constant)."""
-        return max(self.df_a, 1) if self.levels else 0
+        """ivreghdfe's sdofminus: as reghdfe, less the constant when an FE is nested in a cluster, at least 1."""
+        if not self.levels:
+            return 0
+        return max(self.df_ols - (1 if any(self.nested) else 0), 1)
 
 
 def fe_dof(codes: Sequence[np.ndarray], sizes: Sequence[int],
@@ -140,7 +145,7 @@ def fe_dof(codes: Sequence[np.ndarray], sizes: Sequence[int],
     """reghdfe's count of absorbed df for the given FE codes and cluster codes."""
     nested = tuple(any(nested_in(c, g) for g in clusters) for c in codes)
     redundant: list[int] = []
-    first_free: int | None = None  # first FE that is not nested: it carries the constant
+    first_free: int | None = None
     n_free = 0
     for k, (c, s) in enumerate(zip(codes, sizes, strict=True)):
         if nested[k]:
@@ -149,14 +154,11 @@ def fe_dof(codes: Sequence[np.ndarray], sizes: Sequence[int],
         n_free += 1
         if first_free is None:
             first_free = k
-            redundant.append(0)
+            redundant.append(1)  # collinear with the constant
         elif n_free == 2:
             redundant.append(_components(codes[first_free], sizes[first_free], c, s))
         else:
             redundant.append(1)
-    # a non-nested FE that follows only nested ones still shares the constant with them: one redundant level
-    if first_free is not None and any(nested[:first_free]):
-        redundant[first_free] = 1
     df_a = int(sum(s - r for s, r in zip(sizes, redundant, strict=True)))
     return FEDof(tuple(int(s) for s in sizes), tuple(redundant), nested, df_a)
 

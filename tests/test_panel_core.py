@@ -59,7 +59,10 @@ def test_fe_dof_reghdfe_table() -> None:
     nested = fe_dof([city, year], [78, 16], [city])
     assert nested.df_a == 15 and nested.df_ols == 16 and nested.sdofminus == 15  # methods.md §3 table
     free = fe_dof([city, year], [78, 16], [provyear])
-    assert free.df_a == 93 and free.df_ols == 93
+    assert free.df_ols == 93 and free.sdofminus == 93
+    by_year = fe_dof([city, year], [78, 16], [year])  # year nested: the city FE still carries the constant
+    assert by_year.df_ols == 78 and by_year.redundant == (1, 16)
+    assert fe_dof([city], [78], [city]).sdofminus == 1  # ivreghdfe's "min 1"
 
 
 def test_kp_f_equals_squared_first_stage_t() -> None:
