@@ -123,3 +123,11 @@ def test_sbm_malmquist_identities(fixtures_dir) -> None:
 def test_malmquist_needs_balanced_panel() -> None:
     with pytest.raises(InputError, match="balanced"):
         run_malmquist(BASE.iloc[:5], ["x"], ["y"], ["b"], id_col="id", period_col="t")
+
+
+def test_progress_bar_goes_to_stderr_only_when_asked(capsys) -> None:
+    run_dea(BASE, ["x"], ["y"], ["b"], progress=True)
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    run_dea(BASE, ["x"], ["y"], ["b"], progress=None)  # stderr is not a terminal under pytest: no bar
+    assert capsys.readouterr().err == ""
