@@ -103,6 +103,8 @@ def _cell(r: Replica, row: str, variable: str, res: PanelResult | None, pub: dic
             rec["published_in_ci"] = bool(rec["replica_ci_low"] <= pc <= rec["replica_ci_high"])
     else:
         rec["replica_coef"] = _stat(row, res)
+        if row == "R2":  # the R2 row is the overall (LSDV) R²; the within R² rides along
+            rec["replica_r2_within"] = res.r2_within
     if res.notes and not rec["note"]:
         rec["note"] = "; ".join(res.notes)
     return rec
