@@ -67,6 +67,9 @@ def _data_section(run: RunFolder, w: _Writer) -> Section:
     facts = tables.panel_facts(run)
     s.facts["panel"] = facts
     s.facts["source"] = run.data_source
+    inputs = (run.run or {}).get("inputs")
+    if isinstance(inputs, dict) and isinstance(inputs.get("panel"), str) and not run.synthetic:
+        s.facts["input"] = inputs["panel"]
     if run.run is None:
         s.missing.append("run.json is missing, so the data source is unknown: rebuild the run with "
                          f"`ctfp demo --out {run.root}` (synthetic) or `ctfp run SPEC --out {run.root}` (your panel).")
@@ -238,6 +241,15 @@ def _glance(run: RunFolder, sections: dict[str, Section]) -> list[dict[str, str]
     return lines
 
 
+def _code(text: str) -> Any:
+    """Escape `text` and show its `backticked` commands as <code>."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
 def build_report(run_dir: str | Path) -> Path:
     """Build RUNDIR/report.html (plus figures/*.png and tables/*.csv) from whatever the run folder holds."""
     import jinja2
@@ -252,6 +264,7 @@ def build_report(run_dir: str | Path) -> Path:
     env = jinja2.Environment(loader=jinja2.PackageLoader("ctfp.reports", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["code"] = _code
     study = (((run.run or {}).get("spec") or {}).get("study") or {}).get("name") if isinstance(run.run, dict) else None
     html = env.get_template("report.html.j2").render(
         run=run, sections=list(sections.values()), glance=_glance(run, sections), study=study,

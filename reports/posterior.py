@@ -76,6 +76,8 @@ def ppc_ones(fit: ModelFit) -> dict[str, Any] | None:
     y = obs["y"].values.ravel()
     rep = pp["y"]
     sample_dims = [d for d in ("chain", "draw") if d in rep.dims]
+    if rep.size % max(y.size, 1) or rep.size // max(y.size, 1) != int(np.prod([rep.sizes[d] for d in sample_dims])):
+        return None  # replicated y does not line up with the observed y: no check rather than a wrong one
     rep_flat = rep.stack(sample=sample_dims).transpose("sample", ...).values.reshape(-1, y.size)
     shares = (np.abs(rep_flat - 1.0) <= ONE_TOL).mean(axis=1)
     obs_share = float((np.abs(y - 1.0) <= ONE_TOL).mean())
@@ -100,9 +102,13 @@ def loo_table(run: RunFolder) -> tuple[pd.DataFrame | None, list[str]]:
         if ll is None or "y" not in ll:
             skipped.append(name)
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pareto-k warnings are counted into `bad_k` instead
-            res = az.loo(fit.tree, var_name="y")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Pareto-k warnings are counted into `bad_k` instead
+                res = az.loo(fit.tree, var_name="y")
+        except Exception as err:  # a model whose pointwise log-likelihood LOO cannot use: say so, go on
+            skipped.append(f"{name} (LOO failed: {type(err).__name__})")
+            continue
         k = np.asarray(res.pareto_k).ravel()
         rows.append({"model": name, "likelihood": fit.likelihood, "bounded": fit.bounded, "elpd": float(res.elpd),
                      "se": float(res.se), "p_loo": float(res.p), "bad_k": int((k > 0.7).sum())})

@@ -338,6 +338,8 @@ def copy_run(src: Path, dst: Path, *, data_source: str | None = None) -> Path:
     if data_source is not None:
         run = json.loads((dst / "run.json").read_text())
         run["data_source"] = data_source
+        if data_source == "user":
+            run["inputs"] = {"panel": "my_cities.csv"}
         (dst / "run.json").write_text(json.dumps(run))
     return dst
 
