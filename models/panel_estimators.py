@@ -219,18 +219,16 @@ def _drop_collinear(w: np.ndarray, raw: np.ndarray, names: list[str], protected:
                     notes: list[str], what: str) -> list[int]:
     """Indices of columns kept after sequentially removing those explained by earlier ones (Stata order)."""
     kept: list[int] = []
+    basis = np.empty((w.shape[0], 0))  # orthonormal basis of the kept columns
     for j, name in enumerate(names):
         col = w[:, j]
         if name == "_cons":  # the constant has no variation by design: compare with its own norm
             scale = float(raw.shape[0])
         else:
             scale = float(np.sum((raw[:, j] - raw[:, j].mean()) ** 2)) if raw.shape[0] else 0.0
-        if kept:
-            basis = w[:, kept]
-            coef, *_ = np.linalg.lstsq(basis, col, rcond=None)
-            resid = col - basis @ coef
-        else:
-            resid = col
+        # classical Gram–Schmidt applied twice ("twice is enough"): stable residual of col on kept columns
+        resid = col - basis @ (basis.T @ col)
+        resid = resid - basis @ (basis.T @ resid)
         rss = float(resid @ resid)
         if scale <= 0 or rss <= COLLINEAR_TOL * max(scale, float(col @ col)):
             reason = "has no variation" if scale <= 0 else (
@@ -242,6 +240,7 @@ def _drop_collinear(w: np.ndarray, raw: np.ndarray, names: list[str], protected:
             notes.append(f"{name} omitted because it {reason} (as Stata does)")
             continue
         kept.append(j)
+        basis = np.column_stack([basis, resid / np.sqrt(rss)])
     return kept
 
 
