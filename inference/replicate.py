@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ctfp.data.atomic import write_csv, write_json, write_text
-from ctfp.data.errors import CtfpError
+from ctfp.data.errors import CtfpError, InputError
 from ctfp.models import panel_groupdiff as gd
 from ctfp.models.panel_estimators import PanelResult, _t_ppf, fit_iv, fit_ols, stars
 from ctfp.models.replicas import CONTROLS, GROUP_DIFFS, REPLICAS, Replica, needed_columns, split_frame
@@ -42,7 +42,16 @@ def fit_replica(panel: pd.DataFrame, r: Replica, cache: dict[tuple, PanelResult]
         raise _Skip(f"column(s) {', '.join(missing)} not in the analysis panel")
     frame = split_frame(panel, r)
     if r.estimator == "twfe":
-        return fit_ols(frame, r.outcome, list(r.regressors), absorb=r.absorb, cluster=r.cluster, source="panel")
+        res = fit_ols(frame, r.outcome, list(r.regressors), absorb=r.absorb, cluster=r.cluster, source="panel")
+        if r.split:
+            labels = panel[r.split]
+            bad = labels.notna() & ~labels.isin([0, 1])
+            if bad.any():
+                raise InputError(f"panel: split column '{r.split}' must be 0/1; row {int(bad.to_numpy().argmax())} "
+                                 f"holds {labels[bad].iloc[0]!r}")
+            if labels.isna().any():
+                res.notes.append(f"{int(labels.isna().sum())} row(s) with a missing {r.split} belong to neither group")
+        return res
     y = "ctfp" if r.estimator == "fe2sls_first" else r.outcome
     key = (y, r.endog, r.instruments, r.controls, r.absorb, r.cluster, r.split, r.level)
     if cache is not None and key in cache:

@@ -89,7 +89,7 @@ def test_cells_agree_with_direct_fits(run: tuple[dict, Path, pd.DataFrame]) -> N
 
 
 def test_agreement_logic_on_a_constructed_published_frame(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    panel = simulate_analysis_panel(seed=22)
+    panel = simulate_analysis_panel(30, 8, seed=22)
     r = fit_ols(panel, "ctfp", ["ai"], absorb="city,year", cluster="city")
     coef, se = float(r.coef[0]), float(r.se[0])
     fake = pd.DataFrame([
@@ -116,15 +116,26 @@ def test_agreement_logic_on_a_constructed_published_frame(monkeypatch: pytest.Mo
 
 
 def test_missing_column_is_flagged_not_dropped(tmp_path: Path) -> None:
-    panel = simulate_analysis_panel(seed=23).drop(columns=["dig1"])
+    panel = simulate_analysis_panel(30, 8, seed=23).drop(columns=["dig1"])
     res = replicate.run_replicas(panel, tmp_path, permutations=5, seed=1, progress=False)
     t5 = [c for c in res["cells"] if c["spec"] == "T5c1"]
     assert t5 and all(c["replica_coef"] is None and "dig1" in c["note"] for c in t5)
 
 
+def test_split_labels_missing_are_flagged_and_bad_labels_rejected() -> None:
+    panel = simulate_analysis_panel(20, 6, seed=25)
+    panel["g_hum"] = panel["g_hum"].astype(float)
+    panel.loc[panel.index[:4], "g_hum"] = np.nan
+    res = replicate.fit_replica(panel, replica("T6c9"))
+    assert any("4 row(s) with a missing g_hum" in n for n in res.notes)
+    panel.loc[panel.index[5], "g_hum"] = 2.0
+    with pytest.raises(replicate.InputError, match="'g_hum' must be 0/1"):
+        replicate.fit_replica(panel, replica("T6c9"))
+
+
 def test_cli_replicate(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "analysis.csv"
-    simulate_analysis_panel(seed=24).to_csv(path, index=False)
+    simulate_analysis_panel(30, 8, seed=24).to_csv(path, index=False)
     rc = main(["replicate", str(path), "--out", str(tmp_path / "run"), "--permutations", "10", "--quiet"])
     assert rc == 0
     assert (tmp_path / "run" / "replicas" / "table6.md").is_file()
