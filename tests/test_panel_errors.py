@@ -91,3 +91,16 @@ def test_cli_json(df: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["fe", str(path), "--y", "ctfp", "--x", "ai,pop", "--absorb", "city,year", "--cluster",
                  "city"]) == 0
     assert "Number of obs = 120" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("ext", [".dta", ".xlsx"])
+def test_cli_reads_stata_and_excel(df: pd.DataFrame, tmp_path: Path, ext: str,
+                                   capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / f"p{ext}"
+    sub = df[["city", "year", "ctfp", "ai", "pop"]]
+    sub.to_stata(path, write_index=False) if ext == ".dta" else sub.to_excel(path, index=False)
+    assert main(["fe", str(path), "--y", "ctfp", "--x", "ai,pop", "--absorb", "city,year", "--cluster", "city",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = fit_ols(df, "ctfp", ["ai", "pop"], absorb="city,year", cluster="city")
+    assert out["se"]["ai"] == pytest.approx(float(ref.se[0]), rel=1e-10)
