@@ -130,7 +130,7 @@ def derive_analysis_panel(raw: pd.DataFrame, *, ua_rule: str = "any", entropy_no
     if _has(df, "gcons", skipped):
         out["gcons"], w = entropy_index(df, list(GCONS_POSITIVE), list(GCONS_NEGATIVE), by=by, name="gcons")
         weights["gcons"] = _weights(w)
-    for src in ("env_words", "env_invest", "students"):
+    for src in ("env_words", "env_invest", "students", "synthetic"):
         if src in df.columns:
             out[src] = df[src]
     out = pd.concat([out, _city_splits(out["city"], ua_rule)], axis=1)

@@ -197,6 +197,9 @@ _LIST: list[Variable] = [
          "sewage treatment rate (green consumption, positive)", domain="percent", group="gcons"),
     _raw("garbage_rate", "%", "split_source", "生活垃圾无害化处理率",
          "harmless garbage treatment rate (green consumption, positive)", domain="percent", group="gcons"),
+    # marker written by `ctfp data synth` so a synthetic panel can never pass for real data
+    _raw("synthetic", "0/1", "audit", "合成数据标记", "1 = row of the SYNTHETIC paper-world panel (passed through)",
+         domain="nonnegative", nan="never", group="synthetic"),
     # derived: identifiers and fixed effects
     _der("province", "name", "fixed_effect", "省份", "province (Chinese name)",
          "city facts (data/cities.py); other cities: GB/T 2260 province of the code's first two digits"),

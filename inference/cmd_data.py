@@ -74,7 +74,8 @@ def _print_summary(path: str, s: dict, n_warn: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"{path}: no errors" + (f", {n_warn} warning(s)" if n_warn else ""), show_header=False)
+    print(f"{path}: no errors" + (f", {n_warn} warning(s)" if n_warn else ""))  # plain: never wrapped
+    t = Table(show_header=False)
     years = s["years"]
     t.add_row("rows", str(s["rows"]))
     t.add_row("cities", str(s["cities"]))

@@ -20,7 +20,7 @@ def raw_panel() -> pd.DataFrame:
     rows = []
     for k, city in enumerate((140100, 140200)):
         for t, year in enumerate((2006, 2007, 2008)):
-            r: dict[str, float] = {name: 10.0 + 2 * k + t for name in RAW}
+            r: dict[str, float] = {name: 10.0 + 2 * k + t for name in RAW if name != "synthetic"}
             r.update(city=city, year=year, fai_pi=102.0, gdp_index=108.0, green=40.0 + t, sewage_rate=90.0 - k,
                      garbage_rate=95.0 + t, solidwaste_util=80.0 + k + 3 * t, tel1984=100.0 + k, res1984=50.0 + 5 * k,
                      broadband_nat_prev=1000.0 + 10 * t)
