@@ -401,7 +401,9 @@ def loo_report_table(run: RunFolder) -> tuple[Table | None, list[str]]:
 # ---------------------------------------------------------------------------------------------- validation
 def _verdict_cls(v: Any) -> str:
     s = str(v or "").lower()
-    if s.startswith(("not", "contradict", "reject", "fail")):
+    if s.startswith(("not run", "not assessed", "n/a")) or "fail" in s:
+        return "verdict mid"  # nothing judged, or judged on a fit that failed its gate
+    if s.startswith(("not", "contradict", "reject")):
         return "verdict bad"
     if s.startswith(("support", "confirm", "replicat", "pass", "yes")):
         return "verdict ok"
