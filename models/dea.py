@@ -99,6 +99,8 @@ def run_dea(
     frame = frame.reset_index(drop=True)
     frame.attrs = {"row_offset": row_offset}
     _check_keys(frame, id_col, period_col, source)
+    if len(frame) < 2:
+        raise InputError(f"{source}: DEA needs at least 2 DMUs (rows); got {len(frame)}")
     data = build_data(frame, inputs, good, bad, source=source, id_col=id_col, period_col=period_col)
     periods = frame[period_col].to_numpy() if period_col else None
     if periods is not None and pd.isna(periods).any():

@@ -49,6 +49,16 @@ def test_tone2004_undesirable_vrs_weights(fixtures_dir, weights, column, tol) ->
     assert r.attrs["weights"]["bad"][0] == pytest.approx(2 * b / (a + b))
 
 
+def test_tone2004_published_projections(fixtures_dir) -> None:
+    # projections are not unique in general; Tone's Table 2 lists them for the inefficient DMUs
+    d, e = _read(fixtures_dir, "tone2004_data.csv"), _read(fixtures_dir, "tone2004_expected.csv")
+    r = run_dea(d, ["x"], ["y_good"], ["y_bad"], id_col="DMU", rts="vrs")
+    listed = e["proj_good_vrs_w1to1"].notna()
+    assert listed.sum() >= 4
+    np.testing.assert_allclose(r.loc[listed, "target_y_good"], e.loc[listed, "proj_good_vrs_w1to1"], atol=1e-6)
+    np.testing.assert_allclose(r.loc[listed, "target_y_bad"], e.loc[listed, "proj_bad_vrs_w1to1"], atol=1e-6)
+
+
 def test_tone2004_crs_and_two_stage_super(fixtures_dir) -> None:
     d, e = _read(fixtures_dir, "tone2004_data.csv"), _read(fixtures_dir, "tone2004_expected.csv")
     r = run_dea(d, ["x"], ["y_good"], ["y_bad"], id_col="DMU", rts="crs")

@@ -91,6 +91,11 @@ def test_input_errors_one_line(change, kwargs, needle) -> None:
     assert needle in msg and "\n" not in msg
 
 
+def test_one_dmu_is_an_error() -> None:
+    with pytest.raises(InputError, match="at least 2 DMUs"):
+        run_dea(BASE.iloc[:1], ["x"], ["y"], ["b"])
+
+
 def test_period_with_one_dmu_is_an_error() -> None:
     df = pd.concat([BASE, pd.DataFrame({"id": [1], "t": [3], "x": [1.0], "y": [1.0], "b": [1.0]})])
     with pytest.raises(InputError, match="t=3 has only 1 DMU"):
