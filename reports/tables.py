@@ -225,6 +225,12 @@ def replica_tables(run: RunFolder) -> tuple[list[Table], dict[str, int]]:
                        _mark_cell(c.get("same_stars"), f"{key}.same_stars"),
                        _mark_cell(c.get("published_in_ci"), f"{key}.published_in_ci")]
             t.rows.append(row)
+        coef = [c for c in recs if not (c["row"] in SCALAR_ROWS or is_missing(c.get("published_t")))]
+        if coef:
+            n = len(coef)
+            t.caption += (f" — same sign {sum(bool(c.get('same_sign')) for c in coef)}/{n}, same stars "
+                          f"{sum(bool(c.get('same_stars')) for c in coef)}/{n}, published in CI "
+                          f"{sum(bool(c.get('published_in_ci')) for c in coef)}/{n}")
         tables.append(t)
     return tables, tally
 
