@@ -233,6 +233,12 @@ def _glance(run: RunFolder, sections: dict[str, Section]) -> list[dict[str, str]
         d = diffs.set_index("split").loc["g_ua"]
         lines.append({"label": "UA minus non-UA cities", "key": "glance.ua",
                       "value": f"posterior {fmt_num(d['mean'])}, P(diff > 0) = {fmt_p(d['p_gt0'])} (paper: p = 0.001)"})
+    if run.validation:
+        n = len(run.validation)
+        rep = sum(str(c["replica_verdict"]).lower().startswith("supported") for c in run.validation)
+        pos = sum(str(c["posterior_verdict"]).lower().startswith("supported") for c in run.validation)
+        lines.append({"label": "Published claims supported", "key": "glance.claims",
+                      "value": f"by the replica {rep}/{n} · by the posterior {pos}/{n}"})
     gates = sections["checking"].facts.get("gates")
     if gates:
         lines.append({"label": "Sampler gate", "key": "glance.gate",
