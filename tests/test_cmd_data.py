@@ -139,6 +139,7 @@ def test_vars_listing(capsys: pytest.CaptureFixture[str]) -> None:
     assert "| `iv_tel` | derived |" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # builds the whole synthetic panel (DEA-calibrated)
 def test_synth_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("ctfp.data.synth")
     path = tmp_path / "synth.csv"
