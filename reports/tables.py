@@ -54,6 +54,7 @@ class Cell:
     value: Any = None
     cls: str = ""
     sub: str = ""  # second line (t-value in parentheses)
+    span: int = 1  # colspan
 
 
 @dataclass
@@ -180,6 +181,13 @@ def _cell_key(c: dict[str, Any]) -> str:
     return f"t{c['table']}.{c['column']}.{c['row']}"
 
 
+def _is_stat(c: dict[str, Any]) -> bool:
+    """N, R2, KP statistics, p-values: a scalar compared to the printed precision, not a coefficient."""
+    if c.get("kind") in ("coef", "stat"):
+        return c["kind"] == "stat"
+    return c["row"] in SCALAR_ROWS or is_missing(c.get("published_t"))
+
+
 def replica_tables(run: RunFolder) -> tuple[list[Table], dict[str, int]]:
     """One table per paper table: published | replica | agreement for every cell of cells.json."""
     cells = run.cells or []
@@ -189,12 +197,13 @@ def replica_tables(run: RunFolder) -> tuple[list[Table], dict[str, int]]:
         recs = [c for c in cells if str(c["table"]) == tab]
         if not recs:
             continue
+        notes = any(str(c.get("note") or "").strip() for c in recs)
         t = Table(f"replica_table{tab}", TABLE_TITLES.get(tab, f"Table {tab}"),
                   ["column", "row", "published", "replica", "replica 95% CI", "N pub.", "N", "sign", "stars",
-                   "pub. in CI"], frame=pd.DataFrame(recs))
+                   "pub. in CI"] + (["note"] if notes else []), frame=pd.DataFrame(recs))
         for c in recs:
             key = _cell_key(c)
-            scalar = c["row"] in SCALAR_ROWS or is_missing(c.get("published_t"))
+            scalar = _is_stat(c)
             if scalar:
                 digits = SCALAR_ROWS.get(c["row"], 4)
                 f = fmt_int if digits == 0 else fmt_p if c["row"].endswith("_p") else (
@@ -203,10 +212,12 @@ def replica_tables(run: RunFolder) -> tuple[list[Table], dict[str, int]]:
                 close = None
                 if not (is_missing(pub) or is_missing(rep)):
                     close = abs(float(rep) - float(pub)) <= 0.5 * 10 ** -max(digits, 0) + 1e-12
+                verdict = _mark_cell(close, f"{key}.close")
+                verdict.text += " equal as printed" if close else " differs from print" if close is not None else ""
+                verdict.span = 3
                 row = [Cell(str(c["column"]), cls="label"), Cell(str(c["row"]), cls="label"),
                        _c(f(pub), f"{key}.published_coef", pub), _c(f(rep), f"{key}.replica_coef", rep),
-                       Cell("", cls="num"), _c("", None), _c("", None), Cell("", cls="mark"), Cell("", cls="mark"),
-                       _mark_cell(close, f"{key}.close")]
+                       Cell("", cls="num"), _c("", None), _c("", None), verdict]
             else:
                 tally["coef_cells"] += 1
                 for flag, name in (("same_sign", "same_sign"), ("same_stars", "same_stars"),
@@ -224,8 +235,10 @@ def replica_tables(run: RunFolder) -> tuple[list[Table], dict[str, int]]:
                        _mark_cell(c.get("same_sign"), f"{key}.same_sign"),
                        _mark_cell(c.get("same_stars"), f"{key}.same_stars"),
                        _mark_cell(c.get("published_in_ci"), f"{key}.published_in_ci")]
+            if notes:
+                row.append(Cell(str(c.get("note") or ""), cls="text small"))
             t.rows.append(row)
-        coef = [c for c in recs if not (c["row"] in SCALAR_ROWS or is_missing(c.get("published_t")))]
+        coef = [c for c in recs if not _is_stat(c)]
         if coef:
             n = len(coef)
             t.caption += (f" — same sign {sum(bool(c.get('same_sign')) for c in coef)}/{n}, same stars "
