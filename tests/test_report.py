@@ -261,3 +261,17 @@ def test_cli_and_terminal_summary(run_dir: Path, report: Path, capsys: pytest.Ca
     assert f"{d['perm_p_one_sided']:.3f}" in out
     assert main(["report", str(run_dir), "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == str(report)
+
+
+def test_numbers_are_printed_as_an_economist_expects() -> None:
+    from ctfp.reports.style import fmt_coef, fmt_int, fmt_interval, fmt_num, fmt_p, fmt_t, mark, stars_from_p
+
+    assert fmt_coef(0.0248, 2) == "0.0248**"
+    assert fmt_coef(-0.4827, 1) == "-0.4827*"
+    assert fmt_coef(0.0157, 0) == "0.0157"
+    assert fmt_t(2.0849) == "(2.08)" and fmt_t(None) == ""
+    assert fmt_num(3.54e-09) == "3.54e-09"  # Table 4's first-stage coefficients
+    assert fmt_int(1248.0) == "1,248" and fmt_p(0.0012) == "0.001"
+    assert fmt_interval(-0.01, 0.05) == "[-0.0100, 0.0500]"
+    assert [stars_from_p(p) for p in (0.009, 0.049, 0.099, 0.1)] == [3, 2, 1, 0]
+    assert (mark(True), mark(False), mark(None)) == ("✓", "✗", "–")
