@@ -15,7 +15,7 @@ import pytensor.tensor as pt
 
 from ctfp.models.bayes_design import PanelDesign
 from ctfp.models.bayes_spec import BayesSpec
-from ctfp.models.bayes_twoway import effects, linear_terms
+from ctfp.models.bayes_twoway import city_complement, effects, linear_terms
 
 
 def build_iv(design: PanelDesign, spec: BayesSpec) -> pm.Model:
@@ -31,11 +31,12 @@ def build_iv(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         y_data = pm.Data("y_obs", design.y, dims="obs")
         x_data = pm.Data("x_obs", design.x * design.x_sd + design.x_mean, dims="obs")
 
+        basis = city_complement(design)
         # First stage.
         alpha_1 = pm.Normal("alpha_first", 0.0, spec.priors.intercept)
         pi_std = pm.Normal("pi_std", 0.0, spec.priors.beta)
         terms_1, _ = linear_terms("_first", design, spec, controls, mundlak)
-        mu_x = alpha_1 + pi_std * z + effects("_first", spec.priors.effects, city_idx, year_idx) + terms_1
+        mu_x = alpha_1 + pi_std * z + effects("_first", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + terms_1
         s_v = pm.HalfNormal("sigma_first", sigma=spec.priors.sigma)
         pm.Normal("x_first", mu=design.x_mean + design.x_sd * mu_x, sigma=design.x_sd * s_v, observed=x_data, dims="obs")
 
@@ -47,7 +48,7 @@ def build_iv(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         rho_01 = pm.Beta("rho_01", alpha=2.0, beta=2.0)
         rho = pm.Deterministic("rho", 2 * rho_01 - 1)
         v = x_std - mu_x
-        mu_y = alpha + beta_std * x_std + effects("", spec.priors.effects, city_idx, year_idx) + terms_2
+        mu_y = alpha + beta_std * x_std + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + terms_2
         eta = mu_y + rho * (s_e / s_v) * v
         sd_y = s_e * pt.sqrt(1 - rho**2)
         pm.Normal("y", mu=design.y_mean + design.y_sd * eta, sigma=design.y_sd * sd_y, observed=y_data, dims="obs")

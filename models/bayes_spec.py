@@ -62,12 +62,16 @@ class BayesSpec:
     mundlak: bool = True
     serial: Serial = "none"
     censor_at: float = 1.0
+    centred: tuple[str, ...] = ("city", "year")  # effects in the centred form; others non-centred (see docs)
     priors: PriorScales = field(default_factory=PriorScales)
 
     def __post_init__(self) -> None:
         # Tuples, not lists: the spec is hashable and safe to share.
         object.__setattr__(self, "controls", tuple(self.controls))
         object.__setattr__(self, "splits", tuple(self.splits))
+        object.__setattr__(self, "centred", tuple(self.centred))
+        if not set(self.centred) <= {"city", "year"}:
+            raise InputError(f"centred effects must be among city, year; got {', '.join(self.centred)}")
         if self.likelihood not in LIKELIHOODS:
             raise InputError(f"likelihood '{self.likelihood}' unknown: use one of {', '.join(LIKELIHOODS)}")
         if self.serial not in SERIALS:
@@ -112,8 +116,13 @@ class BayesSpec:
             "intercept": f"Normal(0, {p.intercept})",
             "beta_treatment": f"Normal(0, {p.beta})",
             "gamma_controls": f"Normal(0, {p.beta})",
-            "city_effects": f"sigma_city * ZeroSumNormal(1), sigma_city ~ HalfNormal({p.effects})",
-            "year_effects": f"sigma_year * ZeroSumNormal(1), sigma_year ~ HalfNormal({p.effects})",
+            **{
+                f"{d}_effects": (
+                    f"ZeroSumNormal(sigma_{d}) (centred)" if d in self.centred else f"sigma_{d} * ZeroSumNormal(1)"
+                )
+                + f", sigma_{d} ~ HalfNormal({p.effects})"
+                for d in ("city", "year")
+            },
             "sigma": f"HalfNormal({p.sigma})",
         }
         if self.mundlak:
@@ -141,4 +150,5 @@ class BayesSpec:
         d = asdict(self)
         d["controls"] = list(self.controls)
         d["splits"] = list(self.splits)
+        d["centred"] = list(self.centred)
         return d

@@ -21,13 +21,57 @@ from ctfp.models.bayes_likelihoods import censored_obs, normal_obs, ordbeta_obs
 from ctfp.models.bayes_spec import BayesSpec
 
 
-def effects(prefix: str, scale: float, city_idx: pt.TensorVariable, year_idx: pt.TensorVariable) -> pt.TensorVariable:
-    """Non-centred zero-sum city and year effects; returns their sum per observation."""
-    s_city = pm.HalfNormal(f"sigma_city{prefix}", sigma=scale)
-    s_year = pm.HalfNormal(f"sigma_year{prefix}", sigma=scale)
-    z_city = pm.ZeroSumNormal(f"z_city{prefix}", sigma=1.0, dims="city")
-    z_year = pm.ZeroSumNormal(f"z_year{prefix}", sigma=1.0, dims="year")
-    return s_city * z_city[city_idx] + s_year * z_year[year_idx]
+def effects(
+    prefix: str,
+    scale: float,
+    city_idx: pt.TensorVariable,
+    year_idx: pt.TensorVariable,
+    centred: tuple[str, ...] = ("year",),
+    city_basis: np.ndarray | None = None,
+) -> pt.TensorVariable:
+    """Zero-sum city and year effects with learned sds; returns their sum per observation.
+
+    Non-centred (sigma * z) suits groups with few rows each (cities: 16 years); centred suits groups whose
+    many rows pin each effect down (years: 78 cities each), where the non-centred form gives a slow sigma.
+    With Mundlak terms the city effects live in `city_basis`, the orthonormal complement of the constant and the
+    city means (a zero-sum normal that is also orthogonal to the means): the means' coefficients and the city
+    effects then do not trade off along a ridge, and the treatment slope is unchanged (it is the within slope).
+    """
+    total = pt.zeros_like(city_idx, dtype="float64")
+    for dim, idx in (("city", city_idx), ("year", year_idx)):
+        s = pm.HalfNormal(f"sigma_{dim}{prefix}", sigma=scale)
+        if dim == "city" and city_basis is not None:
+            n, k = city_basis.shape
+            # Scaled so that sigma_city is the sd of a city's effect, as in the unconstrained form.
+            basis = city_basis * np.sqrt(n / k)
+            if dim in centred:
+                raw = pm.Normal(f"u_city{prefix}", 0.0, s, shape=k)
+                eff = pm.Deterministic(f"city_effect{prefix}", pt.dot(basis, raw), dims="city")
+            else:
+                z = pm.Normal(f"z_city{prefix}", 0.0, 1.0, shape=k)
+                eff = pm.Deterministic(f"city_effect{prefix}", s * pt.dot(basis, z), dims="city")
+        elif dim in centred:
+            eff = pm.ZeroSumNormal(f"{dim}_effect{prefix}", sigma=s, dims=dim)
+        else:
+            eff = pm.Deterministic(
+                f"{dim}_effect{prefix}", s * pm.ZeroSumNormal(f"z_{dim}{prefix}", sigma=1.0, dims=dim), dims=dim
+            )
+        total = total + eff[idx]
+    return total
+
+
+def city_complement(design: PanelDesign) -> np.ndarray | None:
+    """Orthonormal basis (cities x k) of the complement of [1, city means]; None without Mundlak terms."""
+    if not design.mundlak.shape[1]:
+        return None
+    n_city = len(design.units)
+    first = np.array([np.flatnonzero(design.unit_idx == u)[0] for u in range(n_city)])
+    c = np.column_stack([np.ones(n_city), design.mundlak[first]])
+    q, _ = np.linalg.qr(c, mode="complete")
+    rank = np.linalg.matrix_rank(c)
+    if n_city - rank < 2:
+        return None
+    return q[:, rank:]
 
 
 def linear_terms(
@@ -71,7 +115,8 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
             s_slope = pm.HalfNormal("sigma_slope", sigma=spec.priors.split)
             z_slope = pm.ZeroSumNormal("z_slope", sigma=1.0, dims="city")
             slope = slope + s_slope * z_slope[city_idx]
-        eta = alpha + effects("", spec.priors.effects, city_idx, year_idx) + slope * x + terms
+        basis = city_complement(design)
+        eta = alpha + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + slope * x + terms
 
         if spec.likelihood == "normal":
             sigma = pm.HalfNormal("sigma", sigma=spec.priors.sigma)
