@@ -91,11 +91,15 @@ class ModelFit:
             return None
         try:
             dt = xr.open_datatree(path, engine="h5netcdf")
-            dt.load()
+            if "posterior" not in dt.children:
+                raise InputError(f"{path}: has no `posterior` group; refit with `ctfp fit`")
+            # Only the posterior is read now; predictive draws and log-likelihoods (the bulk of a full run's
+            # files) are read when a section needs them.
+            dt["posterior"].load()
+        except InputError:
+            raise
         except Exception as err:  # h5py/netCDF raise many types; all mean "unreadable file"
             raise InputError(f"{path}: posterior cannot be read ({type(err).__name__}); refit with `ctfp fit`") from None
-        if "posterior" not in dt.children:
-            raise InputError(f"{path}: has no `posterior` group; refit with `ctfp fit`")
         return dt
 
     def group(self, name: str) -> Any:

@@ -243,6 +243,11 @@ def test_a_corrupt_file_is_one_input_error_line(tmp_path: Path, run_dir: Path, c
     (bad / "panel" / "analysis.csv").write_text("a,b\n1,2\n")
     with pytest.raises(InputError, match="analysis panel lacks column"):
         build_report(bad)
+    (bad / "panel" / "analysis.csv").unlink()
+    (bad / "bayes" / "headline").mkdir(parents=True)
+    (bad / "bayes" / "headline" / "posterior.nc").write_bytes(b"not a netCDF file")
+    with pytest.raises(InputError, match=r"posterior\.nc: posterior cannot be read"):
+        build_report(bad)
     assert main(["report", str(tmp_path / "nope")]) == 1
     assert "no such run folder" in capsys.readouterr().err
 
