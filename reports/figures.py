@@ -54,13 +54,11 @@ def ctfp_distribution(df: pd.DataFrame) -> Any:
     return fig
 
 
-def ctfp_ranking(by_city: pd.DataFrame, by_year: pd.DataFrame) -> Any:
-    """Left: every city's mean CTFP, ranked. Right: mean CTFP by year with the share on the frontier."""
+def ctfp_ranking(by_city: pd.DataFrame) -> Any:
+    """Every city's mean CTFP, ranked; orange for cities on the frontier in at least one year."""
     plt = _plt()
     n = len(by_city)
-    fig = plt.figure(figsize=(10, max(4.0, 0.15 * n + 1.2)), layout="constrained")
-    gs = fig.add_gridspec(2, 2, width_ratios=[1.1, 1])
-    ax = fig.add_subplot(gs[:, 0])
+    fig, ax = plt.subplots(figsize=(7.5, max(3.0, 0.15 * n + 1.0)), layout="constrained")
     order = by_city.iloc[::-1]
     colors = [FRONTIER if e > 0 else NEUTRAL for e in order["years_efficient"]]
     ax.barh(np.arange(n), order["mean_ctfp"], color=colors, height=0.75)
@@ -69,17 +67,26 @@ def ctfp_ranking(by_city: pd.DataFrame, by_year: pd.DataFrame) -> Any:
     ax.set_xlabel("mean CTFP over the years")
     ax.set_title("Ranking by city (orange: on the frontier in some year)", loc="left")
     ax.grid(axis="y", visible=False)
-    ay = fig.add_subplot(gs[0, 1])
+    return fig
+
+
+def ctfp_by_year(by_year: pd.DataFrame) -> Any:
+    """Mean CTFP by year (± 1 sd) and the share of cities on the frontier by year."""
+    plt = _plt()
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    fig, (ay, az_) = plt.subplots(1, 2, figsize=(9, 2.8), layout="constrained")
     ay.plot(by_year["year"], by_year["mean_ctfp"], marker="o", color=REPLICA)
     ay.fill_between(by_year["year"], by_year["mean_ctfp"] - by_year["sd_ctfp"],
                     by_year["mean_ctfp"] + by_year["sd_ctfp"], color=REPLICA, alpha=0.15, label="± 1 sd")
     ay.set_title("Mean CTFP by year", loc="left")
     ay.legend(loc="upper left")
-    az_ = fig.add_subplot(gs[1, 1], sharex=ay)
     az_.bar(by_year["year"], by_year["share_efficient"], color=FRONTIER)
-    az_.set_title("Share of cities on the frontier", loc="left")
-    az_.set_xlabel("year")
-    az_.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    az_.set_title("Share of cities on the frontier (CTFP = 1)", loc="left")
+    az_.yaxis.set_major_formatter(PercentFormatter(1.0))
+    for a in (ay, az_):
+        a.set_xlabel("year")
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
 
@@ -187,6 +194,8 @@ def difference_posteriors(tree: Any, diffs: pd.DataFrame, freq_diffs: pd.DataFra
 def ppc_mass_at_one(stats: dict[str, dict[str, Any]]) -> Any:
     """Per model: observed CTFP histogram against replicated ones, and the replicated share of exact 1s."""
     plt = _plt()
+    from matplotlib.ticker import PercentFormatter
+
     names = list(stats)
     fig, axes = plt.subplots(len(names), 2, figsize=(10, 2.6 * len(names) + 0.4), layout="constrained",
                              squeeze=False, gridspec_kw={"width_ratios": [1.6, 1]})
@@ -211,5 +220,5 @@ def ppc_mass_at_one(stats: dict[str, dict[str, Any]]) -> Any:
         ax_s.set_xlim(-0.01, max(0.05, s["observed"] * 2, float(shares.max()) * 1.1))
         ax_s.set_title(f"share of CTFP = 1: observed {s['observed']:.3f}, replicated {s['mean']:.3f}",
                        loc="left", fontsize=9)
-        ax_s.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax_s.xaxis.set_major_formatter(PercentFormatter(1.0))
     return fig

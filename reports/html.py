@@ -102,8 +102,9 @@ def _ctfp_section(run: RunFolder, w: _Writer) -> Section:
         s.figures.append(w.figure(figures.ctfp_distribution(df), "ctfp_distribution", "Distribution of CTFP",
                                   "The orange bar, set apart at the right, counts the city-years exactly on the "
                                   "frontier (CTFP = 1): the mass a bounded likelihood has to reproduce."))
-        s.figures.append(w.figure(figures.ctfp_ranking(ct["by_city"].frame, ct["by_year"].frame), "ctfp_ranking",
-                                  "CTFP by city and by year"))
+        s.figures.append(w.figure(figures.ctfp_by_year(ct["by_year"].frame), "ctfp_by_year", "CTFP by year"))
+        s.figures.append(w.figure(figures.ctfp_ranking(ct["by_city"].frame), "ctfp_ranking",
+                                  "Ranking of cities by mean CTFP"))
         s.tables += [w.table(ct["efficient"]), w.table(ct["by_city"]), w.table(ct["by_year"])]
     if settings is None:
         s.missing.append("The SBM settings are not recorded (run.json has no spec.sbm).")

@@ -21,7 +21,7 @@ from ctfp.data.errors import InputError
 pytestmark = pytest.mark.slow
 
 SECTIONS = ("data", "ctfp", "replicas", "heterogeneity", "checking", "validation")
-FIGURES = ("ctfp_distribution", "ctfp_ranking", "heterogeneity_forest", "group_differences", "ppc_mass_at_one")
+FIGURES = ("ctfp_distribution", "ctfp_by_year", "ctfp_ranking", "heterogeneity_forest", "group_differences", "ppc_mass_at_one")
 
 
 class _Page(HTMLParser):

@@ -70,7 +70,7 @@ def test_chromium_renders_every_image_section_and_number(browser: str, built: Pa
     data = json.loads(m.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
                       .replace("&amp;", "&"))
     assert data["sections"] == ["data", "ctfp", "replicas", "heterogeneity", "checking", "validation"]
-    assert len(data["images"]) == 5
+    assert len(data["images"]) == 6
     broken = [i["id"] for i in data["images"] if not i["ok"]]
     assert not broken, f"broken images: {broken}"
     assert all(i["w"] >= 600 for i in data["images"])
