@@ -127,3 +127,15 @@ def test_permutation_detects_a_real_difference_and_keeps_sizes() -> None:
     assert (masks[:, 0].sum(axis=(1, 2)) == (lab == 1).sum()).all()
     again = gd.permutation_test(grid, lab, reps=200, seed=1)
     assert np.array_equal(again.perm_diffs, pt.perm_diffs)  # deterministic given the seed
+
+
+def test_batched_refits_match_on_an_unbalanced_panel() -> None:
+    df = simulate_analysis_panel(seed=3)
+    df = df.loc[np.random.default_rng(0).random(len(df)) > 0.2]
+    grid = gd.build_grid(df, "ctfp", X)
+    for split in ("g_ua", "g_attention"):
+        lab = gd.grid_labels(df, split, grid)
+        fast = gd.split_coefs(grid, np.stack([lab == 1, lab == 0]))
+        for level, row in ((1, 0), (0, 1)):
+            ref = fit_ols(df[df[split] == level], "ctfp", X, absorb="city,year", cluster="city")
+            np.testing.assert_allclose(fast[row], ref.coef, rtol=1e-9, atol=1e-12)
