@@ -36,6 +36,7 @@ class Section:
     title: str
     missing: list[str] = field(default_factory=list)
     tables: list[tables.Table] = field(default_factory=list)
+    lead_tables: list[tables.Table] = field(default_factory=list)  # shown before the figures
     figures: list[Figure] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
 
@@ -149,6 +150,7 @@ def _hetero_section(run: RunFolder, w: _Writer) -> Section:
             "below each row: the split-sample two-way FE estimate with its 95% confidence interval (city-clustered, "
             "t with G−1 df). Red diamonds: the published Table 6 coefficient."))
     tabs = tables.hetero_tables(run)
+    ame = w.table(tables.ame_table(run))
     if has_diff:
         diffs = post.slope_diffs(fit)
         freq_d = None
@@ -161,6 +163,7 @@ def _hetero_section(run: RunFolder, w: _Writer) -> Section:
                                   "P(diff > 0) is the posterior share of draws where group 1's slope exceeds group "
                                   "0's; the permutation p is the replica's one-sided Fisher test (Table 6's p = "
                                   "0.001 for urban agglomeration)."))
+    s.lead_tables = [ame] if ame is not None else []
     s.tables = [w.table(t) for t in tabs.values()]
     return s
 

@@ -248,6 +248,36 @@ def replica_tables(run: RunFolder) -> tuple[list[Table], dict[str, int]]:
     return tables, tally
 
 
+# ---------------------------------------------------------------------------------------------- posterior effects
+def ame_table(run: RunFolder) -> Table | None:
+    """The average effect of AI on E[CTFP] of every fit, beside the published and replica Table 2 col (2)."""
+    rows = []
+    for name, fit in sorted(run.models.items()):
+        res = post.scalar_summary(fit) if fit.has_posterior else None
+        if res is not None:
+            rows.append({"model": name, "likelihood": fit.likelihood, **res})
+    if not rows:
+        return None
+    frame = pd.DataFrame(rows)
+    ref = next((c for c in run.cells or [] if str(c["table"]) == "2" and c["column"] == "(2)" and c["row"] == "AI"),
+               None)
+    t = Table("ame", f"Average effect of AI on E[CTFP] by fit: posterior mean, {CI_LABEL}, P(> 0)",
+              ["model", "likelihood", "posterior mean", "sd", "95% ETI", "P(AME > 0)"], frame=frame)
+    if ref is not None:
+        t.note = (f"Table 2 col (2): published {fmt_coef(ref['published_coef'], ref.get('published_stars'))} "
+                  f"{fmt_t(ref.get('published_t'))}, replica {fmt_coef(ref['replica_coef'], ref.get('replica_stars'))} "
+                  f"{fmt_t(ref.get('replica_t'))}, 95% CI {fmt_interval(ref.get('replica_ci_low'), ref.get('replica_ci_high'))}. "
+                  "Censored and ordered-beta effects are average marginal effects on E[CTFP], comparable with the "
+                  "linear coefficients.")
+    for r in rows:
+        k = f"ame.{r['model']}"
+        t.rows.append([Cell(r["model"], cls="label"), Cell(r["likelihood"], cls="text"),
+                       _c(fmt_num(r["mean"]), f"{k}.mean", r["mean"]), _c(fmt_num(r["sd"]), f"{k}.sd", r["sd"]),
+                       _c(fmt_interval(r["lo"], r["hi"]), f"{k}.lo", r["lo"]),
+                       _c(fmt_p(r["p_gt0"]), f"{k}.p_gt0", r["p_gt0"])])
+    return t
+
+
 # ---------------------------------------------------------------------------------------------- heterogeneity
 def table6_frequentist(run: RunFolder) -> pd.DataFrame | None:
     """split, level, coef, t, ci_low, ci_high, published_coef, published_t, published_stars of Table 6's AI row."""

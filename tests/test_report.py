@@ -280,3 +280,18 @@ def test_numbers_are_printed_as_an_economist_expects() -> None:
     assert fmt_interval(-0.01, 0.05) == "[-0.0100, 0.0500]"
     assert [stars_from_p(p) for p in (0.009, 0.049, 0.099, 0.1)] == [3, 2, 1, 0]
     assert (mark(True), mark(False), mark(None)) == ("✓", "✗", "–")
+
+
+def test_average_effects_equal_the_posterior_draws(page: _Page, run_dir: Path) -> None:
+    import xarray as xr
+
+    for folder in (run_dir / "bayes").iterdir():
+        dt = xr.open_datatree(folder / "posterior.nc", engine="h5netcdf")
+        if "ame" not in dt["posterior"].data_vars:
+            continue
+        draws = dt["posterior"]["ame"].values.ravel()
+        assert close(page.values[f"ame.{folder.name}.mean"], draws.mean())
+        assert close(page.values[f"ame.{folder.name}.p_gt0"], (draws > 0).mean())
+        # summary.json's treatment mean is the same posterior mean
+        summ = json.loads((folder / "summary.json").read_text())
+        assert math.isclose(float(page.values[f"ame.{folder.name}.mean"]), summ["treatment"]["mean"], rel_tol=1e-9)
