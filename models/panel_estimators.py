@@ -366,10 +366,8 @@ def fit_iv(frame: pd.DataFrame, y: str, endog: str | Sequence[str], instruments:
     if len(zs) < len(en):
         raise InputError(f"{source}: {len(en)} endogenous regressor(s) need at least as many instruments")
     n, k = xw.shape
-    ztz_inv = _inv(zw.T @ zw)
-    xhat = zw @ (ztz_inv @ (zw.T @ xw))
-    bread = _inv(xhat.T @ xw)
-    beta = bread @ (xhat.T @ wy)
+    xhat = zw @ np.linalg.lstsq(zw, xw, rcond=None)[0]  # first-stage fitted values (QR-based, no inverse)
+    beta = np.linalg.solve(xhat.T @ xw, xhat.T @ wy)
     u = wy - xw @ beta
     sdof = d.dof.sdofminus
     vce, v, df_t, g = _vcov(xhat * u[:, None], _inv(xhat.T @ xhat), u, n, k, sdof, d.cl_codes, robust, small)

@@ -72,3 +72,23 @@ def test_linearmodels_iv2sls_on_demeaned(cigar: pd.DataFrame) -> None:
                                r.se, rtol=1e-10)
     np.testing.assert_allclose(m.first_stage.diagnostics.loc["Price", "f.stat"], r.diagnostics["kp_rk_wald"],
                                rtol=1e-8)
+
+
+def test_linearmodels_two_endogenous() -> None:
+    import linearmodels.iv as lmiv
+
+    from ctfp.models.panel_sim import simulate_analysis_panel
+
+    df = simulate_analysis_panel(30, 8, seed=12)
+    df["x2"] = df["newinf"] + 0.8 * df["gfin"]  # a second endogenous regressor, strongly instrumented by gfin
+    codes = [factorize(df["city"].to_numpy())[0], factorize(df["year"].to_numpy())[0]]
+    cols = ["ctfp", "pop", "ai", "x2", "iv_tel", "iv_res", "gfin"]
+    w = pd.DataFrame(demean(df[cols].to_numpy(float), codes), columns=cols)
+    m = lmiv.IV2SLS(w["ctfp"], w[["pop"]], w[["ai", "x2"]], w[["iv_tel", "iv_res", "gfin"]]).fit(
+        cov_type="clustered", clusters=df["city"].to_numpy(), debiased=False)
+    r = fit_iv(df, "ctfp", "ai,x2", "iv_tel,iv_res,gfin", exog="pop", absorb="city,year", cluster="city")
+    np.testing.assert_allclose(m.params[r.names].to_numpy(), r.coef, rtol=1e-8)
+    n, k, g, sdof = r.nobs, 3, 30, r.df_absorbed
+    np.testing.assert_allclose(m.std_errors[r.names].to_numpy() * np.sqrt((n - 1) / (n - k - sdof) * g / (g - 1)),
+                               r.se, rtol=1e-8)
+    assert r.first_stage is None and any("one endogenous" in n for n in r.notes)
