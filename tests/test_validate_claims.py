@@ -21,12 +21,12 @@ def test_verdicts_from_replicas_and_posterior(tmp_path: Path) -> None:
     (tmp_path / "replicas" / "group_diffs.json").write_text(json.dumps(diffs))
     (tmp_path / "bayes" / "headline").mkdir(parents=True)
     (tmp_path / "bayes" / "headline" / "summary.json").write_text(json.dumps(
-        {"treatment": {"mean": 0.02, "ci_low": 0.001, "ci_high": 0.04, "p_gt0": 0.98}, "gate": {"passed": True}}))
+        {"treatment": {"mean": 0.02, "eti95": [0.001, 0.04], "p_gt0": 0.98}, "gate": {"passed": True}}))
     rows = {r["claim_id"]: r for r in validate_run(tmp_path)}
     assert len(rows) == len(CLAIMS)
     assert rows["main"]["replica_verdict"] == "supported"
     assert rows["main"]["posterior_verdict"] == "supported"
-    assert "P(>0) = 0.980" in rows["main"]["posterior_evidence"]
+    assert rows["main"]["posterior_evidence"] == "AME mean 0.0200, 95% [0.0010, 0.0400], P(>0) = 0.980"
     assert rows["het_ua"]["replica_verdict"] == "supported"
     assert rows["het_nonua"]["replica_verdict"] == "not supported"  # wrong sign and not significant
     assert rows["het_resource"]["replica_verdict"] == "supported"  # claim is "not significant"
