@@ -38,7 +38,7 @@ def _extreme(ds: xr.Dataset, largest: bool) -> tuple[float, str]:
     best, name = (-np.inf if largest else np.inf), ""
     for var, da in ds.data_vars.items():
         vals = np.asarray(da.values, float)
-        vals = vals[np.isfinite(vals)]
+        vals = vals[~np.isnan(vals)]  # inf (e.g. R-hat of chains stuck apart) must fail the gate
         if not vals.size:
             continue
         v = float(vals.max() if largest else vals.min())

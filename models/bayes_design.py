@@ -39,6 +39,7 @@ class PanelDesign:
     units: list[str]
     times: list[str]
     prev_idx: np.ndarray  # row of the same unit in the previous period, -1 if none
+    interactions: np.ndarray | None = None  # (n, s) (g - mean g) * treatment, year-demeaned, in x_sd units
     z: np.ndarray | None = None  # standardised instrument
     z_sd: float = 1.0
     dropped_rows: int = 0
@@ -120,6 +121,17 @@ def make_design(panel: pd.DataFrame, spec: BayesSpec, source: str = "panel") -> 
             if not vals <= {0.0, 1.0} or len(vals) < 2:
                 raise InputError(f"{source}: split column '{s}' must hold both 0 and 1 and nothing else")
 
+    # Split interactions are regressors of their own: (g - mean g) * treatment, demeaned like the others, so the
+    # group slopes are within estimates too (as in a fully interacted two-way FE regression).
+    raw_x = frame[spec.treatment].to_numpy(float)
+    inter_cols = []
+    for j in range(splits.shape[1]):
+        w = (splits[:, j] - splits[:, j].mean()) * raw_x
+        if spec.mundlak:
+            w = w - _group_mean(w, time_codes)
+        inter_cols.append((w - w.mean()) / x_sd)
+    interactions = np.column_stack(inter_cols) if inter_cols else np.zeros((len(frame), 0))
+
     z, z_sd = None, 1.0
     if spec.instrument is not None:
         z, _, z_sd = regressor(spec.instrument)
@@ -129,6 +141,7 @@ def make_design(panel: pd.DataFrame, spec: BayesSpec, source: str = "panel") -> 
         # The endogenous treatment's means would reintroduce endogeneity: the IV model uses the instrument's.
         base = {spec.instrument if spec.instrument else spec.treatment: z if spec.instrument else x}
         base.update({c: controls[:, j] for j, c in enumerate(spec.controls)})
+        base.update({f"{spec.treatment}_x_{sn}": interactions[:, j] for j, sn in enumerate(spec.splits)})
         mundlak, mundlak_names = _mundlak(base, units_codes)
 
     return PanelDesign(
@@ -145,6 +158,7 @@ def make_design(panel: pd.DataFrame, spec: BayesSpec, source: str = "panel") -> 
         mundlak=mundlak,
         mundlak_names=mundlak_names,
         splits=splits,
+        interactions=interactions,
         split_names=list(spec.splits),
         unit_idx=units_codes.astype(np.int64),
         time_idx=time_codes.astype(np.int64),

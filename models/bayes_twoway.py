@@ -105,18 +105,22 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         alpha = pm.Normal("alpha", mu=a0 if ordbeta else 0.0, sigma=spec.priors.intercept)
         beta_std = pm.Normal("beta_std", 0.0, spec.priors.beta)
         terms, gamma_std = linear_terms("", design, spec, controls, mundlak)
-        slope = beta_std + pt.zeros(design.n)
+        slope = beta_std + pt.zeros(design.n)  # dE/dx per row (standardised), for the marginal effects
+        treat = beta_std * x
         delta = None
         if design.splits.shape[1]:
             g = pm.Data("G_splits", design.splits, dims=("obs", "split"))
+            w = pm.Data("W_interactions", design.interactions, dims=("obs", "split"))
             delta = pm.Normal("delta_std", 0.0, spec.priors.split, dims="split")
             slope = slope + pt.dot(g - design.splits.mean(axis=0), delta)
+            treat = treat + pt.dot(w, delta)
         if spec.serial == "random_slopes":
             s_slope = pm.HalfNormal("sigma_slope", sigma=spec.priors.split)
             z_slope = pm.ZeroSumNormal("z_slope", sigma=1.0, dims="city")
             slope = slope + s_slope * z_slope[city_idx]
+            treat = treat + s_slope * z_slope[city_idx] * x
         basis = city_complement(design)
-        eta = alpha + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + slope * x + terms
+        eta = alpha + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + treat + terms
 
         if spec.likelihood == "normal":
             sigma = pm.HalfNormal("sigma", sigma=spec.priors.sigma)

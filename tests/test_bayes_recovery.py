@@ -68,13 +68,14 @@ def test_group_slopes_recovered_through_fit_spec(tmp_path) -> None:
     assert {"max_rhat", "min_ess_bulk", "min_ess_tail", "divergences"} <= on_disk["diagnostics"].keys()
     assert on_disk["sampler"]["seed"] == 11 and on_disk["diagnostics"]["divergences"] == 0
     assert on_disk["diagnostics"]["max_rhat"] < 1.02  # short test chains; the 1.01 gate is for real fits
-    for s in PAPER_SPLITS:
-        true_diff = truth["slope_group"][s]["1"] - truth["slope_group"][s]["0"]
-        lo, hi = summary["by"][s]["diff"]["eti95"]
-        assert lo < true_diff < hi, s
     assert summary["by"]["g_ua"]["diff"]["p_gt0"] > 0.975
     assert summary["by"]["g_hum"]["diff"]["p_gt0"] < 0.025
     dt = xr.open_datatree(tmp_path / "hetero" / "posterior.nc", engine="h5netcdf")
+    lo, hi = _eti(dt["posterior"]["slope_diff"], 0.99)  # six at once: a family-wise 95%
+    for j, s in enumerate(dt["posterior"]["slope_diff"]["split"].values.tolist()):
+        true_diff = truth["slope_group"][s]["1"] - truth["slope_group"][s]["0"]
+        assert lo[j] < true_diff < hi[j], s
+        assert summary["by"][s]["diff"]["eti95"][0] > lo[j]
     sg = dt["posterior"]["slope_group"]
     assert sg.dims[2:] == ("split", "level") and sg["level"].values.tolist() == ["1", "0"]
     assert dt["posterior"]["slope_diff"].dims[2:] == ("split",)
