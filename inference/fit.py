@@ -104,23 +104,17 @@ def fit_spec(
     return summary
 
 
-def fit_from_spec_dict(
-    panel: pd.DataFrame,
-    *,
-    variables: dict[str, Any],
-    model: dict[str, Any],
-    sampler: dict[str, Any],
-    out_dir: str | Path,
-    progress: bool = True,
-    unit: str = "city",
-    time_col: str = "year",
-) -> dict[str, Any]:
-    """Pipeline entry: a [variables] table, one [[bayes.models]] entry and the [bayes] sampler settings."""
-    known = {"name", "likelihood", "mundlak", "by", "instrument", "serial", "priors", "censor_at"}
+def spec_from_dicts(
+    variables: dict[str, Any], model: dict[str, Any], unit: str = "city", time_col: str = "year"
+) -> BayesSpec:
+    """A BayesSpec from a study's [variables] table and one [[bayes.models]] entry."""
+    known = {"name", "likelihood", "mundlak", "by", "instrument", "serial", "priors", "censor_at", "centred"}
     extra = sorted(set(model) - known)
     if extra:
         raise InputError(f"bayes model '{model.get('name', '?')}': unknown key(s) {', '.join(extra)}")
-    spec = BayesSpec(
+    if "treatment" not in variables:
+        raise InputError("[variables] has no 'treatment'")
+    return BayesSpec(
         outcome=variables.get("outcome", "ctfp"),
         treatment=variables["treatment"],
         unit=unit,
@@ -132,7 +126,27 @@ def fit_from_spec_dict(
         mundlak=bool(model.get("mundlak", True)),
         serial=model.get("serial", "none"),
         censor_at=float(model.get("censor_at", 1.0)),
+        centred=tuple(model.get("centred", ("city", "year"))),
         priors=PriorScales(**model.get("priors", {})),
     )
-    cfg = SamplerConfig(**{k: sampler[k] for k in ("sampler", "draws", "tune", "chains", "seed", "target_accept") if k in sampler})
+
+
+def fit_from_spec_dict(
+    panel: pd.DataFrame,
+    *,
+    variables: dict[str, Any],
+    model: dict[str, Any],
+    sampler: dict[str, Any],
+    out_dir: str | Path,
+    progress: bool = True,
+    unit: str = "city",
+    time_col: str = "year",
+) -> dict[str, Any]:
+    """Pipeline entry: a [variables] table, one [[bayes.models]] entry and the [bayes] sampler settings.
+
+    A failed gate is recorded in summary.json and printed loudly; the pipeline carries on.
+    """
+    spec = spec_from_dicts(variables, model, unit, time_col)
+    keys = ("sampler", "draws", "tune", "chains", "seed", "target_accept")
+    cfg = SamplerConfig(**{k: sampler[k] for k in keys if k in sampler})
     return fit_spec(panel, spec, cfg, out_dir, progress=progress, source=str(panel.attrs.get("source", "panel")))

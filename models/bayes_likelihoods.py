@@ -75,17 +75,18 @@ def _ordbeta_random(eta, k_low, k_high, phi, has_zero, rng=None, size=None):  # 
 def ordbeta_obs(eta: pt.TensorVariable, y_data: pt.TensorVariable, has_zero: bool, phi_rate: float) -> pt.TensorVariable:
     """Ordered beta with mass at 1 (and at 0 when the data hold zeros); returns dE[y]/deta."""
     if has_zero:
+        # Means -2, 2 (not an initval: PyMC cannot compute log-likelihoods of models with custom initvals) give
+        # the ordered transform a valid, strictly increasing starting point.
         cuts = pm.Normal(
             "cutpoints",
-            mu=0.0,
+            mu=np.array([-2.0, 2.0]),
             sigma=2.5,
             shape=2,
             transform=pm.distributions.transforms.ordered,
-            initval=np.array([-2.0, 2.0]),
         )
         k_low, k_high = cuts[0], cuts[1]
     else:
-        k_high = pm.Normal("cutpoints", mu=0.0, sigma=2.5)
+        k_high = pm.Normal("cutpoints", mu=2.0, sigma=2.5)
         k_low = pt.as_tensor_variable(-np.inf)
     phi = pm.Exponential("phi", lam=phi_rate)
     flag = pt.as_tensor_variable(np.int8(1 if has_zero else 0))

@@ -2,7 +2,9 @@
 
 City effects are correlated with the treatment (so pooled OLS is biased and FE/Mundlak is needed); splits are
 the paper's six binary flags; an optional instrument drives the treatment while the treatment's error is
-correlated with the outcome's (endogeneity). `censor` clips the outcome at 1 (a Tobit world).
+correlated with the outcome's (endogeneity). `censor` clips the outcome at 1 (a Tobit world); `ordbeta` draws it
+from an ordered beta (mass at 0 and 1) with 8x the linear predictor on the logit scale. truth["ame"] is the
+average marginal effect of `ai` on E[y] of the world simulated.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def simulate_panel(
     beta: float = 0.05,
     split_effects: dict[str, float] | None = None,
     censor: bool = False,
+    ordbeta: bool = False,
     instrument: bool = False,
     sigma: float = 0.05,
     error_corr: float = 0.6,
@@ -63,6 +66,20 @@ def simulate_panel(
         # Shift so about a fifth of rows sit at the bound, as efficient DEA cities do.
         y_star = y_star - np.quantile(y_star, 0.8) + 1.0
     y = np.minimum(y_star, 1.0) if censor else y_star
+    true_ame = beta
+    if censor:
+        from scipy.stats import norm
+
+        true_ame = float(np.mean(slope * norm.cdf((1.0 - (y_star - e_y)) / sigma)))
+    if ordbeta:
+        # Ordered-beta world: the linear predictor on the logit scale, cutpoints (-3, 1.5), phi = 20.
+        from ctfp.models.bayes_likelihoods import _ordbeta_random, ordbeta_mean
+
+        eta = 8.0 * (y_star - e_y - np.mean(y_star))
+        y = _ordbeta_random(eta, -3.0, 1.5, 20.0, True, rng=rng, size=eta.shape)
+        h = 1e-6
+        true_ame = float(np.mean(8.0 * slope * (ordbeta_mean(eta + h, -3.0, 1.5, 20.0)
+                                                - ordbeta_mean(eta - h, -3.0, 1.5, 20.0)) / (2 * h)))
 
     frame = pd.DataFrame({"city": 140100 + 100 * city, "year": 2006 + year, "ctfp": y, "ai": ai, **controls, **splits})
     if instrument:
@@ -77,6 +94,7 @@ def simulate_panel(
         "split_effects": dict(split_effects),
         "slope_group": group_slope,
         "pi": 0.6 if instrument else None,
-        "share_at_bound": float(np.mean(y >= 1.0)) if censor else 0.0,
+        "share_at_bound": float(np.mean(y >= 1.0)),
+        "ame": true_ame,
     }
     return frame, truth

@@ -134,7 +134,7 @@ class BayesSpec:
         if self.serial == "random_slopes":
             out["city_slopes"] = f"sigma_slope * Normal(0, 1) per city, sigma_slope ~ HalfNormal({p.split})"
         if self.likelihood == "ordbeta":
-            out["cutpoints"] = "ordered Normal(0, 2.5) on the logit scale (Kubinec 2022)"
+            out["cutpoints"] = "ordered Normal((-2, 2), 2.5) on the logit scale (Kubinec 2022); Normal(2, 2.5) for k2 alone when no zeros"
             out["phi"] = f"Exponential({p.phi})"
             out["scale"] = "regressors standardised; linear predictor on the logit scale of E[y | 0<y<1]"
         if self.likelihood == "censored":

@@ -187,3 +187,15 @@ def test_priors_dict_states_every_prior() -> None:
     pri = BayesSpec("ctfp", "ai", splits=("g_ua",), likelihood="ordbeta").priors_dict()
     assert pri["split_interactions"].startswith("Normal(0, 0.5)")
     assert "cutpoints" in pri and "phi" in pri and "mundlak" in pri
+
+
+def test_spec_from_pipeline_dicts() -> None:
+    from ctfp.inference.fit import spec_from_dicts
+
+    variables = {"outcome": "ctfp", "treatment": "ai", "controls": list(PAPER_CONTROLS), "splits": list(PAPER_SPLITS)}
+    spec = spec_from_dicts(variables, {"name": "hetero", "likelihood": "normal", "by": list(PAPER_SPLITS)})
+    assert spec.splits == PAPER_SPLITS and spec.controls == PAPER_CONTROLS and spec.model_kind == "twoway_splits"
+    iv = spec_from_dicts(variables, {"name": "iv", "instrument": "iv_tel", "mundlak": False})
+    assert iv.model_kind == "iv" and iv.mundlak is False and iv.splits == ()
+    with pytest.raises(InputError, match="unknown key"):
+        spec_from_dicts(variables, {"name": "x", "likelihod": "normal"})

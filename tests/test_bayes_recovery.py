@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ctfp.inference.contrasts import instrument_strength
+from ctfp.data.errors import InputError
+from ctfp.inference.contrasts import compare_likelihoods, instrument_strength, loo_summary
 from ctfp.inference.diagnostics import check_gate
 from ctfp.inference.fit import fit_spec
 from ctfp.inference.sampling import SamplerConfig, sample_model
@@ -96,6 +97,8 @@ def test_censored_recovers_latent_slope() -> None:
     # The effect on E[y] is damped by the share of rows pushed past the bound.
     ratio = float(dt["posterior"]["ame"].mean() / dt["posterior"]["beta"].mean())
     assert 0.6 < ratio < 0.95
+    ame_lo, ame_hi = _eti(dt["posterior"]["ame"])
+    assert ame_lo < truth["ame"] < ame_hi
     gate = check_gate(dt, warn=False)
     assert gate.max_rhat < 1.02 and gate.divergences == 0  # short test chains; the 1.01 gate is for real fits
 
@@ -116,3 +119,23 @@ def test_iv_recovers_slope_and_instrument() -> None:
     strength = instrument_strength(dt)
     assert strength["first_stage_f_like"] > 10 and strength["weak"] is False
     assert float(dt["posterior"]["rho"].mean()) > 0.3
+
+
+def test_ordbeta_recovers_the_average_marginal_effect() -> None:
+    """Ordered-beta world with mass at 0 and 1: the AME on E[y] is recovered; LOO compares bounded fits only."""
+    panel, truth = simulate_panel(30, 8, seed=3, ordbeta=True)
+    spec = BayesSpec("ctfp", "ai", controls=PAPER_CONTROLS[:2], likelihood="ordbeta")
+    dt = sample_model(build_model(panel, spec), CFG, progress=False)
+    lo, hi = _eti(dt["posterior"]["ame"])
+    assert lo < truth["ame"] < hi
+    cuts = dt["posterior"]["cutpoints"].mean(("chain", "draw")).values
+    assert cuts[0] < -1.5 and cuts[1] > 0.5  # the two point masses are both modelled
+    gate = check_gate(dt, warn=False)
+    assert gate.max_rhat < 1.02 and gate.divergences == 0
+    assert np.isfinite(loo_summary(dt)["elpd_loo"])
+    with pytest.raises(InputError, match="two fits with a bounded likelihood"):
+        compare_likelihoods({"ordbeta": dt, "normal": dt}, {"ordbeta": "ordbeta", "normal": "normal"})
+    table = compare_likelihoods(
+        {"ordbeta": dt, "again": dt, "normal": dt}, {"ordbeta": "ordbeta", "again": "ordbeta", "normal": "normal"}
+    )
+    assert set(table.index) == {"ordbeta", "again"} and "left out (density at the bound): normal" in table.attrs["note"]
