@@ -199,3 +199,33 @@ def test_spec_from_pipeline_dicts() -> None:
     assert iv.model_kind == "iv" and iv.mundlak is False and iv.splits == ()
     with pytest.raises(InputError, match="unknown key"):
         spec_from_dicts(variables, {"name": "x", "likelihod": "normal"})
+
+
+def test_ar1_likelihood_conditions_on_the_previous_residual(panel) -> None:
+    from scipy.stats import norm as normal
+
+    spec = BayesSpec("ctfp", "ai", mundlak=False, serial="ar1")
+    m = build_model(panel, spec)
+    d = make_design(panel, spec)
+    rho = 0.4
+    point = m.initial_point()
+    point.update({
+        "alpha": np.array(0.1),
+        "beta_std": np.array(0.3),
+        "sigma_log__": np.log(np.array(0.5)),
+        "rho_interval__": np.log((rho + 0.99) / (0.99 - rho)),  # PyMC's interval transform of Uniform(-.99, .99)
+    })
+    lp = m.compile_fn(m.logp(vars=[m["y"]], sum=False)[0], inputs=m.value_vars, on_unused_input="ignore")(point)
+    eta = 0.1 + 0.3 * d.x
+    resid = (d.y - d.y_mean) / d.y_sd - eta
+    has_prev = d.prev_idx >= 0
+    mean = eta + np.where(has_prev, rho * resid[np.maximum(d.prev_idx, 0)], 0.0)
+    sd = np.where(has_prev, 0.5, 0.5 / np.sqrt(1 - rho**2))
+    expected = normal.logpdf(d.y, d.y_mean + d.y_sd * mean, d.y_sd * sd)
+    np.testing.assert_allclose(lp, expected, rtol=1e-8)
+
+
+def test_random_slopes_add_zero_sum_city_deviations(panel) -> None:
+    m = build_model(panel, BayesSpec("ctfp", "ai", serial="random_slopes"))
+    assert {"sigma_slope", "z_slope"} <= {v.name for v in m.free_RVs}
+    assert m.named_vars_to_dims["z_slope"] == ("city",)
