@@ -103,7 +103,7 @@ def test_model_structure_and_names(panel) -> None:
     assert [v.name for v in m.observed_RVs] == ["y"]
     names = {v.name for v in m.free_RVs}
     # No learned variance over the two levels of a split: the split terms are plain Normal interactions.
-    assert {"delta_std", "u_city", "year_effect", "sigma_city", "sigma_year"} <= names
+    assert {"delta_std", "year_effect", "sigma_city", "sigma_year"} <= names and "city_effect" in m.named_vars
     assert not any(n.startswith("sigma_split") for n in names)
     assert {"ame", "beta", "gamma", "slope_inter"} <= {v.name for v in m.deterministics}
 
