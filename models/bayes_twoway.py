@@ -28,6 +28,7 @@ def effects(
     year_idx: pt.TensorVariable,
     centred: tuple[str, ...] = ("year",),
     city_basis: np.ndarray | None = None,
+    dims: tuple[str, ...] = ("city", "year"),
 ) -> pt.TensorVariable:
     """Zero-sum city and year effects with learned sds; returns their sum per observation.
 
@@ -39,6 +40,8 @@ def effects(
     """
     total = pt.zeros_like(city_idx, dtype="float64")
     for dim, idx in (("city", city_idx), ("year", year_idx)):
+        if dim not in dims:
+            continue
         s = pm.HalfNormal(f"sigma_{dim}{prefix}", sigma=scale)
         if dim == "city" and city_basis is not None:
             n, k = city_basis.shape
