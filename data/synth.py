@@ -1,0 +1,316 @@
+"""The SYNTHETIC "paper-world" panel: 78 real cities × 2006–2021 with every raw series of docs/contract.md.
+
+`synthesize_panel(seed)` returns (raw panel, truth). The panel is made up — real city roster and
+classifications, invented numbers — and says so: a `synthetic` column, `attrs["synthetic"]`, and the truth
+dict's `"SYNTHETIC"` key. Its derived statistics match the paper's Table 1 and its data-generating process
+(docs/synthetic.md) is built so the pipeline's replicas land near the published Tables 2–6, with the true
+parameters stored for recovery tests:
+
+- CTFP: a latent score linear in AI (slope by UA × resource group), controls, city and year effects and AR(1)
+  noise; the raw labour, energy and CO2 are then placed (data/synth_frontier.py) so the SBM score of every
+  city-year (non-oriented, CRS, global frontier) equals that target, bounded to [floor, 1].
+- AI: Poisson patent counts with mean π · tel1984 · broadband_nat_prev × a mean-one persistent shock, so the
+  shift-share instrument drives AI with first-stage slope π.
+- Mechanisms dig1, dig2, green1, green2 respond to AI with the published slopes.
+
+`write_panel(path, seed)` writes CSV/Parquet/XLSX/DTA by extension (atomically) and `<path>.truth.json`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ctfp.data import synth_dgp as dgp
+from ctfp.data.atomic import atomic_path, write_json
+from ctfp.data.errors import InputError
+from ctfp.data.synth_frontier import SbmLP, efficient_subset, make_frontier, min_capital, solve_scale
+
+DEFAULT_SEED = 20251201
+VERSION = "1"
+LABEL = "SYNTHETIC paper-world panel (invented numbers on the real 78-city roster; not observed data)"
+FORMATS = (".csv", ".parquet", ".xlsx", ".dta")
+
+# Frontier mix per unit of real GDP (2006 prices): labour and energy scale with the inefficiency multiple.
+FRONTIER: dict[str, Any] = {
+    "labour_per_gdp": 0.022,  # 10k persons per 100M yuan
+    "labour_city_sd": 0.2,
+    "labour_trend": -0.07,  # per year
+    "energy_trend": -0.05,
+    "energy_per_gdp": 0.42,  # 10k tce per 100M yuan
+    "energy_city_sd": 0.2,
+    "energy_resource": 0.35,
+    "co2_per_energy": 2.3,  # 10k t CO2 per 10k tce
+    "co2_city_sd": 0.06,
+    "anchor_bins": 12,  # one frontier city-year per real-GDP decile (plus every latent score >= 1)
+    "dropped_anchor_target": 0.99,
+    "anchor_multiple": 0.5,  # anchors use 50% less labour, energy and CO2 per GDP than the reference mix
+    "capital_margin": 1.15,
+}
+# Interior gaps for the interpolation step (flagged by derive as <var>_imputed).
+GAPS = (("road_km", 3), ("env_invest", 3))
+STREAMS = ("cities", "macro", "controls", "ai", "other", "ctfp", "mechanisms", "frontier", "gaps")
+
+
+def synthesize_panel(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The SYNTHETIC raw panel (1248 rows, contract columns + `synthetic`) and the truth of its DGP."""
+    from ctfp.data.cities import load_cities
+
+    seed = int(seed)
+    if seed < 0:
+        raise InputError(f"synthetic panel: seed must be a non-negative integer, got {seed}")
+    # one independent stream per block: changing one block never reshuffles the others
+    rng = {name: np.random.default_rng([seed, k]) for k, name in enumerate(STREAMS)}
+    cities = load_cities().sort_values("code", kind="stable").reset_index(drop=True)
+    c = dgp.city_latents(rng["cities"], cities)
+    m = dgp.macro(rng["macro"], c)
+    x = dgp.controls(rng["controls"], c, m)
+    a = dgp.ai_block(rng["ai"], c)
+    o = dgp.other_series(rng["other"], c, m)
+    ai = a["ai_inv"] / 100.0
+    mech = dgp.mechanisms(rng["mechanisms"], c, ai)
+    mix = _frontier_mix(rng["frontier"], c, m)
+
+    raw = _assemble(cities, c, m, x, a, o, mech, mix)
+    gaps = _punch_gaps(rng["gaps"], raw)
+    derived = _derive(raw)
+    ctrl = {k: derived[k].to_numpy().reshape(len(c["z"]), dgp.T) for k in dgp.CTFP["gamma"]}
+    tgt = dgp.ctfp_target(rng["ctfp"], c, ai, a["xi"], ctrl)
+
+    rgdp = derived["rgdp"].to_numpy().reshape(-1)
+    capital = derived["capital"].to_numpy().reshape(-1)
+    target, anchors, scale, cmult = _place_inputs(tgt["latent"].reshape(-1), rgdp, capital,
+                                                  raw["green"].to_numpy(), mix, raw["city"].to_numpy(),
+                                                  raw["year"].to_numpy())
+    raw["fai"] = raw["fai"] * cmult
+    raw["emp"] = mix["labour"] * scale
+    raw["energy"] = mix["energy"] * scale
+    raw["co2"] = mix["co2"] * scale
+    raw.attrs.update({"synthetic": True, "source": f"SYNTHETIC paper-world panel (seed {seed})",
+                      "data_source": "synthetic"})
+    truth = _truth(seed, raw, c, a, tgt, ctrl, ai, target, anchors, scale, gaps)
+    truth["capital_multiple"] = {"cities_scaled": int(len(np.unique(raw["city"][cmult > 1]))),
+                                 "max": float(cmult.max())}
+    return raw, truth
+
+
+def write_panel(path: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> Path:
+    """Write the SYNTHETIC panel (format by extension) and `<path>.truth.json`, both atomically."""
+    target = Path(path)
+    ext = target.suffix.lower()
+    if ext not in FORMATS:
+        raise InputError(f"{target}: unknown panel format {ext or '(none)'}; use one of {', '.join(FORMATS)}")
+    raw, truth = synthesize_panel(seed)
+    frame = pd.DataFrame(raw)
+    frame.attrs = {}
+    with atomic_path(target) as tmp:
+        if ext == ".csv":
+            frame.to_csv(tmp, index=False)
+        elif ext == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        elif ext == ".xlsx":
+            frame.to_excel(tmp, index=False, sheet_name="SYNTHETIC panel", engine="openpyxl")
+        else:
+            frame.to_stata(tmp, write_index=False, version=118, data_label="SYNTHETIC paper-world panel")
+    write_json(f"{target}.truth.json", truth)
+    return target
+
+
+# --- construction steps -------------------------------------------------------------------------------
+
+
+def _frontier_mix(rng: np.random.Generator, c: dict[str, np.ndarray], m: dict[str, np.ndarray]
+                  ) -> dict[str, np.ndarray]:
+    """Labour, energy and CO2 at the frontier mix of each city-year (before the inefficiency multiple)."""
+    p = FRONTIER
+    n = len(c["z"])
+    lab = p["labour_per_gdp"] * np.exp(rng.normal(0, p["labour_city_sd"], size=n) + 0.1 * c["west"])
+    ene = p["energy_per_gdp"] * np.exp(rng.normal(0, p["energy_city_sd"], size=n) + p["energy_resource"] * c["resource"])
+    co2 = p["co2_per_energy"] * np.exp(rng.normal(0, p["co2_city_sd"], size=n))
+    y = m["rgdp"]
+    # technical progress: labour and energy per unit of output fall while capital per output rises, so
+    # early (capital-light) and late (labour- and energy-light) city-years can both sit on the frontier
+    tt = np.arange(dgp.T)[None, :]
+    labour = lab[:, None] * y * np.exp(p["labour_trend"] * tt)
+    energy = ene[:, None] * y * np.exp(p["energy_trend"] * tt)
+    return {"labour": labour.reshape(-1), "energy": energy.reshape(-1), "co2": (co2[:, None] * energy).reshape(-1)}
+
+
+def _assemble(cities: pd.DataFrame, c: dict[str, np.ndarray], m: dict[str, np.ndarray], x: dict[str, np.ndarray],
+              a: dict[str, np.ndarray], o: dict[str, np.ndarray], mech: dict[str, np.ndarray],
+              mix: dict[str, np.ndarray]) -> pd.DataFrame:
+    n, t = len(c["z"]), dgp.T
+    flat = {k: np.asarray(v).reshape(-1) for k, v in {**m, **x, **o, **mech}.items() if np.ndim(v) == 2}
+    fai = flat["fai"].copy()
+    years = np.tile(dgp.YEARS, n)
+    fai[years > 2017] = np.nan  # official FAI stops in 2017 (paper, note 1): the derive step extrapolates
+    df = pd.DataFrame({
+        "city": np.repeat(c["code"], t).astype("int64"),
+        "year": years.astype("int64"),
+        "emp": mix["labour"], "fai": fai, "fai_pi": flat["fai_pi"], "energy": mix["energy"],
+        "gdp": flat["gdp"], "gdp_index": flat["gdp_index"], "green": flat["green"], "co2": mix["co2"],
+    })
+    for k in ("ai_inv", "ai_util", "ai_design", "ai1_inv", "ai1_util", "ai1_design"):
+        df[k] = a[k].reshape(-1).astype("int64")
+    df["pop_total"] = flat["pop_total"]
+    df["area"] = np.repeat(m["area"], t)
+    for k in ("edu_exp", "sci_exp", "fiscal_exp", "road_km", "va_secondary", "va_tertiary", "trade_total",
+              "wastewater", "so2", "dust", "solidwaste_util", "broadband", "gf_credit", "gf_invest",
+              "gf_support", "gf_insurance", "gf_bond", "gf_fund", "gf_equity"):
+        df[k] = flat[k]
+    df["tel1984"] = np.repeat(a["tel1984"], t).astype("int64")
+    df["res1984"] = np.repeat(a["res1984"], t).astype("int64")
+    df["broadband_nat_prev"] = np.tile(a["bb_prev"], n)
+    for k in ("dig1", "dig2", "green1", "green2"):
+        df[k] = flat[k]
+    df["env_words"] = flat["env_words"].astype("int64")
+    for k in ("env_invest", "students", "water_household", "lpg_household", "buses", "sewage_rate",
+              "garbage_rate"):
+        df[k] = flat[k]
+    df["buses"] = df["buses"].astype("int64")
+    df["synthetic"] = True
+    return df
+
+
+def _punch_gaps(rng: np.random.Generator, raw: pd.DataFrame) -> list[dict[str, Any]]:
+    """A few interior cells set missing (2008–2019) in secondary series; the true values go to the truth."""
+    out = []
+    interior = np.flatnonzero((raw["year"] >= 2008).to_numpy() & (raw["year"] <= 2019).to_numpy())
+    for col, k in GAPS:
+        for i in rng.choice(interior, size=k, replace=False):
+            out.append({"city": int(raw.at[i, "city"]), "year": int(raw.at[i, "year"]), "column": col,
+                        "true_value": float(raw.at[i, col])})
+            raw.at[i, col] = np.nan
+    return sorted(out, key=lambda d: (d["column"], d["city"], d["year"]))
+
+
+def _derive(raw: pd.DataFrame) -> pd.DataFrame:
+    """The pipeline's own derive step, so controls, real GDP and capital are exactly what it will see."""
+    from ctfp.data.derive import derive_analysis_panel
+
+    probe = raw.drop(columns=["synthetic"])
+    probe.attrs = {"source": "synthetic panel"}
+    out = derive_analysis_panel(probe)
+    key = raw[["city", "year"]]
+    return key.merge(out, on=["city", "year"], how="left", validate="one_to_one")
+
+
+def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, green: np.ndarray,
+                  mix: dict[str, np.ndarray], city: np.ndarray, year: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(achieved SBM score, anchor mask, inefficiency multiple s, city capital multiple c) of every city-year.
+
+    See data/synth_frontier.py. Anchors' labour, energy and CO2 sit `anchor_multiple` below the frontier mix;
+    a city whose capital is too small for the anchors to cover its outputs gets its whole FAI series scaled
+    up by one factor c (capital is linear in FAI, so c scales the capital of every year exactly).
+    """
+    p = FRONTIER
+    target = np.clip(latent, dgp.CTFP["floor"], 1.0)
+    y = np.vstack([rgdp, green])
+    cand = latent >= 1.0
+    # size coverage from the first year (capital-light) and from all years (capital-rich peers)
+    for rows in (np.flatnonzero(year == year.min()), np.arange(len(latent))):
+        edges = np.quantile(rgdp[rows], np.linspace(0, 1, p["anchor_bins"] + 1))
+        bins = np.clip(np.searchsorted(edges, rgdp[rows], side="right") - 1, 0, p["anchor_bins"] - 1)
+        for k in range(p["anchor_bins"]):
+            idx = rows[bins == k]
+            cand[idx[np.argmax(latent[idx])]] = True
+    scale = np.ones(len(latent))
+    scale[cand] = p["anchor_multiple"]
+    lab, ene, co2 = mix["labour"] * scale, mix["energy"] * scale, mix["co2"] * scale
+    lp = SbmLP()
+    cidx = np.flatnonzero(cand)
+    cmult = np.ones(len(latent))
+    for _ in range(8):
+        # anchors = candidates SBM-efficient among themselves; a city whose capital is too small in some year
+        # for the anchors to cover its outputs gets its FAI series scaled up (anchors too); re-check
+        cap = capital * cmult
+        keep = efficient_subset(np.vstack([lab, cap, ene])[:, cidx], y[:, cidx], co2[None, cidx], lp)
+        aidx = cidx[keep]
+        need = min_capital(cap[aidx], y[:, aidx], y) * p["capital_margin"] / cap
+        need[aidx] = 0.0
+        if need.max() <= 1.0:
+            break
+        for code in np.unique(city[need > 1.0]):
+            rows = city == code
+            cmult[rows] *= float(np.max(need[rows]))
+    anchors = np.zeros(len(latent), dtype=bool)
+    anchors[aidx] = True
+    scale[cand & ~anchors] = 1.0
+    target[anchors] = 1.0
+    target[cand & ~anchors] = np.minimum(target[cand & ~anchors], p["dropped_anchor_target"])
+    cap = capital * cmult
+    f = make_frontier(np.vstack([lab, cap, ene])[:, aidx], y[:, aidx], co2[None, aidx])
+    scaled = np.array([True, False, True])  # labour and energy scale; capital is fixed by the FAI series
+    achieved = target.copy()
+    for i in np.flatnonzero(~anchors):
+        x0 = np.array([mix["labour"][i], cap[i], mix["energy"][i]])
+        s, r = solve_scale(lp, f, x0, scaled, y[:, i], np.array([mix["co2"][i]]), float(target[i]))
+        scale[i], achieved[i] = s, r
+    return achieved, anchors, scale, cmult
+
+
+# --- truth --------------------------------------------------------------------------------------------
+
+
+def _within(v: np.ndarray) -> np.ndarray:
+    """Two-way within transform of a balanced (cities × years) array."""
+    return v - v.mean(axis=1, keepdims=True) - v.mean(axis=0, keepdims=True) + v.mean()
+
+
+def _estimand(signal: np.ndarray, ai: np.ndarray, ctrl: dict[str, np.ndarray], rows: np.ndarray) -> float:
+    """Population slope of a two-way FE regression of the causal part β_i·AI on AI and the controls."""
+    cols = [ai[rows]] + [ctrl[k][rows] for k in dgp.CTFP["gamma"]]
+    xw = np.column_stack([_within(v).reshape(-1) for v in cols])
+    yw = _within(signal[rows]).reshape(-1)
+    coef, *_ = np.linalg.lstsq(xw, yw, rcond=None)
+    return float(coef[0])
+
+
+def _truth(seed: int, raw: pd.DataFrame, c: dict[str, np.ndarray], a: dict[str, np.ndarray],
+           tgt: dict[str, np.ndarray], ctrl: dict[str, np.ndarray], ai: np.ndarray, target: np.ndarray,
+           anchors: np.ndarray, scale: np.ndarray, gaps: list[dict[str, Any]]) -> dict[str, Any]:
+    beta = tgt["beta"]
+    signal = beta[:, None] * ai
+    every = np.ones(len(beta), dtype=bool)
+    splits: dict[str, dict[str, float]] = {}
+    for name, flag in (("g_ua", c["ua"]), ("g_resource", c["resource"])):
+        splits[name] = {lvl: _estimand(signal, ai, ctrl, flag == int(lvl)) for lvl in ("1", "0")}
+    b = dgp.CTFP["beta"]
+    pa = dgp.PARAMS["ai"]
+    return {
+        "SYNTHETIC": True,
+        "label": LABEL,
+        "seed": seed,
+        "version": VERSION,
+        "n_cities": int(len(beta)),
+        "years": [int(dgp.YEARS[0]), int(dgp.YEARS[-1])],
+        # headline numbers a recovery test compares with
+        "ctfp_beta_ai": _estimand(signal, ai, ctrl, every),
+        "ctfp_beta_ai_note": "population two-way FE slope (with the Table 2 controls) of the causal part "
+                             "beta_i*AI_it on AI; the per-group slopes are below",
+        "ctfp_beta_by_group": dict(b),
+        "ctfp_beta_split_estimand": splits,
+        "ctfp_gamma_controls": dict(dgp.CTFP["gamma"]),
+        "ctfp_psi_endogeneity": dgp.CTFP["psi_xi"],
+        "first_stage_pi_iv_tel": pa["pi"],
+        "first_stage_note": "E[ai | tel1984, broadband_nat_prev] = pi * iv_tel (ai in hundreds); iv_res is "
+                            "relevant only through its correlation with tel1984",
+        "mechanism_delta": {k: v["delta"] for k, v in dgp.MECHANISMS.items()},
+        "ai_kw1_share": pa["kw1_share"],
+        "ctfp": {"city": raw["city"].tolist(), "year": raw["year"].tolist(),
+                 "value": [float(v) for v in target]},
+        "ctfp_note": "SBM score (non-oriented, CRS, global frontier; inputs labor, capital, energy; good rgdp, "
+                     "green; bad co2) of each city-year by construction; latent clipped to [floor, 1]",
+        "anchors": [{"city": int(cc), "year": int(yy)} for cc, yy in
+                    zip(raw["city"].to_numpy()[anchors], raw["year"].to_numpy()[anchors], strict=True)],
+        "inefficiency_multiple": {"min": float(scale.min()), "median": float(np.median(scale)),
+                                  "max": float(scale.max())},
+        "gaps": gaps,
+        "fai_missing_after": 2017,
+        "params": {"dgp": dgp.PARAMS, "ctfp": dgp.CTFP, "mechanisms": dgp.MECHANISMS, "frontier": FRONTIER},
+    }
