@@ -50,6 +50,7 @@ FRONTIER: dict[str, Any] = {
     "dropped_anchor_target": 0.99,
     "anchor_multiple": 0.5,  # anchors use 50% less labour, energy and CO2 per GDP than the reference mix
     "capital_margin": 1.15,
+    "top_anchors": 8,
 }
 # Interior gaps for the interpolation step (flagged by derive as <var>_imputed).
 GAPS = (("road_km", 3), ("env_invest", 3))
@@ -219,25 +220,34 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
         for k in range(p["anchor_bins"]):
             idx = rows[bins == k]
             cand[idx[np.argmax(latent[idx])]] = True
+    # the largest cities' last year: with green a percentage, a big city can only be projected without a
+    # flood of excess green onto peers at least as big
+    last = np.flatnonzero(year == year.max())
+    cand[last[np.argsort(rgdp[last])[-p["top_anchors"]:]]] = True
     scale = np.ones(len(latent))
     scale[cand] = p["anchor_multiple"]
     lab, ene, co2 = mix["labour"] * scale, mix["energy"] * scale, mix["co2"] * scale
     lp = SbmLP()
     cidx = np.flatnonzero(cand)
     cmult = np.ones(len(latent))
+    # a city's mean target sets how tight its capital is: the capital its outputs need from the anchors,
+    # divided by that mean (capital slack then matches the city's typical inefficiency), never below what
+    # feasibility in its worst year requires
+    level = np.clip(pd.Series(target).groupby(city).transform("mean").to_numpy(), 0.2, 0.95)
     for _ in range(8):
-        # anchors = candidates SBM-efficient among themselves; a city whose capital is too small in some year
-        # for the anchors to cover its outputs gets its FAI series scaled up (anchors too); re-check
         cap = capital * cmult
         keep = efficient_subset(np.vstack([lab, cap, ene])[:, cidx], y[:, cidx], co2[None, cidx], lp)
         aidx = cidx[keep]
-        need = min_capital(cap[aidx], y[:, aidx], y) * p["capital_margin"] / cap
-        need[aidx] = 0.0
-        if need.max() <= 1.0:
+        need = min_capital(cap[aidx], y[:, aidx], y) / capital
+        new = cmult.copy()
+        for code in np.unique(city):
+            rows = (city == code) & ~np.isin(np.arange(len(latent)), aidx)
+            if rows.any():
+                new[city == code] = max(p["capital_margin"] * float(np.max(need[rows])),
+                                        float(np.median(need[rows] / level[rows])))
+        if np.allclose(new, cmult, rtol=1e-3):
             break
-        for code in np.unique(city[need > 1.0]):
-            rows = city == code
-            cmult[rows] *= float(np.max(need[rows]))
+        cmult = new
     anchors = np.zeros(len(latent), dtype=bool)
     anchors[aidx] = True
     scale[cand & ~anchors] = 1.0
@@ -303,7 +313,8 @@ def _truth(seed: int, raw: pd.DataFrame, c: dict[str, np.ndarray], a: dict[str, 
         "mechanism_delta": {k: v["delta"] for k, v in dgp.MECHANISMS.items()},
         "ai_kw1_share": pa["kw1_share"],
         "ctfp": {"city": raw["city"].tolist(), "year": raw["year"].tolist(),
-                 "value": [float(v) for v in target]},
+                 "value": [float(v) for v in target],
+                 "latent": [float(v) for v in tgt["latent"].reshape(-1)]},
         "ctfp_note": "SBM score (non-oriented, CRS, global frontier; inputs labor, capital, energy; good rgdp, "
                      "green; bad co2) of each city-year by construction; latent clipped to [floor, 1]",
         "anchors": [{"city": int(cc), "year": int(yy)} for cc, yy in

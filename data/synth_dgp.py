@@ -54,7 +54,7 @@ PARAMS: dict[str, Any] = {
     "fiscal_share": {"level": 0.13, "west": 0.07, "on_size": -0.02, "trend": 0.003, "sd": 0.02},
     "hum": {"level": 0.19, "city_sd": 0.065, "west": -0.02, "trend": -0.001, "ar": 0.6, "shock_sd": 0.03,
             "bounds": (0.04, 0.45)},
-    "tec": {"log_level": np.log(0.0062), "log_sd": 0.95, "on_size": 0.5, "noise": 1.0, "trend": 0.04,
+    "tec": {"log_level": np.log(0.0053), "log_sd": 0.95, "on_size": 0.5, "noise": 1.0, "trend": 0.04,
             "ar": 0.5, "shock_sd": 0.3},
     "road": {"log_level": 8.4, "log_sd": 1.3, "on_area": 0.45, "on_size": 0.35, "noise": 0.8, "trend": 0.03,
              "shock_sd": 0.04},
@@ -62,13 +62,13 @@ PARAMS: dict[str, Any] = {
             "trend": 0.05, "ar": 0.6, "shock_sd": 0.08},
     "trade": {"log_level": np.log(0.057), "log_sd": 1.2, "on_size": 0.6, "coastal": 1.7, "noise": 0.6,
               "ar": 0.7, "shock_sd": 0.25},
-    "er": {"ww_log": np.log(8.0), "so2_log": np.log(0.12), "dust_log": np.log(0.08), "city_sd": 0.6,
+    "er": {"ww_log": np.log(8.0), "so2_log": np.log(0.12), "dust_log": np.log(0.08), "city_sd": 0.5, "stringency_log": 0.5, "stringency_util": 10.0,
            "resource": 0.5, "ww_trend": -0.07, "so2_trend": -0.09, "dust_trend": -0.07, "shock_sd": 0.25,
-           "util_level": 86.0, "util_city_sd": 16.0, "util_trend": 0.6, "util_shock_sd": 5.0},
+           "util_level": 83.0, "util_city_sd": 22.0, "util_trend": 0.6, "util_shock_sd": 7.0},
     "fai": {"log_ratio_2006": np.log(0.42), "trend": 0.055, "trend_stop": 2016, "west": 0.15,
             "city_sd": 0.2, "ar": 0.5, "shock_sd": 0.07, "price_sd": 0.4},
     # AI invention applications (hundreds): E[AI] = pi · tel1984 · broadband_nat_prev · exp(xi), xi AR(1)
-    "ai": {"pi": 3.54e-9, "tel_log_level": np.log(100.0), "tel_log_sd": 2.75, "tel_noise": 0.3, "tel_floor": 150.0,
+    "ai": {"pi": 3.54e-9, "tel_log_level": np.log(88.0), "tel_log_sd": 2.75, "tel_noise": 0.3, "tel_floor": 150.0,
            "xi_ar": 0.8, "xi_sd": 0.2, "xi_trend_sd": 0.1, "util_ratio": 0.33, "design_ratio": 0.12, "kw1_share": 0.179,
            "kw1_other_share": 0.134, "res_log_level": np.log(120.0), "res_on_tel": 0.9, "res_sd": 0.55},
 }
@@ -198,7 +198,10 @@ def controls(rng: np.random.Generator, c: dict[str, np.ndarray], m: dict[str, np
     trade_total = trade * gdp
 
     pe = PARAMS["er"]
-    city = rng.normal(0, pe["city_sd"], size=(n, 3)) + pe["resource"] * res[:, None]
+    # a common regulation stringency moves all four ER indicators together (cleaner and better reuse)
+    strict = rng.normal(size=n)
+    city = (rng.normal(0, pe["city_sd"], size=(n, 3)) + pe["resource"] * res[:, None]
+            - pe["stringency_log"] * strict[:, None])
     ww = np.exp(pe["ww_log"] + city[:, [0]] + pe["ww_trend"] * tt + rng.normal(0, pe["shock_sd"], size=(n, T)))
     # SO2 falls much faster after the 2014 ultra-low-emission push
     so2_t = pe["so2_trend"] * tt - 0.12 * np.maximum(tt - 8, 0)
@@ -206,6 +209,7 @@ def controls(rng: np.random.Generator, c: dict[str, np.ndarray], m: dict[str, np
     dust = np.exp(pe["dust_log"] + city[:, [2]] + pe["dust_trend"] * tt
                   + rng.normal(0, pe["shock_sd"], size=(n, T)))
     util = (pe["util_level"] + rng.normal(0, pe["util_city_sd"], size=(n, 1)) - 6.0 * res[:, None]
+            + pe["stringency_util"] * strict[:, None]
             + pe["util_trend"] * tt + rng.normal(0, pe["util_shock_sd"], size=(n, T)))
     util = np.clip(util, 8.0, 100.0)
     return {
@@ -290,22 +294,22 @@ def other_series(rng: np.random.Generator, c: dict[str, np.ndarray], m: dict[str
 CTFP: dict[str, Any] = {
     "mu": 0.43,
     "city_sd": 0.10,
-    "city_on_size": 0.02,
+    "city_on_size": -0.05,
     "year_trend": 0.006,  # per year, centred on 2013.5
     "year_sd": 0.015,
     "noise_ar": 0.5,
     "noise_sd": 0.115,
-    "beta": {"ua_nonresource": 0.030, "ua_resource": -0.12, "non_ua": -0.45},
+    "beta": {"ua_nonresource": 0.045, "ua_resource": -0.12, "non_ua": -0.45},
     "gamma": {"pop": 0.0873, "hum": -0.1233, "lninf": 0.0189, "isu": 0.0450, "trade": -0.0120, "er": 0.0146,
               "tec": 0.5678},
     "psi_xi": -0.01,  # endogeneity: the persistent AI shock lowers CTFP a little (OLS < IV, as published)
     "floor": 0.05,
 }
-MECHANISMS: dict[str, Any] = {  # m_it = level_i + trend_t + delta · AI_it + e_it (AR(1))
-    "dig1": {"delta": 0.0048, "level": 0.02, "city_sd": 0.008, "trend": 0.0008, "noise_sd": 0.012},
-    "dig2": {"delta": 0.0592, "level": 0.25, "city_sd": 0.08, "trend": 0.01, "noise_sd": 0.012},
-    "green1": {"delta": 0.0621, "level": 0.45, "city_sd": 0.15, "trend": 0.01, "noise_sd": 0.07},
-    "green2": {"delta": 0.0097, "level": 0.12, "city_sd": 0.04, "trend": 0.003, "noise_sd": 0.009},
+MECHANISMS: dict[str, Any] = {  # m_it = level_i + trend_t + delta · AI_it + e_it (AR(1)); noise sets the t-values
+    "dig1": {"delta": 0.0048, "level": 0.08, "city_sd": 0.02, "trend": 0.002, "noise_sd": 0.025},
+    "dig2": {"delta": 0.0592, "level": 0.30, "city_sd": 0.08, "trend": 0.01, "noise_sd": 0.045},
+    "green1": {"delta": 0.0621, "level": 0.90, "city_sd": 0.2, "trend": 0.01, "noise_sd": 0.22},
+    "green2": {"delta": 0.0097, "level": 0.15, "city_sd": 0.04, "trend": 0.003, "noise_sd": 0.035},
 }
 
 
