@@ -27,7 +27,7 @@ import highspy
 import numpy as np
 
 EFFICIENT_TOL = 1e-7
-MAX_MULTIPLE = 40.0  # labour/energy at most 40x the frontier mix: beyond it a target is left unmet
+MAX_MULTIPLE = 8.0  # labour/energy at most 8x the frontier mix (plausible magnitudes): lower targets stay unmet
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def solve_scale(lp: SbmLP, f: Frontier, x0: np.ndarray, scaled: np.ndarray, y: n
 
     lo, hi = 0.0, np.inf  # rho(lo) > target or infeasible; rho(hi) < target
     best = (float("nan"), float("inf"))
-    s = 1.0 / max(target, 1e-3)
+    s = min(1.0 / max(target, 1e-3), MAX_MULTIPLE)
     for _ in range(max_iter):
         r, lam = rho(s)
         if np.isfinite(r) and abs(r - target) < abs(best[1] - target):
@@ -185,12 +185,12 @@ def solve_scale(lp: SbmLP, f: Frontier, x0: np.ndarray, scaled: np.ndarray, y: n
             c1 = np.sum(br / bs) / q
             if target * c0 > k_:
                 step = (a_ + target * c1) / (target * c0 - k_)
-        if np.isfinite(step) and lo < step < hi and step != s:
+        if np.isfinite(step) and lo < step < min(hi, MAX_MULTIPLE) and step != s:
             s = float(step)
         elif np.isfinite(hi):
             s = 0.5 * (lo + hi)
+        elif s < MAX_MULTIPLE:
+            s = min(2.0 * s, MAX_MULTIPLE)
         else:
-            s = 2.0 * s
-            if s > MAX_MULTIPLE:
-                break
+            break  # even the largest allowed multiple scores above target: leave it unmet
     return best
