@@ -22,6 +22,7 @@ from ctfp.models.dea_data import DeaData
 from ctfp.models.dea_solver import LPSolution, OwnBlock
 
 DEFAULT_TRANSLATION = 0.01
+STAGE2_RELAX = 1e-9  # relative room for the fixed score in the max-slack stage
 
 
 def negative_normalise(b: np.ndarray, constant: float = DEFAULT_TRANSLATION) -> np.ndarray:
@@ -69,7 +70,13 @@ class RadialProblem:
         if score is None:
             cost[0] = 1.0 if self.orientation == "input" else -1.0
         else:
-            lower[0] = upper[0] = score
+            # Fixing the score exactly can make stage 2 infeasible by rounding (seen on 1248 city-years):
+            # give it a relative slack of STAGE2_RELAX on the side that keeps the DMU's own column feasible.
+            relax = STAGE2_RELAX * max(1.0, abs(score))
+            if self.orientation == "input":
+                lower[0], upper[0] = score, score + relax
+            else:
+                lower[0], upper[0] = score - relax, score
             cost[1:] = -1.0
         return OwnBlock(a, cost, lower, upper, rl, rl.copy())
 

@@ -206,7 +206,13 @@ class PricedLP:
                 # Infeasible over a subset says nothing about the full LP: decide on all columns.
                 return self._finish(block, full, rounds + 1)
             if status != "optimal":
-                return self._pack(status, float("nan"), np.empty(0), np.empty(0, np.int64), block, rounds)
+                # A warm start can leave HiGHS undecided ("unknown") on an ill-conditioned basis: solve the
+                # same LP again cold, then over all columns; a status that is still not optimal is reported.
+                h.clearSolver()
+                h.run()
+                status = _STATUS.get(h.getModelStatus(), h.modelStatusToString(h.getModelStatus()).lower())
+                if status != "optimal":
+                    return self._finish(block, full, rounds + 1)
             sol = h.getSolution()
             pi = np.asarray(sol.row_dual)[: self.n_core]
             d = -(pi @ self.ref)
