@@ -51,6 +51,7 @@ FRONTIER: dict[str, Any] = {
     "anchor_multiple": 0.5,  # anchors use 50% less labour, energy and CO2 per GDP than the reference mix
     "capital_margin": 1.15,
     "top_anchors": 8,
+    "capital_quantile": 0.9,  # capital as tight as the city's upper-quartile target needs
 }
 # Interior gaps for the interpolation step (flagged by derive as <var>_imputed).
 GAPS = (("road_km", 3), ("env_invest", 3))
@@ -233,7 +234,8 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
     # a city's mean target sets how tight its capital is: the capital its outputs need from the anchors,
     # divided by that mean (capital slack then matches the city's typical inefficiency), never below what
     # feasibility in its worst year requires
-    level = np.clip(pd.Series(target).groupby(city).transform("mean").to_numpy(), 0.2, 0.95)
+    level = np.clip(pd.Series(target).groupby(city).transform("quantile", p["capital_quantile"]).to_numpy(),
+                    0.2, 0.95)
     for _ in range(8):
         cap = capital * cmult
         keep = efficient_subset(np.vstack([lab, cap, ene])[:, cidx], y[:, cidx], co2[None, cidx], lp)
