@@ -21,6 +21,7 @@ from ctfp.models.dea_run import engines, progress_bar, to_global
 from ctfp.models.dea_sbm import SbmProblem
 
 EFFICIENT_TOL = 1e-6  # efficient iff score >= 1 - EFFICIENT_TOL (never test == 1)
+ROUNDOFF_TOL = 1e-9  # |score - 1| below this is solver round-off of an optimum of exactly 1
 CHECK_TOL = 1e-6  # largest relative residual accepted when a solution is checked on the unscaled data
 MODELS = ("sbm", "super-sbm", "ccr", "bcc")
 ORIENTATIONS = ("none", "input", "output")
@@ -126,6 +127,12 @@ def run_dea(
             f"{source}: DEA LP for row {first + row_offset} ({id_col or 'dmu'}={ids[first]}) ended with status "
             f"{table['status'].iloc[first]!r} (residual {table['residual'].iloc[first]:.2g}); data too ill-conditioned?"
         )
+    # An LP optimum of 1 comes back as 1 +- 1e-14; report it as exactly 1 so "mass at 1" means what it says
+    # (bounded likelihoods downstream test y == 1). Only round-off is snapped, far inside EFFICIENT_TOL.
+    eff = table["efficiency"].to_numpy(dtype=float)
+    near_one = np.abs(eff - 1.0) <= ROUNDOFF_TOL
+    table["efficiency"] = np.where(near_one, 1.0, eff)
+    info["roundoff_snapped_to_1"] = int(near_one.sum())
     table.attrs.update(
         model=model, orientation=orientation, rts=rts, frontier=frontier, inputs=inputs, good=good, bad=bad,
         bad_treatment=treatment if bad else None, efficient_tol=EFFICIENT_TOL,

@@ -136,3 +136,16 @@ def test_progress_bar_goes_to_stderr_only_when_asked(capsys) -> None:
     assert cap.out == ""
     run_dea(BASE, ["x"], ["y"], ["b"], progress=None)  # stderr is not a terminal under pytest: no bar
     assert capsys.readouterr().err == ""
+
+
+def test_efficient_scores_are_exactly_one(fixtures_dir) -> None:
+    # gtfpch (CO2 in kg): scaled LPs return 1 +- 1e-14 for frontier DMUs; the engine reports exactly 1,
+    # so downstream "mass at 1" (y == 1) counts every efficient DMU, and nothing inefficient is moved.
+    d = pd.read_csv(fixtures_dir / "dea" / "gtfpch_example_data.csv")
+    r = run_dea(d, ["K", "L", "E"], ["Y"], ["CO2"], id_col=d.columns[0], period_col=d.columns[1])
+    eff = r["efficiency"].to_numpy()
+    on_frontier = r["efficient"].to_numpy()
+    assert on_frontier.sum() >= 1
+    assert np.all(eff[on_frontier] == 1.0)
+    assert np.all(eff[~on_frontier] < 1 - 1e-6)
+    assert r.attrs["roundoff_snapped_to_1"] == int(on_frontier.sum())
