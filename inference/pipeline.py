@@ -15,7 +15,13 @@ from rich.console import Console
 
 from ctfp.data.atomic import write_csv, write_json
 from ctfp.data.errors import InputError
-from ctfp.inference.runfolder import RunFolder, file_fingerprint, object_fingerprint, package_versions
+from ctfp.inference.runfolder import (
+    RunFolder,
+    code_fingerprint,
+    file_fingerprint,
+    object_fingerprint,
+    package_versions,
+)
 from ctfp.inference.spec import AnalysisSpec
 
 PIPELINE_VERSION = "1"  # bump when a step's meaning changes, so old run folders are recomputed
@@ -42,7 +48,7 @@ class Pipeline:
         v = self.spec.values
         inputs = self._input_fingerprints()
         self.rf.write_record(spec=v, data_source=self.data_source, inputs=inputs)
-        base = [PIPELINE_VERSION, inputs, package_versions().get("ctfp")]
+        base = [PIPELINE_VERSION, inputs, package_versions(), code_fingerprint()]
         fp_data = object_fingerprint([base, v["data"], v["variables"]])
         fp_dea = object_fingerprint([fp_data, v["sbm"]])
         fp_rep = object_fingerprint([fp_dea, v["replicas"], v["variables"]])

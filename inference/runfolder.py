@@ -38,6 +38,22 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def code_fingerprint() -> str:
+    """SHA-256 over ctfp's own source and data files: a changed formula invalidates finished steps."""
+    import ctfp.data
+    import ctfp.inference
+    import ctfp.models
+
+    digest = hashlib.sha256()
+    for pkg in (ctfp.data, ctfp.models, ctfp.inference):
+        root = Path(pkg.__file__).resolve().parent
+        for f in sorted(root.rglob("*")):
+            if f.is_file() and f.suffix in {".py", ".csv", ".toml", ".json"}:
+                digest.update(f.name.encode())
+                digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
 def file_fingerprint(path: str | Path) -> str:
     """SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
