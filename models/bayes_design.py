@@ -97,22 +97,6 @@ def make_design(panel: pd.DataFrame, spec: BayesSpec, source: str = "panel") -> 
     units_codes, units = pd.factorize(frame[spec.unit], sort=True)
     time_codes, times = pd.factorize(frame[spec.time], sort=True)
 
-    def regressor(col: str) -> tuple[np.ndarray, float, float]:
-        v = frame[col].to_numpy(float)
-        if spec.mundlak:
-            # Year-demeaned regressors are orthogonal to the year effects: with city means added (below) the
-            # slope is the two-way within estimator, and year effects and year means do not form a ridge.
-            v = v - _group_mean(v, time_codes)
-        return _standardise(v, col)
-
-    x, x_mean, x_sd = regressor(spec.treatment)
-    ctrl_cols, ctrl_sd = [], []
-    for c in spec.controls:
-        v, _, sd = regressor(c)
-        ctrl_cols.append(v)
-        ctrl_sd.append(sd)
-    controls = np.column_stack(ctrl_cols) if ctrl_cols else np.zeros((len(frame), 0))
-
     splits = np.zeros((len(frame), 0))
     if spec.splits:
         splits = frame[list(spec.splits)].to_numpy(float)
@@ -121,28 +105,61 @@ def make_design(panel: pd.DataFrame, spec: BayesSpec, source: str = "panel") -> 
             if not vals <= {0.0, 1.0} or len(vals) < 2:
                 raise InputError(f"{source}: split column '{s}' must hold both 0 and 1 and nothing else")
 
-    # Split interactions are regressors of their own: (g - mean g) * treatment, demeaned like the others, so the
+    # With Mundlak terms regressors are demeaned by year (orthogonal to the year effects, so a national trend in a
+    # regressor, e.g. a shift-share instrument, does not trade off against them along a ridge) and split into
+    # within-city deviations (the regressors) and city means (the Mundlak columns): the within-between form of
+    # the Mundlak model (Bell & Jones 2015). Orthogonal columns: a control that barely moves within cities no
+    # longer mirrors its own city mean. Without Mundlak terms the regressors are used as they are (plain
+    # two-way random effects, the model bambi fits).
+    def transformed(v: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if not spec.mundlak:
+            return v, None
+        v = v - _group_mean(v, time_codes)
+        means = _group_mean(v, units_codes)
+        return v - means, means
+
+    raw: dict[str, np.ndarray] = {spec.treatment: frame[spec.treatment].to_numpy(float)}
+    raw.update({c: frame[c].to_numpy(float) for c in spec.controls})
+    raw_x = raw[spec.treatment]
+    # Split interactions are regressors of their own, (g - mean g) * treatment, transformed like the others, so the
     # group slopes are within estimates too (as in a fully interacted two-way FE regression).
-    raw_x = frame[spec.treatment].to_numpy(float)
-    inter_cols = []
-    for j in range(splits.shape[1]):
-        w = (splits[:, j] - splits[:, j].mean()) * raw_x
-        if spec.mundlak:
-            w = w - _group_mean(w, time_codes)
-        inter_cols.append((w - w.mean()) / x_sd)
+    inter_names = [f"{spec.treatment}_x_{sn}" for sn in spec.splits]
+    for j, name in enumerate(inter_names):
+        raw[name] = (splits[:, j] - splits[:, j].mean()) * raw_x
+    if spec.instrument is not None:
+        raw[spec.instrument] = frame[spec.instrument].to_numpy(float)
+
+    within: dict[str, np.ndarray] = {}
+    city_means: dict[str, np.ndarray] = {}
+    for name, v in raw.items():
+        w, m = transformed(v)
+        within[name] = w
+        if m is not None and name != (spec.treatment if spec.instrument else None):
+            city_means[name] = m  # the endogenous treatment's means would reintroduce endogeneity
+
+    for name in [spec.treatment, *spec.controls, *([spec.instrument] if spec.instrument else [])]:
+        if spec.mundlak and np.std(within[name]) < 1e-12 and np.std(raw[name]) > 0:
+            raise InputError(
+                f"{source}: column '{name}' does not vary within cities; the city effects absorb it: drop it "
+                "or use --no-mundlak"
+            )
+    x, x_mean, x_sd = _standardise(within[spec.treatment], spec.treatment)
+    ctrl_cols, ctrl_sd = [], []
+    for c in spec.controls:
+        v, _, sd = _standardise(within[c], c)
+        ctrl_cols.append(v)
+        ctrl_sd.append(sd)
+    controls = np.column_stack(ctrl_cols) if ctrl_cols else np.zeros((len(frame), 0))
+    inter_cols = [(within[n] - within[n].mean()) / x_sd for n in inter_names]  # delta in the treatment's units
     interactions = np.column_stack(inter_cols) if inter_cols else np.zeros((len(frame), 0))
 
     z, z_sd = None, 1.0
     if spec.instrument is not None:
-        z, _, z_sd = regressor(spec.instrument)
+        z, _, z_sd = _standardise(within[spec.instrument], spec.instrument)
 
     mundlak, mundlak_names = np.zeros((len(frame), 0)), []
     if spec.mundlak:
-        # The endogenous treatment's means would reintroduce endogeneity: the IV model uses the instrument's.
-        base = {spec.instrument if spec.instrument else spec.treatment: z if spec.instrument else x}
-        base.update({c: controls[:, j] for j, c in enumerate(spec.controls)})
-        base.update({f"{spec.treatment}_x_{sn}": interactions[:, j] for j, sn in enumerate(spec.splits)})
-        mundlak, mundlak_names = _mundlak(base, units_codes)
+        mundlak, mundlak_names = _mundlak(city_means, units_codes)
 
     return PanelDesign(
         frame=frame,
@@ -188,20 +205,15 @@ def _group_mean(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return (np.bincount(idx, weights=v) / np.bincount(idx))[idx]
 
 
-def _mundlak(base: dict[str, np.ndarray], unit_idx: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """City means of each (year-demeaned) column, standardised; drop constant or duplicate ones (collinear)."""
+def _mundlak(city_means: dict[str, np.ndarray], unit_idx: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """City-mean columns, standardised; constant ones (nothing to explain) are left out."""
     cols: list[np.ndarray] = []
     names: list[str] = []
-    for name, v in base.items():
-        means = _group_mean(v, unit_idx)
+    for name, means in city_means.items():
         sd = float(np.std(means))
         if sd < 1e-8:
             continue
-        m = (means - means.mean()) / sd
-        # A time-invariant column equals its own city mean: keep one copy only.
-        if abs(float(np.corrcoef(m, v)[0, 1])) > 1 - 1e-9:
-            continue
-        cols.append(m)
+        cols.append((means - means.mean()) / sd)
         names.append(f"city_mean_{name}")
     return (np.column_stack(cols) if cols else np.zeros((len(unit_idx), 0))), names
 

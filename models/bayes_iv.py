@@ -32,14 +32,16 @@ def build_iv(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         x_data = pm.Data("x_obs", design.x * design.x_sd + design.x_mean, dims="obs")
 
         basis = city_complement(design)
-        # With Mundlak terms the treatment is year-demeaned: its year effects are zero by construction, and a
-        # learned sd with nothing to explain is a funnel (divergences), so the first stage has city effects only.
-        first_dims = ("city",) if spec.mundlak else ("city", "year")
-        # First stage.
+        # With Mundlak terms the treatment is two-way demeaned: its city and year effects and city means are zero
+        # by construction and are left out of the first stage (a learned sd with nothing to explain is a funnel).
         alpha_1 = pm.Normal("alpha_first", 0.0, spec.priors.intercept)
         pi_std = pm.Normal("pi_std", 0.0, spec.priors.beta)
-        terms_1, _ = linear_terms("_first", design, spec, controls, mundlak)
-        mu_x = alpha_1 + pi_std * z + effects("_first", spec.priors.effects, city_idx, year_idx, spec.centred, basis, first_dims) + terms_1
+        mu_x = alpha_1 + pi_std * z
+        if design.controls.shape[1]:
+            gamma_1 = pm.Normal("gamma_std_first", 0.0, spec.priors.beta, dims="control")
+            mu_x = mu_x + pt.dot(controls, gamma_1)
+        if not spec.mundlak:
+            mu_x = mu_x + effects("_first", spec.priors.effects, city_idx, year_idx, spec.centred, None)
         s_v = pm.HalfNormal("sigma_first", sigma=spec.priors.sigma)
         pm.Normal("x_first", mu=design.x_mean + design.x_sd * mu_x, sigma=design.x_sd * s_v, observed=x_data, dims="obs")
 

@@ -28,21 +28,35 @@ def panel():
     return simulate_panel(12, 6, seed=3, split_effects={"g_ua": 0.02})[0]
 
 
-def test_design_standardises_and_year_demeans(panel) -> None:
+def test_design_within_between_form(panel) -> None:
     spec = BayesSpec("ctfp", "ai", controls=PAPER_CONTROLS[:2])
     d = make_design(panel, spec)
     assert d.n == 72 and len(d.units) == 12 and len(d.times) == 6
     assert abs(d.x.mean()) < 1e-12 and abs(d.x.std() - 1) < 1e-12
-    # Year-demeaned regressors have zero mean within every year (orthogonal to the year effects).
+    # Regressors are within-city deviations of year-demeaned values: zero mean in every year and every city
+    # (balanced panel), so they are orthogonal to both sets of effects and to the city means.
     for t in range(6):
         assert abs(d.x[d.time_idx == t].mean()) < 1e-12
-    assert d.mundlak_names == ["city_mean_ai", "city_mean_pop", "city_mean_hum"]
-    # The city-mean column is constant within city.
     for u in range(12):
-        assert np.ptp(d.mundlak[d.unit_idx == u, 0]) < 1e-12
-    raw = panel.sort_values(["city", "year"])["ai"].to_numpy()
-    demeaned = raw - panel.sort_values(["city", "year"]).groupby("year")["ai"].transform("mean").to_numpy()
-    np.testing.assert_allclose(d.x * d.x_sd, demeaned - demeaned.mean(), atol=1e-10)
+        assert abs(d.controls[d.unit_idx == u, 1].mean()) < 1e-12
+        assert np.ptp(d.mundlak[d.unit_idx == u, 0]) < 1e-12  # the city-mean column is constant within city
+    assert d.mundlak_names == ["city_mean_ai", "city_mean_pop", "city_mean_hum"]
+    assert abs(float(d.mundlak[:, 0] @ d.x)) < 1e-9
+    frame = panel.sort_values(["city", "year"])
+    dm = frame["ai"] - frame.groupby("year")["ai"].transform("mean")
+    within = dm - dm.groupby(frame["city"]).transform("mean")
+    np.testing.assert_allclose(d.x * d.x_sd, within.to_numpy() - within.mean(), atol=1e-10)
+    # No Mundlak terms: the regressor as it is (standardised).
+    d0 = make_design(panel, BayesSpec("ctfp", "ai", mundlak=False))
+    np.testing.assert_allclose(d0.x * d0.x_sd + d0.x_mean, frame["ai"].to_numpy(), atol=1e-10)
+    assert d0.mundlak.shape == (72, 0)
+
+
+def test_time_invariant_regressor_with_mundlak_is_an_input_error(panel) -> None:
+    p = panel.copy()
+    p["pop"] = p.groupby("city")["pop"].transform("mean")
+    with pytest.raises(InputError, match="'pop' does not vary within cities"):
+        make_design(p, BayesSpec("ctfp", "ai", controls=("pop",)))
 
 
 def test_previous_row_index_respects_gaps(panel) -> None:
@@ -180,7 +194,7 @@ def test_iv_model_names(panel) -> None:
     assert {v.name for v in m.observed_RVs} == {"y", "x_first"}
     assert {"pi", "ame", "beta", "rho"} <= {v.name for v in m.deterministics}
     d = make_design(p, BayesSpec("ctfp", "ai", controls=("pop",), instrument="iv_tel"))
-    assert d.mundlak_names == ["city_mean_iv_tel", "city_mean_pop"]  # the endogenous treatment's mean is left out
+    assert d.mundlak_names == ["city_mean_pop", "city_mean_iv_tel"]  # the endogenous treatment's mean is left out
 
 
 def test_priors_dict_states_every_prior() -> None:
