@@ -6,6 +6,7 @@ computed from; a rerun with the same inputs skips finished steps (an interrupted
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,12 +48,17 @@ class Pipeline:
     def run(self) -> Path:
         v = self.spec.values
         inputs = self._input_fingerprints()
-        self.rf.write_record(spec=v, data_source=self.data_source, inputs=inputs)
+        self._inputs = inputs
+        self._record()
         base = [PIPELINE_VERSION, inputs, package_versions(), code_fingerprint()]
         fp_data = object_fingerprint([base, v["data"], v["variables"]])
         fp_dea = object_fingerprint([fp_data, v["sbm"]])
         fp_rep = object_fingerprint([fp_dea, v["replicas"], v["variables"]])
         self._step("data", fp_data, self._step_data)
+        src = self.rf.path("panel", "source.json")
+        if src.exists() and json.loads(src.read_text())["data_source"] != self.data_source:
+            self.data_source = json.loads(src.read_text())["data_source"]  # learnt by a finished data step
+            self._record()
         self._step("dea", fp_dea, self._step_dea)
         if v["replicas"].get("run", True):
             self._step("replicas", fp_rep, self._step_replicas)
@@ -79,6 +85,9 @@ class Pipeline:
         return path
 
     # ------------------------------------------------------------------------------------------------
+    def _record(self) -> None:
+        self.rf.write_record(spec=self.spec.values, data_source=self.data_source, inputs=self._inputs)
+
     def _input_fingerprints(self) -> dict[str, str]:
         if self.panel_path is None:
             from ctfp.inference.prepare import SYNTH_SEED
@@ -109,6 +118,10 @@ class Pipeline:
 
         data = self.spec["data"]
         raw = read_raw_panel(self.panel_path, mapping=data.get("mapping") or None)
+        if "synthetic" in raw.columns and bool(raw["synthetic"].astype(bool).all()):
+            # the synthetic panel passed as a file is still synthetic: the report must say so
+            self.data_source = "synthetic"
+            self._record()
         self._check_spec_columns(raw)
         source = str(self.panel_path) if self.panel_path else "synthetic panel"
         warnings = check_or_raise(raw, source, allow_unknown_cities=bool(data.get("allow_unknown_cities")))
@@ -117,7 +130,8 @@ class Pipeline:
         from ctfp.data.derive import derive_analysis_panel
 
         panel = derive_analysis_panel(raw, ua_rule=data.get("ua_rule", "any"))
-        outs = [self._write_panel(panel, "derived")]
+        outs = [self._write_panel(panel, "derived"), write_json(self.rf.path("panel", "source.json"),
+                                                                {"data_source": self.data_source})]
         if "truth" in raw.attrs:
             outs.append(write_json(self.rf.path("panel", "truth.json"), raw.attrs["truth"]))
         return outs

@@ -19,6 +19,7 @@ from ctfp.data.errors import InputError
 SPEC_SECTIONS = ("study", "data", "variables", "sbm", "replicas", "bayes", "report")
 LIKELIHOODS = ("normal", "censored", "ordbeta")
 SAMPLERS = ("pymc", "nutpie", "numpyro")
+PAPER_SPEC_LABEL = "the paper specification (inference/specs/paper.toml)"
 
 
 @dataclass
@@ -34,15 +35,22 @@ class AnalysisSpec:
 
     @property
     def label(self) -> str:
-        return str(self.path) if self.path else "the paper specification (ctfp/inference/specs/paper.toml)"
+        return str(self.path) if self.path else PAPER_SPEC_LABEL
 
     def line_of(self, key: str, value: str | None = None) -> int | None:
         """1-based line where `key` (optionally with `value` on it) is set in the spec's own text."""
         return find_line(self.text, key, value)
 
     def where(self, key: str, value: str | None = None) -> str:
+        """'FILE, line N' of the key: the user's file if it sets the key, else the paper spec it inherits."""
         line = self.line_of(key, value)
-        return f"{self.label}, line {line}" if line else self.label
+        if line:
+            return f"{self.label}, line {line}"
+        if self.path is not None:
+            inherited = find_line(paper_spec_text(), key, value)
+            if inherited:
+                return f"{PAPER_SPEC_LABEL}, line {inherited} (inherited by {self.path})"
+        return self.label
 
 
 def paper_spec_text() -> str:

@@ -59,3 +59,12 @@ def test_find_line_in_multiline_list() -> None:
     text = 'a = 1\ncontrols = [\n  "pop",\n  "hum",\n]\n'
     assert find_line(text, "controls") == 2
     assert find_line(text, "controls", "hum") == 4
+
+
+def test_where_points_at_inherited_paper_line(tmp_path: Path) -> None:
+    f = tmp_path / "mine.toml"
+    f.write_text('[data]\npanel = "p.csv"\n')
+    spec = load_spec(f)
+    assert spec.where("panel") == f"{f}, line 2"
+    assert spec.where("controls", "lninf") == (
+        f"the paper specification (inference/specs/paper.toml), line 22 (inherited by {f})")
