@@ -124,7 +124,8 @@ class Pipeline:
             self._record()
         self._check_spec_columns(raw)
         source = str(self.panel_path) if self.panel_path else "synthetic panel"
-        warnings = check_or_raise(raw, source, allow_unknown_cities=bool(data.get("allow_unknown_cities")))
+        warnings = check_or_raise(raw, source, allow_unknown_cities=bool(data.get("allow_unknown_cities")),
+                                  years=data.get("years", (2006, 2021)))
         for w in warnings:
             self.console.print(f"[yellow]warning:[/yellow] {w}")
         from ctfp.data.derive import derive_analysis_panel

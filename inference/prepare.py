@@ -35,14 +35,16 @@ def read_raw_panel(path: str | Path | None, *, mapping: dict[str, str] | None = 
     return raw
 
 
-def check_or_raise(df: pd.DataFrame, source: str, *, allow_unknown_cities: bool = False) -> list[Any]:
-    """Validate; raise one InputError line naming the first error (and how many more) if any. Returns warnings."""
+def check_or_raise(df: pd.DataFrame, source: str, *, allow_unknown_cities: bool = False,
+                   years: Any = (2006, 2021)) -> list[Any]:
+    """Validate; raise one InputError line naming the first error (and how many more) if any. Returns warnings.
+
+    `years`: the allowed (first, last) year, or "any".
+    """
     from ctfp.data.validate import check_panel
 
-    try:
-        problems = check_panel(df, source, allow_unknown_cities=allow_unknown_cities)
-    except TypeError:  # older signature without the option
-        problems = check_panel(df, source)
+    span = None if years in (None, "any") else (int(years[0]), int(years[1]))
+    problems = check_panel(df, source, allow_unknown_cities=allow_unknown_cities, years=span)
     errors = [p for p in problems if _severity(p) == "error"]
     if errors:
         more = f" (and {len(errors) - 1} more problems: run `ctfp data check {source}` to list them all)" \
@@ -118,7 +120,8 @@ def load_analysis_panel(path: str | None, *, spec: Any | None = None, progress: 
         raw.attrs.setdefault("data_source", "user")
         return raw
     source = str(path) if path else "synthetic panel"
-    check_or_raise(raw, source, allow_unknown_cities=bool(data.get("allow_unknown_cities", False)))
+    check_or_raise(raw, source, allow_unknown_cities=bool(data.get("allow_unknown_cities", False)),
+                   years=data.get("years", (2006, 2021)))
     from ctfp.data.derive import derive_analysis_panel
 
     panel = derive_analysis_panel(raw, ua_rule=data.get("ua_rule", "any"))

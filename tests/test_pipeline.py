@@ -106,7 +106,7 @@ def test_user_panel_missing_variable_names_variable_and_line(tmp_path: Path, cap
     assert len(err) == 1
     line = err[0]
     assert line.startswith("ctfp: error: ")
-    assert "line 22" in line and "paper.toml" in line  # the paper spec's controls list names lninf there
+    assert "paper.toml), line 23" in line  # the paper spec's controls list names lninf there
     assert "'lninf'" in line and "'Highway km'" in line
     assert not (tmp_path / "run" / "report.html").exists()
 

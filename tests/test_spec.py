@@ -67,4 +67,4 @@ def test_where_points_at_inherited_paper_line(tmp_path: Path) -> None:
     spec = load_spec(f)
     assert spec.where("panel") == f"{f}, line 2"
     assert spec.where("controls", "lninf") == (
-        f"the paper specification (inference/specs/paper.toml), line 22 (inherited by {f})")
+        f"the paper specification (inference/specs/paper.toml), line 23 (inherited by {f})")
