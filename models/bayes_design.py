@@ -39,6 +39,7 @@ class PanelDesign:
     units: list[str]
     times: list[str]
     prev_idx: np.ndarray  # row of the same unit in the previous period, -1 if none
+    split_centre: np.ndarray | None = None  # (s,) where each indicator is centred (x^2-weighted mean)
     interactions: np.ndarray | None = None  # (n, s) (g - mean g) * treatment, year-demeaned, in x_sd units
     z: np.ndarray | None = None  # standardised instrument
     z_sd: float = 1.0
@@ -123,9 +124,15 @@ def make_design(panel: pd.DataFrame, spec: BayesSpec, source: str = "panel") -> 
     raw_x = raw[spec.treatment]
     # Split interactions are regressors of their own, (g - mean g) * treatment, transformed like the others, so the
     # group slopes are within estimates too (as in a fully interacted two-way FE regression).
+    # Centre each indicator at its x^2-weighted mean (x as transformed), not its row mean: then the interaction is
+    # orthogonal to the treatment itself, so beta and delta are not correlated even when one group holds most of
+    # the treatment's variation (UA cities hold most AI patents); a strong correlation there forces tiny steps.
     inter_names = [f"{spec.treatment}_x_{sn}" for sn in spec.splits]
+    x_t, _ = transformed(raw_x)
+    weights = (x_t - x_t.mean()) ** 2
+    split_centre = (weights @ splits) / weights.sum() if spec.splits else np.zeros(0)
     for j, name in enumerate(inter_names):
-        raw[name] = (splits[:, j] - splits[:, j].mean()) * raw_x
+        raw[name] = (splits[:, j] - split_centre[j]) * raw_x
     if spec.instrument is not None:
         raw[spec.instrument] = frame[spec.instrument].to_numpy(float)
 
@@ -175,6 +182,7 @@ def make_design(panel: pd.DataFrame, spec: BayesSpec, source: str = "panel") -> 
         mundlak=mundlak,
         mundlak_names=mundlak_names,
         splits=splits,
+        split_centre=np.asarray(split_centre, float),
         interactions=interactions,
         split_names=list(spec.splits),
         unit_idx=units_codes.astype(np.int64),

@@ -5,9 +5,9 @@ z ~ ZeroSumNormal (identified against alpha; non-centred, so small effect sds do
 city and year means of the treatment and controls (two-way Mundlak): with them the treatment slope is the
 within (two-way FE) estimator, while the effects stay random.
 
-Treatment slopes for binary splits: b_it = beta + sum_s delta_s*(g_its - mean(g_s)), delta_s ~ Normal(0, 0.5)
-on the standardised scale. No variance is learned over two levels (that is unidentified and diverges); centring
-the indicators keeps beta the sample-average slope and decorrelates it from the deltas.
+Treatment slopes for binary splits: b_it = beta + sum_s delta_s*(g_its - c_s), delta_s ~ Normal(0, 0.5) on the
+standardised scale, c_s the x^2-weighted share of level 1 (decorrelates beta from the deltas). No variance is
+learned over two levels (that is unidentified and diverges). `ame` and `slope_group` average b_it over rows.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
             g = pm.Data("G_splits", design.splits, dims=("obs", "split"))
             w = pm.Data("W_interactions", design.interactions, dims=("obs", "split"))
             delta = pm.Normal("delta_std", 0.0, spec.priors.split, dims="split")
-            slope = slope + pt.dot(g - design.splits.mean(axis=0), delta)
+            slope = slope + pt.dot(g - design.split_centre, delta)
             treat = treat + pt.dot(w, delta)
         if spec.serial == "random_slopes":
             s_slope = pm.HalfNormal("sigma_slope", sigma=spec.priors.split)

@@ -123,7 +123,7 @@ def test_model_structure_and_names(panel) -> None:
 
 
 def test_slope_group_is_the_group_average_of_the_marginal_effect(panel) -> None:
-    """Normal likelihood: slope_group[s, l] = beta + sum_k delta_k (mean(g_k | g_s=l) - mean(g_k)), in data units."""
+    """Normal likelihood: slope_group[s, l] = beta + sum_k delta_k (mean(g_k | g_s=l) - c_k), in data units."""
     spec = BayesSpec("ctfp", "ai", splits=("g_ua", "g_hum"))
     m = build_model(panel, spec)
     d = make_design(panel, spec)
@@ -131,11 +131,13 @@ def test_slope_group_is_the_group_average_of_the_marginal_effect(panel) -> None:
     point.update({"beta_std": np.array(0.4), "delta_std": np.array([0.3, -0.2])})
     sg, ame = _evaluate(m, [m["slope_group"], m["ame"]], point)
     g = d.splits
-    slope_std = 0.4 + (g - g.mean(0)) @ np.array([0.3, -0.2])
+    slope_std = 0.4 + (g - d.split_centre) @ np.array([0.3, -0.2])
     me = slope_std * d.y_sd / d.x_sd
     np.testing.assert_allclose(sg[0, 0], me[g[:, 0] == 1].mean(), rtol=1e-10)
     np.testing.assert_allclose(sg[1, 1], me[g[:, 1] == 0].mean(), rtol=1e-10)
-    np.testing.assert_allclose(ame, 0.4 * d.y_sd / d.x_sd, rtol=1e-10)
+    np.testing.assert_allclose(ame, me.mean(), rtol=1e-10)
+    # The indicator is centred where its interaction is orthogonal to the treatment.
+    assert abs(np.corrcoef(d.interactions[:, 0], d.x)[0, 1]) < 0.15
 
 
 def test_censored_ame_matches_numerical_derivative(panel) -> None:
