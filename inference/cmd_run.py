@@ -55,8 +55,8 @@ def _execute(spec_path: str | None, out: str, args: argparse.Namespace, extra: d
             over.setdefault(k, {}).update(v)
     spec = load_spec(spec_path, overrides=over)
     console = Console(stderr=True)
-    report = Pipeline(spec, out, console=console, progress=not args.no_progress).run()
-    print(f"report: {Path(report).resolve()}")
+    # the pipeline's closing summary ends with the report's path
+    Pipeline(spec, out, console=console, progress=not args.no_progress).run()
     return 0
 
 
