@@ -6,7 +6,7 @@ synthesize -> derive -> CTFP by the package's SBM (models.dea; global, CRS, non-
 (models.panel_estimators, city-clustered two-way FE; Table 4 by FE-2SLS). Prints the Table 1 comparison, how
 far the DEA scores are from the DGP's construction target, and for each published AI coefficient whether it
 lies inside the replica's 95% interval with the same sign. Not a test: a diagnostic worth rerunning after any
-change to data/synth*.py or the derive/DEA steps. Takes about a minute (the DEA dominates).
+change to data/synth*.py or the derive/DEA steps. Takes a few seconds.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ctfp.data import synth_dgp as dgp
 from ctfp.data.atomic import atomic_path, write_json
-from ctfp.data.errors import InputError
+from ctfp.data.errors import InputError, NumericalError
 from ctfp.data.synth_frontier import SbmLP, efficient_subset, make_frontier, min_capital, solve_scale
 
 DEFAULT_SEED = 20251201
@@ -55,6 +55,9 @@ FRONTIER: dict[str, Any] = {
 }
 # Interior gaps for the interpolation step (flagged by derive as <var>_imputed).
 GAPS = (("road_km", 3), ("env_invest", 3))
+CAPITAL_ITERATIONS = 8
+PLACEMENT_ROUNDS = 4  # frontier rebuilds with unplaceable city-years added as anchor candidates
+INVESTMENT_FLOOR = 0.5  # AI capital saving: real investment at least half of what the investment path gives
 STREAMS = ("cities", "macro", "controls", "ai", "other", "ctfp", "mechanisms", "frontier", "gaps")
 
 
@@ -74,20 +77,34 @@ def synthesize_panel(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, dict[str, 
     a = dgp.ai_block(rng["ai"], c)
     o = dgp.other_series(rng["other"], c, m)
     ai = a["ai_inv"] / 100.0
-    mech = dgp.mechanisms(rng["mechanisms"], c, ai)
+    mech = dgp.mechanisms(rng["mechanisms"], c, ai, m["rgdp"])
     mix = _frontier_mix(rng["frontier"], c, m)
 
     raw = _assemble(cities, c, m, x, a, o, mech, mix)
     gaps = _punch_gaps(rng["gaps"], raw)
     derived = _derive(raw)
+    if dgp.PARAMS["fai"]["ai_capital_saving"]:
+        raw["fai"] = raw["fai"] * _capital_saving(derived, ai, dgp.PARAMS["fai"]["ai_capital_saving"])
+        derived = _derive(raw)
     ctrl = {k: derived[k].to_numpy().reshape(len(c["z"]), dgp.T) for k in dgp.CTFP["gamma"]}
     tgt = dgp.ctfp_target(rng["ctfp"], c, ai, a["xi"], ctrl)
 
     rgdp = derived["rgdp"].to_numpy().reshape(-1)
     capital = derived["capital"].to_numpy().reshape(-1)
-    target, anchors, scale, cmult = _place_inputs(tgt["latent"].reshape(-1), rgdp, capital,
-                                                  raw["green"].to_numpy(), mix, raw["city"].to_numpy(),
-                                                  raw["year"].to_numpy())
+    # a city-year that no multiple places inside the anchors' technology (its fixed capital is below what the
+    # anchors need for its outputs) becomes an anchor candidate itself, and the frontier is rebuilt
+    extra = np.zeros(len(rgdp), dtype=bool)
+    for _ in range(PLACEMENT_ROUNDS):
+        target, anchors, scale, cmult = _place_inputs(tgt["latent"].reshape(-1), rgdp, capital,
+                                                      raw["green"].to_numpy(), mix, raw["city"].to_numpy(),
+                                                      raw["year"].to_numpy(), extra)
+        unplaced = ~np.isfinite(scale)
+        if not unplaced.any():
+            break
+        extra |= unplaced
+    else:
+        raise NumericalError(f"synthetic panel (seed {seed}): {int(unplaced.sum())} city-years could not be placed "
+                         f"inside the frontier after {PLACEMENT_ROUNDS} rounds")
     raw["fai"] = raw["fai"] * cmult
     raw["emp"] = mix["labour"] * scale
     raw["energy"] = mix["energy"] * scale
@@ -134,8 +151,8 @@ def _frontier_mix(rng: np.random.Generator, c: dict[str, np.ndarray], m: dict[st
     ene = p["energy_per_gdp"] * np.exp(rng.normal(0, p["energy_city_sd"], size=n) + p["energy_resource"] * c["resource"])
     co2 = p["co2_per_energy"] * np.exp(rng.normal(0, p["co2_city_sd"], size=n))
     y = m["rgdp"]
-    # technical progress: labour and energy per unit of output fall while capital per output rises, so
-    # early (capital-light) and late (labour- and energy-light) city-years can both sit on the frontier
+    # technical progress: labour and energy per unit of output fall (the capital-output ratio falls too, with
+    # the FAI ratio and AI's capital saving: docs/synthetic.md)
     tt = np.arange(dgp.T)[None, :]
     labour = lab[:, None] * y * np.exp(p["labour_trend"] * tt)
     energy = ene[:, None] * y * np.exp(p["energy_trend"] * tt)
@@ -201,8 +218,34 @@ def _derive(raw: pd.DataFrame) -> pd.DataFrame:
     return key.merge(out, on=["city", "year"], how="left", validate="one_to_one")
 
 
+def _capital_saving(derived: pd.DataFrame, ai: np.ndarray, kappa: float) -> np.ndarray:
+    """Per-row multiple of nominal FAI that makes the perpetual-inventory capital about exp(-kappa·AI) of what
+    the investment path alone gives: AI is capital-saving (it raises capital productivity).
+
+    The target stock K*_t = K_t·exp(-kappa·AI_t) is inverted through the pipeline's own PIM
+    (I_t = K*_t - (1 - δ) K*_{t-1}, I_first = K*_first (g + δ)); the deflator cancels in the ratio I*/I.
+    Years without FAI (after 2017) keep NaN: derive extrapolates them, so there the reduction is approximate.
+    """
+    from ctfp.data.derive import DELTA
+
+    n, t = ai.shape
+    k = derived["capital"].to_numpy(dtype=float).reshape(n, t)
+    inv = derived["rfai"].to_numpy(dtype=float).reshape(n, t)
+    target = k * np.exp(-kappa * ai)
+    growth = (inv[:, -1] / inv[:, 0]) ** (1.0 / (t - 1)) - 1.0
+    i_star = np.empty_like(target)
+    i_star[:, 0] = target[:, 0] * (growth + DELTA)
+    k_star = i_star[:, 0] / (growth + DELTA)
+    for j in range(1, t):
+        # investment never falls below INVESTMENT_FLOOR of its own path: where AI jumps, capital follows the
+        # target with a lag instead of requiring disinvestment
+        i_star[:, j] = np.maximum(target[:, j] - (1.0 - DELTA) * k_star, INVESTMENT_FLOOR * inv[:, j])
+        k_star = (1.0 - DELTA) * k_star + i_star[:, j]
+    return (i_star / inv).reshape(-1)
+
+
 def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, green: np.ndarray,
-                  mix: dict[str, np.ndarray], city: np.ndarray, year: np.ndarray
+                  mix: dict[str, np.ndarray], city: np.ndarray, year: np.ndarray, extra: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(achieved SBM score, anchor mask, inefficiency multiple s, city capital multiple c) of every city-year.
 
@@ -213,7 +256,7 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
     p = FRONTIER
     target = np.clip(latent, dgp.CTFP["floor"], 1.0)
     y = np.vstack([rgdp, green])
-    cand = latent >= 1.0
+    cand = (latent >= 1.0) | extra
     # size coverage from the first year (capital-light) and from all years (capital-rich peers)
     for rows in (np.flatnonzero(year == year.min()), np.arange(len(latent))):
         edges = np.quantile(rgdp[rows], np.linspace(0, 1, p["anchor_bins"] + 1))
@@ -236,7 +279,7 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
     # feasibility in its worst year requires
     level = np.clip(pd.Series(target).groupby(city).transform("quantile", p["capital_quantile"]).to_numpy(),
                     0.2, 0.95)
-    for _ in range(8):
+    for _ in range(CAPITAL_ITERATIONS):
         cap = capital * cmult
         keep = efficient_subset(np.vstack([lab, cap, ene])[:, cidx], y[:, cidx], co2[None, cidx], lp)
         aidx = cidx[keep]
