@@ -141,7 +141,6 @@ def test_vars_listing(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.slow  # builds the whole synthetic panel (DEA-calibrated)
 def test_synth_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("ctfp.data.synth")
     path = tmp_path / "synth.csv"
     assert main(["data", "synth", "--seed", "3", "--out", str(path)]) == 0
     assert main(["data", "check", str(path)]) == 0
