@@ -41,6 +41,7 @@ class PanelDesign:
     prev_idx: np.ndarray  # row of the same unit in the previous period, -1 if none
     split_centre: np.ndarray | None = None  # (s,) where each indicator is centred (x^2-weighted mean)
     interactions: np.ndarray | None = None  # (n, s) (g - mean g) * treatment, year-demeaned, in x_sd units
+    fe_weight: np.ndarray | None = None  # (n,) squared two-way within treatment: the weight an FE regression gives
     z: np.ndarray | None = None  # standardised instrument
     z_sd: float = 1.0
     dropped_rows: int = 0
@@ -184,6 +185,7 @@ def make_design(panel: pd.DataFrame, spec: BayesSpec, source: str = "panel") -> 
         splits=splits,
         split_centre=np.asarray(split_centre, float),
         interactions=interactions,
+        fe_weight=two_way_within(raw_x, units_codes, time_codes) ** 2,
         split_names=list(spec.splits),
         unit_idx=units_codes.astype(np.int64),
         time_idx=time_codes.astype(np.int64),
@@ -207,6 +209,18 @@ def _check_outcome(y: np.ndarray, spec: BayesSpec, source: str) -> None:
             raise InputError(f"{source}: likelihood 'ordbeta' needs '{spec.outcome}' in [0, 1]")
         if not np.any((y > 0) & (y < 1)):
             raise InputError(f"{source}: likelihood 'ordbeta' needs some '{spec.outcome}' strictly inside (0, 1)")
+
+
+def two_way_within(v: np.ndarray, unit_idx: np.ndarray, time_idx: np.ndarray, tol: float = 1e-12) -> np.ndarray:
+    """v with unit and time means swept out (alternating projections; exact in one pass when balanced)."""
+    out = v - v.mean()
+    for _ in range(500):
+        prev = out
+        out = out - _group_mean(out, unit_idx)
+        out = out - _group_mean(out, time_idx)
+        if np.max(np.abs(out - prev)) <= tol * (1.0 + np.max(np.abs(out))):
+            break
+    return out
 
 
 def _group_mean(v: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -84,7 +84,13 @@ def simulate_panel(
     frame = pd.DataFrame({"city": 140100 + 100 * city, "year": 2006 + year, "ctfp": y, "ai": ai, **controls, **splits})
     if instrument:
         frame["iv_tel"] = z
-    group_slope = {
+    # the estimands of `slope_group` (two-way FE weights: squared within treatment) and `slope_group_rows`
+    from ctfp.models.bayes_design import two_way_within
+
+    w = two_way_within(ai, city, year) ** 2
+    group_slope = {s: {lvl: float(np.average(slope[splits[s] == int(lvl)], weights=w[splits[s] == int(lvl)]))
+                       for lvl in ("1", "0")} for s in PAPER_SPLITS}
+    group_slope_rows = {
         s: {lvl: float(slope[splits[s] == int(lvl)].mean()) for lvl in ("1", "0")} for s in PAPER_SPLITS
     }
     truth = {
@@ -93,6 +99,7 @@ def simulate_panel(
         "sigma": sigma,
         "split_effects": dict(split_effects),
         "slope_group": group_slope,
+        "slope_group_rows": group_slope_rows,
         "pi": 0.6 if instrument else None,
         "share_at_bound": float(np.mean(y >= 1.0)),
         "ame": true_ame,

@@ -7,7 +7,8 @@ within (two-way FE) estimator, while the effects stay random.
 
 Treatment slopes for binary splits: b_it = beta + sum_s delta_s*(g_its - c_s), delta_s ~ Normal(0, 0.5) on the
 standardised scale, c_s the x^2-weighted share of level 1 (decorrelates beta from the deltas). No variance is
-learned over two levels (that is unidentified and diverges). `ame` and `slope_group` average b_it over rows.
+learned over two levels (that is unidentified and diverges). `ame` averages b_it over rows; `slope_group`
+averages it over a level's rows with the two-way FE weights (see `group_slopes`).
 """
 
 from __future__ import annotations
@@ -147,18 +148,30 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         pm.Deterministic("ame", pt.mean(marginal))
         if delta is not None:
             pm.Deterministic("slope_inter", delta * y_unit / design.x_sd, dims="split")
-            group_slopes(marginal, design.splits)
+            group_slopes(marginal, design.splits, design.fe_weight)
     return model
 
 
-def group_slopes(marginal: pt.TensorVariable, splits: np.ndarray) -> None:
-    """`slope_group` (split, level "1","0"): mean marginal effect among a level's rows; `slope_diff` = 1 - 0."""
-    w1 = splits / splits.sum(axis=0)
-    w0 = (1 - splits) / (1 - splits).sum(axis=0)
-    s1 = pt.dot(marginal, w1)
-    s0 = pt.dot(marginal, w0)
+def group_slopes(marginal: pt.TensorVariable, splits: np.ndarray, fe_weight: np.ndarray | None = None) -> None:
+    """Per split and level, the marginal effect averaged over the level's rows.
+
+    `slope_group` weights rows by the squared two-way within treatment (`fe_weight`): with heterogeneous slopes
+    that is the slope a split-sample two-way FE regression estimates, so it is the posterior counterpart of the
+    paper's Table 6 columns. `slope_group_rows` is the plain row average (the average effect among the level's
+    city-years). `slope_diff` = level 1 - level 0 of `slope_group`.
+    """
+    w = np.ones(splits.shape[0]) if fe_weight is None else np.asarray(fe_weight, float)
+
+    def level_means(weights: np.ndarray) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+        w1 = splits * weights[:, None]
+        w0 = (1 - splits) * weights[:, None]
+        return pt.dot(marginal, w1 / w1.sum(axis=0)), pt.dot(marginal, w0 / w0.sum(axis=0))
+
+    s1, s0 = level_means(w)
     pm.Deterministic("slope_group", pt.stack([s1, s0], axis=1), dims=("split", "level"))
     pm.Deterministic("slope_diff", s1 - s0, dims="split")
+    r1, r0 = level_means(np.ones(splits.shape[0]))
+    pm.Deterministic("slope_group_rows", pt.stack([r1, r0], axis=1), dims=("split", "level"))
 
 
 def _ar1(

@@ -133,8 +133,19 @@ def test_slope_group_is_the_group_average_of_the_marginal_effect(panel) -> None:
     g = d.splits
     slope_std = 0.4 + (g - d.split_centre) @ np.array([0.3, -0.2])
     me = slope_std * d.y_sd / d.x_sd
-    np.testing.assert_allclose(sg[0, 0], me[g[:, 0] == 1].mean(), rtol=1e-10)
-    np.testing.assert_allclose(sg[1, 1], me[g[:, 1] == 0].mean(), rtol=1e-10)
+    # slope_group weights rows as a split-sample two-way FE regression does: by the squared within treatment
+    x = d.frame["ai"].to_numpy(float)
+    xw = x - x.mean()
+    for _ in range(200):  # sweep out city and year means (an independent few lines, not the design's helper)
+        xw = xw - d.frame.assign(v=xw).groupby("city")["v"].transform("mean").to_numpy()
+        xw = xw - d.frame.assign(v=xw).groupby("year")["v"].transform("mean").to_numpy()
+    w = xw**2
+    in1, in0 = g[:, 0] == 1, g[:, 1] == 0
+    np.testing.assert_allclose(sg[0, 0], (w[in1] * me[in1]).sum() / w[in1].sum(), rtol=1e-8)
+    np.testing.assert_allclose(sg[1, 1], (w[in0] * me[in0]).sum() / w[in0].sum(), rtol=1e-8)
+    rows = _evaluate(m, [m["slope_group_rows"]], point)[0]
+    np.testing.assert_allclose(rows[0, 0], me[in1].mean(), rtol=1e-10)
+    np.testing.assert_allclose(rows[1, 1], me[in0].mean(), rtol=1e-10)
     np.testing.assert_allclose(ame, me.mean(), rtol=1e-10)
     # The indicator is centred where its interaction is orthogonal to the treatment.
     assert abs(np.corrcoef(d.interactions[:, 0], d.x)[0, 1]) < 0.15

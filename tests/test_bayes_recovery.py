@@ -81,9 +81,10 @@ def test_group_slopes_recovered_through_fit_spec(tmp_path) -> None:
     sg = dt["posterior"]["slope_group"]
     assert sg.dims[2:] == ("split", "level") and sg["level"].values.tolist() == ["1", "0"]
     assert dt["posterior"]["slope_diff"].dims[2:] == ("split",)
-    # The average effect is the row-weighted mean of the two levels' slopes of any split.
+    # The average effect is the row-weighted mean of the two levels' row-average slopes of any split.
     share = panel["g_ua"].mean()
-    ame = share * sg.sel(split="g_ua", level="1") + (1 - share) * sg.sel(split="g_ua", level="0")
+    rows = dt["posterior"]["slope_group_rows"]
+    ame = share * rows.sel(split="g_ua", level="1") + (1 - share) * rows.sel(split="g_ua", level="0")
     np.testing.assert_allclose(ame.values, dt["posterior"]["ame"].values, rtol=1e-6)
 
 
