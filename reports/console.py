@@ -22,6 +22,22 @@ def _console(console: Any | None) -> Any:
     return con if con.is_terminal else Console(width=120)
 
 
+def _table1(run: RunFolder) -> Any | None:
+    """Table 1: the panel's descriptive statistics beside the published ones."""
+    from rich.table import Table
+
+    t1 = tables.table1(run)
+    if t1 is None or t1.frame is None:
+        return None
+    t = Table(title="Table 1 · published | this panel (✓: mean and sd within 15%)", title_justify="left")
+    for col in ("variable", "mean pub.", "mean", "sd pub.", "sd", "min", "max", ""):
+        t.add_column(col, justify="left" if col == "variable" else "right", no_wrap=True)
+    for _, r in t1.frame.iterrows():
+        t.add_row(str(r["label"]), fmt_num(r["mean_published"]), fmt_num(r["mean"]), fmt_num(r["sd_published"]),
+                  fmt_num(r["sd"]), fmt_num(r["min"]), fmt_num(r["max"]), "✗" if bool(r["flag"]) else "✓")
+    return t
+
+
 def _replicas(run: RunFolder) -> Any | None:
     from rich.table import Table
 
@@ -103,7 +119,7 @@ def print_summary(run_dir: str | Path, console: Any | None = None) -> None:
     style = "bold white on dark_orange3" if run.synthetic else "bold"
     size = f"{facts['nobs']} city-years, {facts['cities']} cities × {facts['years']} years" if facts else "no panel"
     con.print(f"[{style}] data: {source} [/] {size} · {run.root}")
-    pieces = [_replicas(run), _bayes(run), _hetero(run), _validation(run)]
+    pieces = [_table1(run), _replicas(run), _bayes(run), _hetero(run), _validation(run)]
     for piece in pieces:
         if piece is not None:
             con.print(piece)

@@ -118,6 +118,7 @@ def test_user_panel_full_report_without_banner(tmp_path: Path, capsys: pytest.Ca
     assert main(["run", str(spec), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "report:" in out
+    assert "Table 1 · published | this panel" in out and "0.4327" in out  # the panel summary beside Table 1
     rec = json.loads((tmp_path / "run" / "run.json").read_text())
     assert rec["data_source"] == "user"
     html = (tmp_path / "run" / "report.html").read_text()
