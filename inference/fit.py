@@ -7,6 +7,7 @@ marginal effect `ame` on E[outcome]), by (per split and level, the difference wi
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,8 @@ def fit_spec(
 
     t0 = time.perf_counter()
     design = make_design(panel, spec, source)
+    for note in design.notes:  # e.g. rows dropped for missing values: said, not only recorded
+        print(f"warning: {source}: {note}", file=sys.stderr)
     model = build_from_design(design, spec)
     dt = sample_model(model, sampler_cfg, progress=progress)
     gate = check_gate(dt, warn=True)

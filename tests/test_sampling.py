@@ -146,3 +146,21 @@ def test_cli_fit_fails_the_gate_with_too_few_draws(tmp_path, capsys) -> None:
     assert set(summary["by"]["g_ua"]) == {"1", "0", "diff"}
     dt = xr.open_datatree(out / "posterior.nc", engine="h5netcdf")
     assert dt["posterior"]["ame"].shape == (2, 30)
+
+
+@pytest.mark.slow
+def test_fit_says_when_rows_are_dropped(tmp_path, capsys) -> None:
+    """Rows with missing values leave the model with a warning on stderr and a count in summary.json."""
+    import json
+
+    from ctfp.inference.fit import fit_spec
+    from ctfp.models.bayes_sim import simulate_panel
+    from ctfp.models.bayes_spec import BayesSpec
+
+    panel, _ = simulate_panel(12, 6, seed=3)
+    panel.loc[[4, 9, 30], "ai"] = np.nan
+    cfg = SamplerConfig(sampler="pymc", draws=100, tune=100, chains=1, seed=5)
+    fit_spec(panel, BayesSpec("ctfp", "ai", mundlak=False), cfg, tmp_path / "fit", progress=False)
+    err = capsys.readouterr().err
+    assert "3 rows with missing values in the model's columns were dropped" in err
+    assert json.loads((tmp_path / "fit" / "summary.json").read_text())["dropped_rows"] == 3
