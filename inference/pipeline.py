@@ -73,15 +73,10 @@ class Pipeline:
 
         validate_run(self.rf.root)
         self._section("report")
-        from ctfp.reports import build_report
+        from ctfp.reports import build_report, print_summary
 
         path = build_report(self.rf.root)
-        try:
-            from ctfp.reports import print_summary
-
-            print_summary(self.rf.root)
-        except ImportError:
-            pass
+        print_summary(self.rf.root)
         return path
 
     # ------------------------------------------------------------------------------------------------
@@ -114,7 +109,7 @@ class Pipeline:
 
     # --- steps ----------------------------------------------------------------------------------------
     def _step_data(self) -> list[Path]:
-        from ctfp.inference.prepare import check_or_raise, read_raw_panel
+        from ctfp.inference.prepare import derive_checked, read_raw_panel
 
         data = self.spec["data"]
         raw = read_raw_panel(self.panel_path, mapping=data.get("mapping") or None)
@@ -124,13 +119,9 @@ class Pipeline:
             self._record()
         self._check_spec_columns(raw)
         source = str(self.panel_path) if self.panel_path else "synthetic panel"
-        warnings = check_or_raise(raw, source, allow_unknown_cities=bool(data.get("allow_unknown_cities")),
-                                  years=data.get("years", (2006, 2021)))
+        panel, warnings = derive_checked(raw, source, data)
         for w in warnings:
-            self.console.print(f"[yellow]warning:[/yellow] {w}")
-        from ctfp.data.derive import derive_analysis_panel
-
-        panel = derive_analysis_panel(raw, ua_rule=data.get("ua_rule", "any"))
+            self.console.print(w.line(), style="yellow", markup=False)
         outs = [self._write_panel(panel, "derived"), write_json(self.rf.path("panel", "source.json"),
                                                                 {"data_source": self.data_source})]
         if "truth" in raw.attrs:
@@ -144,12 +135,9 @@ class Pipeline:
         panel, scores = compute_ctfp(panel, self.spec["sbm"], progress=self.progress)
         outs = [write_csv(self.rf.path("dea", "scores.csv"), scores), self._write_panel(panel, "analysis")]
         outs.append(write_csv(self.rf.path("panel", "analysis.csv"), panel))
-        try:
-            from ctfp.data.table1 import compare_table1
+        from ctfp.data.table1 import compare_table1
 
-            outs.append(write_csv(self.rf.path("tables", "table1.csv"), compare_table1(panel)))
-        except ImportError:
-            pass
+        outs.append(write_csv(self.rf.path("tables", "table1.csv"), compare_table1(panel)))
         return outs
 
     def _step_replicas(self) -> list[Path]:

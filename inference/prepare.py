@@ -14,6 +14,8 @@ from ctfp.data.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ctfp.data.validate import Problem
+
 SYNTH_SEED = 20251201
 
 
@@ -36,7 +38,7 @@ def read_raw_panel(path: str | Path | None, *, mapping: dict[str, str] | None = 
 
 
 def check_or_raise(df: pd.DataFrame, source: str, *, allow_unknown_cities: bool = False,
-                   years: Any = (2006, 2021)) -> list[Any]:
+                   years: Any = (2006, 2021)) -> list[Problem]:
     """Validate; raise one InputError line naming the first error (and how many more) if any. Returns warnings.
 
     `years`: the allowed (first, last) year, or "any".
@@ -45,33 +47,28 @@ def check_or_raise(df: pd.DataFrame, source: str, *, allow_unknown_cities: bool 
 
     span = None if years in (None, "any") else (int(years[0]), int(years[1]))
     problems = check_panel(df, source, allow_unknown_cities=allow_unknown_cities, years=span)
-    errors = [p for p in problems if _severity(p) == "error"]
+    errors = [p for p in problems if p.severity == "error"]
     if errors:
         more = f" (and {len(errors) - 1} more problems: run `ctfp data check {source}` to list them all)" \
             if len(errors) > 1 else ""
-        raise InputError(f"{_line(errors[0])}{more}")
-    return [p for p in problems if _severity(p) != "error"]
+        raise InputError(f"{errors[0].line()}{more}")
+    return [p for p in problems if p.severity != "error"]
 
 
-def _severity(problem: Any) -> str:
-    return str(getattr(problem, "severity", "error")).lower()
+def derive_checked(raw: pd.DataFrame, source: str, data: dict[str, Any]) -> tuple[pd.DataFrame, list[Problem]]:
+    """Validate a raw panel under the spec's [data] options, then derive the analysis panel (without CTFP)."""
+    from ctfp.data.derive import derive_analysis_panel
 
-
-def _line(problem: Any) -> str:
-    for attr in ("line", "message", "text"):
-        fn = getattr(problem, attr, None)
-        if callable(fn):
-            return str(fn())
-        if isinstance(fn, str):
-            return fn
-    return str(problem)
+    warnings = check_or_raise(raw, source, allow_unknown_cities=bool(data.get("allow_unknown_cities", False)),
+                              years=data.get("years", (2006, 2021)))
+    panel = derive_analysis_panel(raw, ua_rule=data.get("ua_rule", "any"))
+    panel.attrs.update({k: v for k, v in raw.attrs.items() if k not in panel.attrs})
+    return panel, warnings
 
 
 def compute_ctfp(panel: pd.DataFrame, sbm: dict[str, Any], *, progress: bool = False
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every city-year by SBM (CTFP) and by the radial robustness model; return (panel, scores)."""
-    import pandas as pd
-
     from ctfp.models.dea import run_dea
 
     unit, time = "city", "year"
@@ -92,7 +89,7 @@ def compute_ctfp(panel: pd.DataFrame, sbm: dict[str, Any], *, progress: bool = F
                       period_col=time, model=rob_cfg.get("model", "bcc"),
                       orientation=rob_cfg.get("orientation", "input"), rts="vrs",
                       frontier=sbm.get("frontier", "global"), progress=progress,
-                      **({"bad_treatment": "negative_normalisation"}))
+                      bad_treatment="negative_normalisation")
         scores = scores.merge(rob[[unit, time, "efficiency"]].rename(columns={"efficiency": "ctfp_bcc"}),
                               on=[unit, time], how="left")
     out = panel.drop(columns=[c for c in ("ctfp", "ctfp_bcc") if c in panel.columns])
@@ -102,7 +99,7 @@ def compute_ctfp(panel: pd.DataFrame, sbm: dict[str, Any], *, progress: bool = F
     if out["ctfp"].isna().any():
         n = int(out["ctfp"].isna().sum())
         raise InputError(f"the SBM returned no score for {n} city-years; see dea/scores.csv status column")
-    return out, pd.DataFrame(scores)
+    return out, scores
 
 
 def load_analysis_panel(path: str | None, *, spec: Any | None = None, progress: bool = False) -> pd.DataFrame:
@@ -119,12 +116,6 @@ def load_analysis_panel(path: str | None, *, spec: Any | None = None, progress: 
     if "ctfp" in raw.columns:
         raw.attrs.setdefault("data_source", "user")
         return raw
-    source = str(path) if path else "synthetic panel"
-    check_or_raise(raw, source, allow_unknown_cities=bool(data.get("allow_unknown_cities", False)),
-                   years=data.get("years", (2006, 2021)))
-    from ctfp.data.derive import derive_analysis_panel
-
-    panel = derive_analysis_panel(raw, ua_rule=data.get("ua_rule", "any"))
-    panel.attrs.update({k: v for k, v in raw.attrs.items() if k not in panel.attrs})
+    panel, _ = derive_checked(raw, str(path) if path else "synthetic panel", data)
     panel, _ = compute_ctfp(panel, spec["sbm"], progress=progress)
     return panel
