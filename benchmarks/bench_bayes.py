@@ -39,8 +39,8 @@ def _max_rhat(dt) -> float:  # noqa: ANN001
 def run_ours(panel, sampler: str, seed: int) -> dict:  # noqa: ANN001
     from ctfp.inference.diagnostics import check_gate
     from ctfp.inference.sampling import SamplerConfig, sample_model
-    from ctfp.models.bayes_builder import build_model
-    from ctfp.models.bayes_spec import PAPER_CONTROLS, PAPER_SPLITS, BayesSpec
+    from ctfp.models.bayes.builder import build_model
+    from ctfp.models.bayes.spec import PAPER_CONTROLS, PAPER_SPLITS, BayesSpec
 
     t0 = time.perf_counter()
     spec = BayesSpec("ctfp", "ai", controls=PAPER_CONTROLS, splits=PAPER_SPLITS)
@@ -64,7 +64,7 @@ def run_ours(panel, sampler: str, seed: int) -> dict:  # noqa: ANN001
 def run_bambi(panel, seed: int) -> dict:  # noqa: ANN001
     import bambi as bmb
 
-    from ctfp.models.bayes_spec import PAPER_CONTROLS, PAPER_SPLITS
+    from ctfp.models.bayes.spec import PAPER_CONTROLS, PAPER_SPLITS
 
     t0 = time.perf_counter()
     data = panel.assign(city=panel["city"].astype(str), year=panel["year"].astype(str))
@@ -94,7 +94,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20251201)
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    from ctfp.models.bayes_sim import simulate_panel
+    from ctfp.models.bayes.sim import simulate_panel
 
     panel, truth = simulate_panel(78, 16, seed=1, split_effects={"g_ua": 0.02, "g_resource": -0.02}, sigma=0.05)
     print(f"panel: {len(panel)} rows (78 cities x 16 years, simulated), cpu count {os.cpu_count()}, "

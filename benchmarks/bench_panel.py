@@ -4,7 +4,7 @@
 2. The permutation step on the same 100 permutations of one split: the core's batched refits beside a loop of
    pyfixest calls (two `feols` per permutation), with the permuted differences checked equal (target ≥ 10×).
 
-Uses the simulated panel of `ctfp.models.panel_sim` (contract column names, 78 × 16); `--synthetic` uses the
+Uses the simulated panel of `ctfp.models.panel.sim` (contract column names, 78 × 16); `--synthetic` uses the
 embedded paper-world panel instead, which first runs the DEA step (minutes, not part of the timing).
 """
 
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ctfp.inference.replicate import run_replicas
-from ctfp.models import panel_groupdiff as gd
-from ctfp.models.panel_sim import CONTROLS, simulate_analysis_panel
+from ctfp.models.panel import groupdiff as gd
+from ctfp.models.panel.sim import CONTROLS, simulate_analysis_panel
 
 
 def _panel(synthetic: bool) -> tuple[pd.DataFrame, str]:
@@ -28,7 +28,7 @@ def _panel(synthetic: bool) -> tuple[pd.DataFrame, str]:
         from ctfp.inference.prepare import load_analysis_panel
 
         return load_analysis_panel(None), "embedded synthetic paper-world panel"
-    return simulate_analysis_panel(seed=2025), "simulated panel with the contract's columns (models.panel_sim)"
+    return simulate_analysis_panel(seed=2025), "simulated panel with the contract's columns (models.panel.sim)"
 
 
 def main() -> int:

@@ -17,11 +17,11 @@ import time
 import numpy as np
 import pandas as pd
 
+from ctfp.core.errors import NumericalError
 from ctfp.data.derive import derive_analysis_panel
-from ctfp.data.errors import NumericalError
 from ctfp.data.synth import DEFAULT_SEED, synthesize_panel
 from ctfp.data.table1 import compare_table1
-from ctfp.models.panel_estimators import fit_iv, fit_ols
+from ctfp.models.panel.estimators import fit_iv, fit_ols
 
 CONTROLS = ["pop", "hum", "lninf", "isu", "trade", "er", "tec"]
 FE = ["city", "year"]

@@ -16,7 +16,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 UA_RULES: tuple[str, ...] = ("any", "whole")
 RESOURCE_TYPES: tuple[str, ...] = ("growing", "mature", "declining", "regenerating", "none")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ctfp.core.errors import InputError
 from ctfp.data.derive_index import NORMALISATIONS, entropy_index, entropy_weights
 from ctfp.data.derive_series import (
     DELTA,
@@ -23,7 +24,6 @@ from ctfp.data.derive_series import (
     real_gdp,
 )
 from ctfp.data.dictionary import FAI_LAST_YEAR, OPTIONAL_GROUPS, RAW, REQUIRED, VARIABLES
-from ctfp.data.errors import InputError
 
 __all__ = [
     "DELTA", "capital_stock", "chain_index", "deflate", "derive_analysis_panel", "entropy_index",

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 NORMALISATIONS = ("pooled", "per_year")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 DELTA = 0.096  # depreciation rate of the paper (§4.2)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctfp.core.errors import InputError
 from ctfp.data.dictionary import VARIABLES
-from ctfp.data.errors import InputError
 
 PANEL_FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".xlsx": "excel", ".xlsm": "excel",
                  ".dta": "stata", ".parquet": "parquet", ".pq": "parquet"}

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ctfp.core.atomic import atomic_path, write_json
+from ctfp.core.errors import InputError, NumericalError
 from ctfp.data import synth_dgp as dgp
-from ctfp.data.atomic import atomic_path, write_json
-from ctfp.data.errors import InputError, NumericalError
 from ctfp.data.synth_frontier import SbmLP, efficient_subset, make_frontier, min_capital, solve_scale
 
 DEFAULT_SEED = 20251201

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 from ctfp.data.published import TABLE1_VARIABLES, table1
 
 # Relative gap of mean or sd above which a variable is flagged (calibration target of the synthetic panel).

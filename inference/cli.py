@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ctfp.data.errors import CtfpError
+from ctfp.core.errors import CtfpError
 
 # Order is the order of `ctfp --help`.
 COMMAND_MODULES = (

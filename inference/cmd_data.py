@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 OUT_FORMATS = (".csv", ".parquet")
 
@@ -73,10 +73,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.translation is not None and model not in ("ccr", "bcc"):
         raise InputError("--translation applies to the radial models (ccr, bcc) only")
 
-    from ctfp.data.atomic import atomic_path, write_csv
+    from ctfp.core.atomic import atomic_path, write_csv
     from ctfp.data.readers import read_panel
     from ctfp.models.dea import run_dea
-    from ctfp.models.dea_radial import DEFAULT_TRANSLATION
+    from ctfp.models.dea.radial import DEFAULT_TRANSLATION
 
     frame = read_panel(args.data)
     table = run_dea(

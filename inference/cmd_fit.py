@@ -56,7 +56,7 @@ def read_any_panel(path: str):  # noqa: ANN201 - pandas imported lazily
 def run_fit(args: argparse.Namespace) -> int:
     from ctfp.inference.fit import fit_spec
     from ctfp.inference.sampling import SamplerConfig
-    from ctfp.models.bayes_spec import BayesSpec
+    from ctfp.models.bayes.spec import BayesSpec
 
     spec = BayesSpec(
         outcome=args.outcome,

@@ -63,7 +63,7 @@ def _read(path: str) -> Any:
 
 
 def _fe(args: argparse.Namespace) -> int:
-    from ctfp.models.panel_estimators import fit_ols
+    from ctfp.models.panel.estimators import fit_ols
 
     frame = _read(args.data)
     res = fit_ols(frame, args.y, args.x, absorb=args.absorb, cluster=args.cluster, robust=args.robust,
@@ -73,7 +73,7 @@ def _fe(args: argparse.Namespace) -> int:
 
 
 def _iv(args: argparse.Namespace) -> int:
-    from ctfp.models.panel_estimators import fit_iv
+    from ctfp.models.panel.estimators import fit_iv
 
     frame = _read(args.data)
     res = fit_iv(frame, args.y, args.endog, args.instruments, exog=args.exog, absorb=args.absorb,
@@ -153,7 +153,7 @@ def render(res: Any) -> list[Any]:
 def _replicate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ctfp.data.errors import InputError
+    from ctfp.core.errors import InputError
     from ctfp.inference.prepare import load_analysis_panel
     from ctfp.inference.replicate import run_replicas
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 PROB = 0.95
 SAMPLE_DIMS = ("chain", "draw")

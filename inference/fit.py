@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from ctfp.data.atomic import atomic_path, write_json
-from ctfp.data.errors import InputError, NumericalError
+from ctfp.core.atomic import atomic_path, write_json
+from ctfp.core.errors import InputError, NumericalError
 from ctfp.inference.sampling import SamplerConfig
-from ctfp.models.bayes_spec import BayesSpec, PriorScales
+from ctfp.models.bayes.spec import BayesSpec, PriorScales
 
 SERIAL_NOTES = {
     "none": "iid errors: posterior sds can be narrower than city-clustered SEs (serial correlation not modelled)",
@@ -49,8 +49,8 @@ def fit_spec(
     )
     from ctfp.inference.diagnostics import check_gate
     from ctfp.inference.sampling import sample_model
-    from ctfp.models.bayes_builder import build_from_design
-    from ctfp.models.bayes_design import make_design
+    from ctfp.models.bayes.builder import build_from_design
+    from ctfp.models.bayes.design import make_design
 
     t0 = time.perf_counter()
     design = make_design(panel, spec, source)

@@ -14,8 +14,8 @@ from typing import Any
 
 from rich.console import Console
 
-from ctfp.data.atomic import write_csv, write_json
-from ctfp.data.errors import InputError
+from ctfp.core.atomic import write_csv, write_json
+from ctfp.core.errors import InputError
 from ctfp.inference.runfolder import (
     RunFolder,
     code_fingerprint,
@@ -159,7 +159,7 @@ class Pipeline:
 
     # --- helpers --------------------------------------------------------------------------------------
     def _write_panel(self, panel: Any, name: str) -> Path:
-        from ctfp.data.atomic import atomic_path
+        from ctfp.core.atomic import atomic_path
 
         target = self.rf.path("panel", f"{name}.parquet")
         with atomic_path(target) as tmp:

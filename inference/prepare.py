@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctfp.data.atomic import write_csv, write_json, write_text
-from ctfp.data.errors import CtfpError, InputError
-from ctfp.models import panel_groupdiff as gd
-from ctfp.models.panel_estimators import PanelResult, _t_ppf, fit_iv, fit_ols, stars
-from ctfp.models.replicas import CONTROLS, GROUP_DIFFS, REPLICAS, Replica, needed_columns, split_frame
+from ctfp.core.atomic import write_csv, write_json, write_text
+from ctfp.core.errors import CtfpError, InputError
+from ctfp.models.panel import groupdiff as gd
+from ctfp.models.panel.estimators import PanelResult, _t_ppf, fit_iv, fit_ols, stars
+from ctfp.models.panel.replicas import CONTROLS, GROUP_DIFFS, REPLICAS, Replica, needed_columns, split_frame
 
 DEFAULT_SEED = 20251201
 TABLES = ("2", "3", "4", "5", "6")

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ctfp.data.atomic import write_json
+from ctfp.core.atomic import write_json
 
 # Packages whose versions decide the numbers; recorded in run.json.
 RECORDED_PACKAGES = (

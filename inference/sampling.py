@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 SAMPLERS: tuple[str, ...] = ("pymc", "nutpie", "numpyro")
 

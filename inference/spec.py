@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 SPEC_SECTIONS = ("study", "data", "variables", "sbm", "replicas", "bayes", "report")
 LIKELIHOODS = ("normal", "censored", "ordbeta")

@@ -152,7 +152,7 @@ def _level_p_gt0(path: Path, split: str, level: str) -> float | None:
 
 def validate_run(run_dir: Path) -> list[dict[str, Any]]:
     """Verdicts for every claim from whatever the run folder holds; writes `validation.json`."""
-    from ctfp.data.atomic import write_json
+    from ctfp.core.atomic import write_json
 
     run_dir = Path(run_dir)
     cells = _load(run_dir / "replicas" / "cells.json")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctfp.data.atomic import atomic_path, write_csv, write_text
+from ctfp.core.atomic import atomic_path, write_csv, write_text
 from ctfp.reports import figures, tables
 from ctfp.reports import posterior as post
 from ctfp.reports.runfolder import RunFolder, load_run

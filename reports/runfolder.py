@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 CELL_KEYS = ("table", "column", "row", "published_coef", "replica_coef")
 DIFF_KEYS = ("split", "coef_1", "coef_0", "diff")

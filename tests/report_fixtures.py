@@ -305,7 +305,7 @@ def _validation(cells: list[dict[str, Any]], dts: dict[str, Any]) -> list[dict[s
 
 def write_run_folder(root: Path, df: pd.DataFrame, dts: dict[str, Any], *, data_source: str = "synthetic") -> Path:
     """Write a complete run folder (contract layout) from the panel and fitted models."""
-    from ctfp.data.atomic import write_csv, write_json
+    from ctfp.core.atomic import write_csv, write_json
 
     root.mkdir(parents=True, exist_ok=True)
     write_json(root / "run.json", {

@@ -9,12 +9,12 @@ from scipy.special import expit
 from scipy.stats import beta as beta_dist
 from scipy.stats import norm
 
-from ctfp.data.errors import InputError
-from ctfp.models.bayes_builder import build_model
-from ctfp.models.bayes_design import make_design
-from ctfp.models.bayes_likelihoods import ordbeta_mean
-from ctfp.models.bayes_sim import simulate_panel
-from ctfp.models.bayes_spec import PAPER_CONTROLS, PAPER_SPLITS, BayesSpec
+from ctfp.core.errors import InputError
+from ctfp.models.bayes.builder import build_model
+from ctfp.models.bayes.design import make_design
+from ctfp.models.bayes.likelihoods import ordbeta_mean
+from ctfp.models.bayes.sim import simulate_panel
+from ctfp.models.bayes.spec import PAPER_CONTROLS, PAPER_SPLITS, BayesSpec
 
 
 def _evaluate(model: pm.Model, outs: list, point: dict) -> list:
@@ -181,7 +181,7 @@ def test_ordbeta_logp_and_mean() -> None:
     panel = panel.iloc[:4].copy()
     panel["ctfp"] = y
     with pm.Model(coords={"obs": list(range(4))}) as m:
-        from ctfp.models.bayes_likelihoods import ordbeta_obs
+        from ctfp.models.bayes.likelihoods import ordbeta_obs
 
         d_eta = ordbeta_obs(pm.Data("eta", eta), pm.Data("yd", y), True, 0.1)
     point = {"cutpoints_ordered__": m.rvs_to_transforms[m["cutpoints"]].forward(np.array([k_low, k_high])).eval(),

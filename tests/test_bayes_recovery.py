@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 from ctfp.inference.contrasts import compare_likelihoods, instrument_strength, loo_summary
 from ctfp.inference.diagnostics import check_gate
 from ctfp.inference.fit import fit_spec
 from ctfp.inference.sampling import SamplerConfig, sample_model
-from ctfp.models.bayes_builder import build_model
-from ctfp.models.bayes_sim import simulate_panel
-from ctfp.models.bayes_spec import PAPER_CONTROLS, PAPER_SPLITS, BayesSpec, PriorScales
+from ctfp.models.bayes.builder import build_model
+from ctfp.models.bayes.sim import simulate_panel
+from ctfp.models.bayes.spec import PAPER_CONTROLS, PAPER_SPLITS, BayesSpec, PriorScales
 
 pytestmark = pytest.mark.slow
 CFG = SamplerConfig(sampler="pymc", draws=700, tune=500, chains=2, seed=11)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from ctfp.core.errors import InputError
 from ctfp.data import cities
-from ctfp.data.errors import InputError
 from ctfp.data.published import lookup
 
 # Footnote ④ of the paper, in print order.

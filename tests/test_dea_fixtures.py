@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ctfp.models.dea import run_dea
-from ctfp.models.dea_malmquist import run_malmquist
+from ctfp.models.dea.malmquist import run_malmquist
 
 PUBLISHED = 5e-4  # published tables are rounded to 3 decimals
 EXACT = 1e-6

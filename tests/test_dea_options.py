@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 from ctfp.models.dea import run_dea
-from ctfp.models.dea_frontier import groups
-from ctfp.models.dea_malmquist import run_malmquist
-from ctfp.models.dea_radial import negative_normalise
+from ctfp.models.dea.frontier import groups
+from ctfp.models.dea.malmquist import run_malmquist
+from ctfp.models.dea.radial import negative_normalise
 
 
 def test_output_sbm_single_output_equals_radial_output(fixtures_dir) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from test_validate import raw_panel
 
+from ctfp.core.errors import InputError
 from ctfp.data.derive import (
     capital_stock,
     deflate,
@@ -25,7 +26,6 @@ from ctfp.data.derive import (
     real_gdp,
     shift_share,
 )
-from ctfp.data.errors import InputError
 
 
 def one_city(years: list[int], **cols: list[float]) -> pd.DataFrame:

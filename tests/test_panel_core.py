@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ctfp.models import panel_fwl as fwl
-from ctfp.models import panel_groupdiff as gd
-from ctfp.models.panel_estimators import fit_iv, fit_ols
-from ctfp.models.panel_fwl import demean, factorize, fe_dof
-from ctfp.models.panel_sim import CONTROLS, simulate_analysis_panel
+from ctfp.models.panel import fwl
+from ctfp.models.panel import groupdiff as gd
+from ctfp.models.panel.estimators import fit_iv, fit_ols
+from ctfp.models.panel.fwl import demean, factorize, fe_dof
+from ctfp.models.panel.sim import CONTROLS, simulate_analysis_panel
 
 X = ["ai", *CONTROLS]
 

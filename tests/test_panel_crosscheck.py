@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctfp.models.panel_estimators import fit_iv, fit_ols
-from ctfp.models.panel_fwl import demean, factorize
+from ctfp.models.panel.estimators import fit_iv, fit_ols
+from ctfp.models.panel.fwl import demean, factorize
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_linearmodels_iv2sls_on_demeaned(cigar: pd.DataFrame) -> None:
 def test_linearmodels_two_endogenous() -> None:
     import linearmodels.iv as lmiv
 
-    from ctfp.models.panel_sim import simulate_analysis_panel
+    from ctfp.models.panel.sim import simulate_analysis_panel
 
     df = simulate_analysis_panel(30, 8, seed=12)
     df["x2"] = df["newinf"] + 0.8 * df["gfin"]  # a second endogenous regressor, strongly instrumented by gfin

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 from ctfp.inference.cli import main
-from ctfp.models.panel_estimators import fit_iv, fit_ols
-from ctfp.models.panel_sim import simulate_analysis_panel
+from ctfp.models.panel.estimators import fit_iv, fit_ols
+from ctfp.models.panel.sim import simulate_analysis_panel
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ctfp.models.panel_estimators import PanelResult, fit_iv, fit_ols
+from ctfp.models.panel.estimators import PanelResult, fit_iv, fit_ols
 
 RTOL = 1e-6
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from test_validate import raw_panel
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 from ctfp.data.readers import read_mapping, read_panel
 
 

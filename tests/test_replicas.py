@@ -12,9 +12,9 @@ import pytest
 from ctfp.data.published import published_cells, published_specs
 from ctfp.inference import replicate
 from ctfp.inference.cli import main
-from ctfp.models.panel_estimators import fit_ols
-from ctfp.models.panel_sim import simulate_analysis_panel
-from ctfp.models.replicas import GROUP_DIFFS, REPLICAS, add_lag, replica
+from ctfp.models.panel.estimators import fit_ols
+from ctfp.models.panel.replicas import GROUP_DIFFS, REPLICAS, add_lag, replica
+from ctfp.models.panel.sim import simulate_analysis_panel
 
 
 def _split(s: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from report_fixtures import copy_run, session_run
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ctfp.data.atomic import atomic_path, write_json
+from ctfp.core.atomic import atomic_path, write_json
 from ctfp.inference.runfolder import RunFolder, file_fingerprint, object_fingerprint
 
 

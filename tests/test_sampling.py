@@ -10,13 +10,13 @@ import pytest
 import xarray as xr
 from scipy.stats import chisquare
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 from ctfp.inference.cli import main
 from ctfp.inference.diagnostics import check_gate
 from ctfp.inference.sampling import SamplerConfig, check_sampler_available, sample_model, sbc_ranks
-from ctfp.models.bayes_builder import build_model
-from ctfp.models.bayes_sim import simulate_panel
-from ctfp.models.bayes_spec import PAPER_CONTROLS, BayesSpec
+from ctfp.models.bayes.builder import build_model
+from ctfp.models.bayes.sim import simulate_panel
+from ctfp.models.bayes.spec import PAPER_CONTROLS, BayesSpec
 
 
 def _tree(post: dict[str, np.ndarray], diverging: np.ndarray | None = None) -> xr.DataTree:
@@ -154,8 +154,8 @@ def test_fit_says_when_rows_are_dropped(tmp_path, capsys) -> None:
     import json
 
     from ctfp.inference.fit import fit_spec
-    from ctfp.models.bayes_sim import simulate_panel
-    from ctfp.models.bayes_spec import BayesSpec
+    from ctfp.models.bayes.sim import simulate_panel
+    from ctfp.models.bayes.spec import BayesSpec
 
     panel, _ = simulate_panel(12, 6, seed=3)
     panel.loc[[4, 9, 30], "ai"] = np.nan

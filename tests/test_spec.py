@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 from ctfp.inference.spec import find_line, load_spec
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ctfp.core.errors import InputError
 from ctfp.data.derive import derive_analysis_panel
 from ctfp.data.dictionary import RAW, REQUIRED
-from ctfp.data.errors import InputError
 from ctfp.data.synth import DEFAULT_SEED, synthesize_panel, write_panel
 from ctfp.data.table1 import compare_table1
 from ctfp.data.validate import check_panel

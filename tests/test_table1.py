@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 from ctfp.data.published import TABLE1_VARIABLES
 from ctfp.data.table1 import compare_table1, describe_table1
 

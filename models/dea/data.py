@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 ZERO_OUTPUT_DIVISOR = 100.0
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ctfp.models import panel_vcov as pv
+from ctfp.models.panel import vcov as pv
 
 # L1 → critical values; Stock, J. H. and Yogo, M. (2005), "Testing for weak instruments in linear IV
 # regression", in Andrews & Stock (eds.), Identification and Inference for Econometric Models, Tables 5.1–5.2.
@@ -71,7 +71,7 @@ def iv_diagnostics(*, x: np.ndarray, z_excl: np.ndarray, z_exog: np.ndarray, u: 
                    cl_codes: list[np.ndarray], sdofminus: int, robust: bool, small: bool, endog: str,
                    instruments: list[str]) -> tuple[Any, dict[str, Any]]:
     """First stage (instrument coef/SE/t) and the KP, Cragg–Donald, Stock–Yogo and Hansen J statistics."""
-    from ctfp.models.panel_estimators import FirstStage, _t_sf
+    from ctfp.models.panel.estimators import FirstStage, _t_sf
 
     n, l1 = z_excl.shape
     big_l = l1 + z_exog.shape[1]

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ctfp.data.errors import InputError, NumericalError
-from ctfp.models import dea_frontier
-from ctfp.models.dea_data import ZERO_OUTPUT_DIVISOR, DeaData, build_data, check_columns
-from ctfp.models.dea_radial import DEFAULT_TRANSLATION, RadialProblem, negative_normalise
-from ctfp.models.dea_run import engines, progress_bar, to_global
-from ctfp.models.dea_sbm import SbmProblem
+from ctfp.core.errors import InputError, NumericalError
+from ctfp.models.dea import frontier as dea_frontier
+from ctfp.models.dea.data import ZERO_OUTPUT_DIVISOR, DeaData, build_data, check_columns
+from ctfp.models.dea.radial import DEFAULT_TRANSLATION, RadialProblem, negative_normalise
+from ctfp.models.dea.run import engines, progress_bar, to_global
+from ctfp.models.dea.sbm import SbmProblem
 
 EFFICIENT_TOL = 1e-6  # efficient iff score >= 1 - EFFICIENT_TOL (never test == 1)
 ROUNDOFF_TOL = 1e-9  # |score - 1| below this is solver round-off of an optimum of exactly 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ctfp.data.errors import NumericalError
+from ctfp.core.errors import NumericalError
 
 MAP_TOL = 1e-14
 MAP_MAXITER = 10_000

@@ -13,9 +13,9 @@ from __future__ import annotations
 import pymc as pm
 import pytensor.tensor as pt
 
-from ctfp.models.bayes_design import PanelDesign
-from ctfp.models.bayes_spec import BayesSpec
-from ctfp.models.bayes_twoway import city_complement, effects, linear_terms
+from ctfp.models.bayes.design import PanelDesign
+from ctfp.models.bayes.spec import BayesSpec
+from ctfp.models.bayes.twoway import city_complement, effects, linear_terms
 
 
 def build_iv(design: PanelDesign, spec: BayesSpec) -> pm.Model:

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ctfp.models.dea_frontier import Group
-from ctfp.models.dea_solver import LPSolution, PricedLP
+from ctfp.models.dea.frontier import Group
+from ctfp.models.dea.solver import LPSolution, PricedLP
 
 
 def initial_pool(ref: np.ndarray, n_in: int, n_good: int) -> list[int]:

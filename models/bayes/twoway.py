@@ -17,9 +17,9 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from ctfp.models.bayes_design import PanelDesign
-from ctfp.models.bayes_likelihoods import censored_obs, normal_obs, ordbeta_obs
-from ctfp.models.bayes_spec import BayesSpec
+from ctfp.models.bayes.design import PanelDesign
+from ctfp.models.bayes.likelihoods import censored_obs, normal_obs, ordbeta_obs
+from ctfp.models.bayes.spec import BayesSpec
 
 
 def effects(

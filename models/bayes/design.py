@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ctfp.data.errors import InputError
-from ctfp.models.bayes_spec import BayesSpec
+from ctfp.core.errors import InputError
+from ctfp.models.bayes.spec import BayesSpec
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ctfp.models.bayes_spec import PAPER_CONTROLS, PAPER_SPLITS
+from ctfp.models.bayes.spec import PAPER_CONTROLS, PAPER_SPLITS
 
 
 def simulate_panel(
@@ -73,7 +73,7 @@ def simulate_panel(
         true_ame = float(np.mean(slope * norm.cdf((1.0 - (y_star - e_y)) / sigma)))
     if ordbeta:
         # Ordered-beta world: the linear predictor on the logit scale, cutpoints (-3, 1.5), phi = 20.
-        from ctfp.models.bayes_likelihoods import _ordbeta_random, ordbeta_mean
+        from ctfp.models.bayes.likelihoods import _ordbeta_random, ordbeta_mean
 
         eta = 8.0 * (y_star - e_y - np.mean(y_star))
         y = _ordbeta_random(eta, -3.0, 1.5, 20.0, True, rng=rng, size=eta.shape)
@@ -85,7 +85,7 @@ def simulate_panel(
     if instrument:
         frame["iv_tel"] = z
     # the estimands of `slope_group` (two-way FE weights: squared within treatment) and `slope_group_rows`
-    from ctfp.models.bayes_design import two_way_within
+    from ctfp.models.bayes.design import two_way_within
 
     w = two_way_within(ai, city, year) ** 2
     group_slope = {s: {lvl: float(np.average(slope[splits[s] == int(lvl)], weights=w[splits[s] == int(lvl)]))

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 Likelihood = Literal["normal", "censored", "ordbeta"]
 Serial = Literal["none", "ar1", "random_slopes"]

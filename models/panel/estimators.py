@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ctfp.data.errors import InputError, NumericalError
-from ctfp.models import panel_fwl as fwl
-from ctfp.models import panel_vcov as pv
+from ctfp.core.errors import InputError, NumericalError
+from ctfp.models.panel import fwl
+from ctfp.models.panel import vcov as pv
 
 COLLINEAR_TOL = 1e-9
 
@@ -322,7 +322,7 @@ def fit_iv(frame: pd.DataFrame, y: str, endog: str | Sequence[str], instruments:
            robust: bool = False, small: bool = True, source: str = "data",
            keep_resid: bool = False) -> PanelResult:
     """ivreghdfe y exog (endog = instruments), absorb() cluster(): 2SLS, first stage, KP/CD/Hansen J."""
-    from ctfp.models import panel_ivdiag as diag
+    from ctfp.models.panel import ivdiag as diag
 
     en, zs, ex = list(_split(endog)), list(_split(instruments)), list(_split(exog))
     ab, cl = _split(absorb), _split(cluster)

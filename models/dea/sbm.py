@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ctfp.models.dea_data import DeaData
-from ctfp.models.dea_solver import LPSolution, OwnBlock
+from ctfp.models.dea.data import DeaData
+from ctfp.models.dea.solver import LPSolution, OwnBlock
 
 
 def normalised_weights(s1: int, s2: int, weights: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:

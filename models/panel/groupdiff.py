@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ctfp.data.errors import InputError
-from ctfp.models import panel_fwl as fwl
-from ctfp.models.panel_estimators import PanelResult, fit_ols
+from ctfp.core.errors import InputError
+from ctfp.models.panel import fwl
+from ctfp.models.panel.estimators import PanelResult, fit_ols
 
 CHUNK = 256  # permutations per batched solve (bounds memory at R × p² floats)
 

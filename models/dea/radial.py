@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ctfp.models.dea_data import DeaData
-from ctfp.models.dea_solver import LPSolution, OwnBlock
+from ctfp.models.dea.data import DeaData
+from ctfp.models.dea.solver import LPSolution, OwnBlock
 
 DEFAULT_TRANSLATION = 0.01
 STAGE2_RELAX = 1e-9  # relative room for the fixed score in the max-slack stage

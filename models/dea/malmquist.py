@@ -15,12 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ctfp.data.errors import InputError, NumericalError
-from ctfp.models import dea_frontier
+from ctfp.core.errors import InputError, NumericalError
+from ctfp.models.dea import frontier as dea_frontier
 from ctfp.models.dea import run_dea
-from ctfp.models.dea_data import DeaData, build_data, check_columns
-from ctfp.models.dea_run import engines
-from ctfp.models.dea_solver import OwnBlock
+from ctfp.models.dea.data import DeaData, build_data, check_columns
+from ctfp.models.dea.run import engines
+from ctfp.models.dea.solver import OwnBlock
 
 
 def ddf_scores(data: DeaData, groups: list[dea_frontier.Group], rts: str = "crs") -> np.ndarray:

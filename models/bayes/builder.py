@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pymc as pm
 
-from ctfp.models.bayes_design import PanelDesign, make_design
-from ctfp.models.bayes_iv import build_iv
-from ctfp.models.bayes_spec import BayesSpec
-from ctfp.models.bayes_twoway import build_twoway
+from ctfp.models.bayes.design import PanelDesign, make_design
+from ctfp.models.bayes.iv import build_iv
+from ctfp.models.bayes.spec import BayesSpec
+from ctfp.models.bayes.twoway import build_twoway
 
 
 def build_from_design(design: PanelDesign, spec: BayesSpec) -> pm.Model:

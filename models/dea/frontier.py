@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ctfp.data.errors import InputError
+from ctfp.core.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""ctfp.core: shared plumbing every layer uses (errors, atomic I/O, expressions, the study model)."""

@@ -1,0 +1,1 @@
+"""ctfp.models.bayes: PyMC model builders: designs, likelihoods, two-way, IV, simulated panels."""
