@@ -1,0 +1,202 @@
+"""The study model: one typed object, loaded from a study file (TOML), that every step of a run reads.
+
+The names follow `docs/study.md` (the study-file contract). Every value carries the line of the study file it
+came from (`Where`), so a later step can still point a user at the line that asked for something it cannot do.
+Loading, merging and validation live in `ctfp.core.study_load`; this module only states the shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a value was set: the study file and its 1-based line (0 = not set there: a default)."""
+
+    file: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}, line {self.line}" if self.line else self.file
+
+
+NOWHERE = Where("(default)")
+
+
+@dataclass(frozen=True)
+class StudyMeta:
+    name: str = ""
+    preset: str = ""  # "" | "shen-chao-2025"
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    panel: str = ""  # path relative to the study file; "" = the preset's embedded SYNTHETIC panel
+    unit: str = "unit"
+    time: str = "year"
+    years: tuple[int, int] | None = None  # None = any period
+    sheet: str | int | None = None  # XLSX sheet (name or 0-based index); None = the first
+    mapping: dict[str, str] = field(default_factory=dict)  # column in the file -> name in the study
+    derive: tuple[tuple[str, str], ...] = ()  # (new column, expression), in order
+    options: dict[str, Any] = field(default_factory=dict)  # preset-specific keys (e.g. ua_rule), validated by it
+    where: Where = NOWHERE
+    lines: dict[str, Where] = field(default_factory=dict)  # key (or derive name) -> where it was set
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    """A binary split: 1/0 per row (NaN where the rule's inputs are missing)."""
+
+    name: str
+    kind: Literal["expr", "median", "column"]
+    value: str  # the expression, the column whose unit means are split at the median, or an existing 0/1 column
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One DEA measurement; writes the column `name` (the score) into the analysis panel."""
+
+    name: str
+    inputs: tuple[str, ...]
+    good: tuple[str, ...]
+    bad: tuple[str, ...] = ()
+    model: str = "sbm"  # sbm | super-sbm | ccr | bcc
+    orientation: str = "none"
+    rts: str = "crs"
+    frontier: str = "global"  # global | contemporaneous | sequential | window:K
+    weights: tuple[float, float] = (1.0, 1.0)  # good : bad
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    """One regression: a fixest-style formula (`y ~ x | fe1 + fe2`, IV `y ~ exog | fe | endog ~ z`)."""
+
+    id: str  # "(1)", as printed
+    formula: str
+    cluster: tuple[str, ...] = ()  # () = heteroskedasticity-robust (Stata `vce(robust)`)
+    sample: str = ""  # a boolean expression over columns; "" = every row
+    stage: Literal["second", "first"] = "second"  # "first": report the IV first stage of the formula
+    label: str = ""  # optional column heading
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class DiffTest:
+    """A between-column difference test of one coefficient (columns estimated on disjoint samples)."""
+
+    columns: tuple[str, str]
+    term: str
+    method: Literal["permutation", "chow", "suest"] = "permutation"
+    permutations: int = 1000
+    level: Literal["unit", "obs"] = "unit"  # permute group labels across units (defensible) or rows
+    seed: int = 0
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str  # "T2"
+    title: str = ""
+    columns: tuple[TableColumn, ...] = ()
+    tests: tuple[DiffTest, ...] = ()
+    note: str = ""  # the note line printed under the table
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class Published:
+    file: str = ""  # CSV: table, column, term, estimate[, se, t, stars, note]; relative to the study file
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class BayesModel:
+    name: str
+    outcome: str
+    treatment: str
+    controls: tuple[str, ...] = ()
+    by: tuple[str, ...] = ()
+    likelihood: str = "normal"  # normal | censored | ordbeta
+    instrument: str = ""
+    mundlak: bool = True
+    serial: str = ""  # "" | "ar1" | "slopes": the error-dependence remedy
+    formula: str = ""  # a bambi formula: fitted through bambi instead of ctfp's builders
+    family: str = ""  # bambi family (with formula)
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class BayesSettings:
+    run: bool = True
+    sampler: str = "pymc"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 1
+    target_accept: float = 0.9
+    models: tuple[BayesModel, ...] = ()
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    ci_prob: float = 0.95
+    ci_kind: Literal["eti", "hdi"] = "eti"
+    language: Literal["en", "zh"] = "en"
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    scheduler: str = ""  # "" in-process | "local:N" | "tcp://HOST:PORT"
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class Multiverse:
+    measure: str = ""
+    axes: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # option of the measure -> values
+    estimands: tuple[dict[str, str], ...] = ()  # {"table": "T2", "column": "(2)", "term": "ai"} | {"bayes": name}
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class Study:
+    """A whole study, resolved (preset defaults merged, every value validated)."""
+
+    meta: StudyMeta
+    data: DataSpec
+    groups: tuple[GroupRule, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    tables: tuple[Table, ...] = ()
+    published: Published = field(default_factory=Published)
+    bayes: BayesSettings = field(default_factory=BayesSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    compute: ComputeSettings = field(default_factory=ComputeSettings)
+    multiverse: Multiverse | None = None
+    path: Path | None = None  # the study file; None = built in code
+    text: str = ""  # its text (for error lines)
+    raw: dict[str, Any] = field(default_factory=dict)  # the resolved TOML, recorded in run.json
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else "(study built in code)"
+
+    def table(self, table_id: str) -> Table:
+        for t in self.tables:
+            if t.id == table_id:
+                return t
+        raise KeyError(table_id)
+
+    def resolve(self, relative: str) -> Path:
+        """A path the study file names, relative to the study file's folder."""
+        p = Path(relative)
+        if p.is_absolute() or self.path is None:
+            return p
+        return (self.path.parent / p).resolve()
