@@ -19,6 +19,7 @@ when ArviZ's diagnosis is not "✓": prior sensitivity >= threshold with a likel
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import xarray as xr
@@ -48,20 +49,27 @@ def is_group_level(name: str) -> bool:
 def prior_sensitivity(
     dt: xr.DataTree,
     model: Any,
-    spec: BayesSpec,
+    spec: BayesSpec | None,
     *,
     var_names: list[str] | None = None,
     likelihood_vars: tuple[str, ...] = ("y",),
     threshold: float = THRESHOLD,
+    group_level: Callable[[str], bool] = is_group_level,
 ) -> dict[str, Any]:
-    """Power-scaling sensitivity of the reported quantities of a fit (needs `log_likelihood` of `y` in `dt`)."""
+    """Power-scaling sensitivity of the reported quantities of a fit (needs `log_likelihood` of `y` in `dt`).
+
+    `var_names` overrides the quantities of `spec` (bambi models pass theirs and `spec=None`); `group_level`
+    says which free variables are group-level effects (not scaled).
+    """
     import arviz as az
     import pymc as pm
 
-    names = var_names or reported_quantities(spec, dt["posterior"])
+    if var_names is None and spec is None:
+        raise ValueError("prior_sensitivity needs a spec or var_names")
+    names = var_names or reported_quantities(spec, dt["posterior"])  # type: ignore[arg-type]
     log_prior = pm.stats.compute_log_prior(dt, model=model, extend_inferencedata=False, progressbar=False)
     lp = log_prior["log_prior"].to_dataset() if isinstance(log_prior, xr.DataTree) else log_prior
-    scaled = [str(v) for v in lp.data_vars if not is_group_level(str(v))]
+    scaled = [str(v) for v in lp.data_vars if not group_level(str(v))]
     lik = [v for v in likelihood_vars if v in dt["log_likelihood"].data_vars]
     tree = xr.DataTree.from_dict(
         {"posterior": dt["posterior"].to_dataset()[names], "log_prior": lp[scaled],
