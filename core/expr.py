@@ -310,7 +310,8 @@ class _Evaluator:
             seg = ast.get_source_segment(self.expr.text.strip(), node) or self.expr.text
             i = int(np.flatnonzero(np.broadcast_to(bad, (len(self.frame),)) if bad.ndim == 0 else bad)[0])
             row = self._row_label(i)
-            raise InputError(f"{self.at}'{self.expr.text}': '{seg}' is not a finite number at {row} "
+            part = "" if seg.strip() == self.expr.text.strip() else f": '{seg}'"
+            raise InputError(f"{self.at}'{self.expr.text}'{part} is not a finite number at {row} "
                              f"({int(np.sum(bad)) if bad.ndim else len(self.frame)} row(s)); check the values "
                              "(log and sqrt need positive numbers, / a non-zero divisor)")
         return out

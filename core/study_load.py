@@ -311,45 +311,47 @@ class _Loader:
                                **self.measure_options(s, name)))
         return tuple(out)
 
-    def measure_options(self, s: _Sec, name: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    def measure_options(self, s: _Sec, name: str, values: dict[str, Any] | None = None,
+                        what: str = "") -> dict[str, Any]:
         """model, orientation, rts, frontier, weights, bad_treatment: validated, with the model's defaults."""
+        what = what or f"[[measure]] '{name}'"
         get = (lambda k, d: values.get(k, d)) if values is not None else s.value
         model = get("model", "sbm")
         if model not in MEASURE_MODELS:
-            raise s.error("model", f"[[measure]] '{name}': model {model!r}{_hint(str(model), MEASURE_MODELS)}; "
+            raise s.error("model", f"{what}: model {model!r}{_hint(str(model), MEASURE_MODELS)}; "
                           f"use one of {', '.join(MEASURE_MODELS)}")
         radial = model in ("ccr", "bcc")
         orientation = get("orientation", "input" if radial else "none")
         if orientation not in ORIENTATIONS:
-            raise s.error("orientation", f"[[measure]] '{name}': orientation {orientation!r}; use one of "
+            raise s.error("orientation", f"{what}: orientation {orientation!r}; use one of "
                           f"{', '.join(ORIENTATIONS)}")
         if radial and orientation == "none":
-            raise s.error("orientation", f"[[measure]] '{name}': model {model} is radial; use orientation "
+            raise s.error("orientation", f"{what}: model {model} is radial; use orientation "
                           "\"input\" or \"output\"")
         implied = {"ccr": "crs", "bcc": "vrs"}.get(model)
         rts = get("rts", implied or "crs")
         if rts not in RTS:
-            raise s.error("rts", f"[[measure]] '{name}': rts {rts!r}; use crs or vrs")
+            raise s.error("rts", f"{what}: rts {rts!r}; use crs or vrs")
         if implied and rts != implied:
-            raise s.error("rts", f"[[measure]] '{name}': model {model} means rts = \"{implied}\"; drop rts or use "
+            raise s.error("rts", f"{what}: model {model} means rts = \"{implied}\"; drop rts or use "
                           "the other radial model")
         frontier = get("frontier", "global")
         m = re.fullmatch(r"window:(\d+)", str(frontier))
         if frontier not in ("global", "contemporaneous", "sequential") and not (m and int(m.group(1)) % 2 == 1):
-            raise s.error("frontier", f"[[measure]] '{name}': frontier {frontier!r}; use global, contemporaneous, "
+            raise s.error("frontier", f"{what}: frontier {frontier!r}; use global, contemporaneous, "
                           "sequential or window:K (K odd)")
         w = get("weights", [1.0, 1.0])
         if not (isinstance(w, list | tuple) and len(w) == 2 and all(_is_num(x) and x > 0 for x in w)):
-            raise s.error("weights", f"[[measure]] '{name}': weights = {w!r}; use [good, bad], two positive numbers")
+            raise s.error("weights", f"{what}: weights = {w!r}; use [good, bad], two positive numbers")
         bt = get("bad_treatment", "")
         if bt not in ("", *BAD_TREATMENTS):
-            raise s.error("bad_treatment", f"[[measure]] '{name}': bad_treatment {bt!r}; use "
+            raise s.error("bad_treatment", f"{what}: bad_treatment {bt!r}; use "
                           f"{' or '.join(BAD_TREATMENTS)}")
         if radial and bt == "undesirable":
-            raise s.error("bad_treatment", f"[[measure]] '{name}': radial models take bad outputs only as "
+            raise s.error("bad_treatment", f"{what}: radial models take bad outputs only as "
                           "bad_treatment = \"negative_normalisation\"")
         if not radial and bt == "negative_normalisation":
-            raise s.error("bad_treatment", f"[[measure]] '{name}': the SBM family treats bad outputs as "
+            raise s.error("bad_treatment", f"{what}: the SBM family treats bad outputs as "
                           "undesirable; drop bad_treatment")
         return {"model": model, "orientation": orientation, "rts": rts, "frontier": frontier,
                 "weights": (float(w[0]), float(w[1])), "bad_treatment": bt}
@@ -371,7 +373,8 @@ class _Loader:
                               "\"y ~ x | unit + year\" }, ... ]")
             columns: list[TableColumn] = []
             for j, c in enumerate(cols_raw):
-                cs = self.section(("tables", i, "columns", j), f"[[tables]] '{tid}' column #{j + 1}",
+                clabel = f"'{c['id']}'" if isinstance(c, dict) and isinstance(c.get("id"), str) else f"#{j + 1}"
+                cs = self.section(("tables", i, "columns", j), f"[[tables]] '{tid}' column {clabel}",
                                   ("id", "formula", "cluster", "sample", "stage", "label"), c)
                 cid = cs.str("id", None, required=True)
                 cs.what = f"[[tables]] '{tid}' column '{cid}'"
@@ -541,7 +544,7 @@ class _Loader:
                 opts[opt] = list(v) if isinstance(v, tuple) else v
                 if opt == "model":  # a new model takes its own defaults for orientation/rts/bad treatment
                     opts = {"model": v, "frontier": base.frontier, "weights": list(base.weights)}
-                self.measure_options(sub, f"{mname}' with {opt} = {v!r}", opts)
+                self.measure_options(sub, mname, opts, what=f"[multiverse] axes {opt} = {v!r} of measure '{mname}'")
         est_raw = s.value("estimands", [])
         if not isinstance(est_raw, list):
             raise s.error("estimands", "[multiverse] estimands must be a list of { table, column, term } or "

@@ -11,7 +11,6 @@ step, before any estimation.
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -164,74 +163,37 @@ class Pipeline:
 
     # --- steps ----------------------------------------------------------------------------------------
     def _step_data(self) -> list[Path]:
-        from ctfp.data import study_panel as sp
+        from ctfp.inference.prepare import prepare_panel
 
-        s = self.study
-        raw = sp.read_study_panel(s)
-        self.data_source = raw.data_source
+        prep = prepare_panel(self.study)
+        self.data_source = prep.data_source
         self._record()
-        outs: list[Path] = []
-        needed = self._needed_columns()
-        if self.preset is not None:
-            self.preset.check_columns(raw.frame, needed, raw.source)
-            prepared = self.preset.prepare(raw.frame, s, raw.source)
-            frame, warnings = prepared.frame, list(prepared.warnings)
-            outs.append(self.rf.write_provenance("derive", prepared.provenance))
-            raw_checked = sp.RawPanel(frame, raw.source, raw.data_source, raw.truth, raw.row_offset)
-            frame, report = sp.check_ids(raw_checked, s)
-        else:
-            frame, report = sp.check_ids(raw, s)
-            self._check_available(frame, needed)
-            warnings = []
-        warnings += report.warnings
-        for w in warnings:
+        for w in prep.warnings:
             self.console.print(w, style="yellow", markup=False)
-        frame = sp.derive(frame, s)
-        frame, groups = sp.apply_groups(frame, s)
-        outs.append(self._write_parquet(frame, self.rf.derived_parquet))
-        outs.append(self.rf.write_provenance("panel", {
-            "data_source": self.data_source, "source": raw.source, **dataclasses.asdict(report)}))
-        outs.append(self.rf.write_provenance("groups", groups))
-        if raw.truth is not None:
-            outs.append(write_json(self.rf.path("panel", "truth.json"), raw.truth))
+        outs = [self._write_parquet(prep.frame, self.rf.derived_parquet)]
+        outs += [self.rf.write_provenance(k, v) for k, v in prep.provenance.items()]
+        if prep.truth is not None:
+            outs.append(write_json(self.rf.truth_json, prep.truth))
         return outs
 
     def _step_dea(self, m: Any) -> list[Path]:
-        from ctfp.data.study_panel import check_measure_domain
-        from ctfp.models.dea import run_dea
+        from ctfp.inference.prepare import score_measure
 
-        s = self.study
-        frame = self._read(self.rf.derived_parquet)
-        check_measure_domain(frame, m, s, self._source())
-        scores = run_dea(frame, list(m.inputs), list(m.good), list(m.bad), id_col=s.data.unit,
-                         period_col=s.data.time, model=m.model, orientation=m.orientation, rts=m.rts,
-                         frontier=m.frontier, weights=m.weights, progress=self.progress,
-                         bad_treatment=m.bad_treatment or None, source=f"[[measure]] '{m.name}'")
-        scores = scores.rename(columns={"efficiency": m.name})
-        status = scores["status"].value_counts().to_dict()
-        prov = {"measure": m.name, **semantic(m), "solver_status": {str(k): int(v) for k, v in status.items()},
-                "attrs": {k: v for k, v in scores.attrs.items() if k != "row_offset"}}
+        scores, prov = score_measure(self._read(self.rf.derived_parquet), m, self.study, self._source(),
+                                     progress=self.progress)
         return [write_csv(self.rf.path("dea", f"{m.name}.csv"), scores),
                 self.rf.write_provenance(f"dea_{m.name}", prov)]
 
     def _step_analysis(self) -> list[Path]:
         import pandas as pd
 
+        from ctfp.inference.prepare import attach_scores
+
         s = self.study
-        unit, time_col = s.data.unit, s.data.time
         frame = self._read(self.rf.derived_parquet)
-        for m in s.measures:
-            if m.name in frame.columns:
-                frame = frame.drop(columns=[m.name])
-            scores = pd.read_csv(self.rf.dea_csv(m.name), dtype={unit: frame[unit].dtype})
-            attrs = dict(frame.attrs)
-            frame = frame.merge(scores[[unit, time_col, m.name]], on=[unit, time_col], how="left",
-                                validate="one_to_one")
-            frame.attrs = attrs
-            if frame[m.name].isna().any():
-                n = int(frame[m.name].isna().sum())
-                raise InputError(f"{m.where}: [[measure]] '{m.name}' returned no score for {n} rows; see "
-                                 f"{self.rf.dea_csv(m.name)} (status column)")
+        scores = {m.name: pd.read_csv(self.rf.dea_csv(m.name), dtype={s.data.unit: frame[s.data.unit].dtype})
+                  for m in s.measures}
+        frame = attach_scores(frame, s, scores)
         outs = [self._write_parquet(frame, self.rf.analysis_parquet), write_csv(self.rf.analysis_csv, frame)]
         outs.append(write_csv(self.rf.table1_csv, self._table1(frame)))
         return outs
@@ -242,12 +204,13 @@ class Pipeline:
         import pandas as pd
 
         from ctfp.data.table1 import describe_table1
+        from ctfp.inference.prepare import needed_columns
 
         if self.preset is not None:
             t = self.preset.table1(frame)
             if t is not None:
                 return t
-        names = [n for n, _ in self._needed_columns(include_made=True)]
+        names = [n for n, _ in needed_columns(self.study, include_made=True)]
         names = [n for n in dict.fromkeys(names) if n in frame.columns and pd.api.types.is_numeric_dtype(frame[n])
                  and n not in (self.study.data.unit, self.study.data.time)]
         return describe_table1(frame, names)
@@ -256,18 +219,22 @@ class Pipeline:
         frame = self.analysis_frame()
         try:
             from ctfp.inference.tables import run_tables  # the formula-driven tables engine (branch `tables`)
-        except ModuleNotFoundError:
-            return self._legacy_replicas(frame)
+        except ModuleNotFoundError:  # until it lands: the preset's fixed replicas, or a note
+            if self._legacy_tables():
+                return self._legacy_replicas(frame)
+            self.console.print("tables: this build has no formula-driven tables engine (ctfp.inference.tables); "
+                               "[[tables]] were checked but not estimated", style="yellow", markup=False)
+            return []
         run_tables(self.study, frame, self.rf.root, progress=self.progress)
         return [p for p in (self.rf.replicas_csv, self.rf.columns_csv, self.rf.tests_csv) if p.is_file()]
 
     def _legacy_tables(self) -> bool:
-        """Until the tables engine lands, the preset's fixed replicas run for a preset study without tables."""
-        try:
-            import ctfp.inference.tables  # noqa: F401
-        except ModuleNotFoundError:
-            return self.preset is not None and bool(getattr(self.preset, "claims", lambda: ())())
-        return False
+        """Until the tables engine lands, the preset's fixed replicas run for a preset study."""
+        import importlib.util
+
+        if importlib.util.find_spec("ctfp.inference.tables") is not None:
+            return False
+        return self.preset is not None and bool(self.preset.claims())
 
     def _legacy_replicas(self, frame: Any) -> list[Path]:
         from ctfp.inference.replicate import run_replicas
@@ -306,68 +273,10 @@ class Pipeline:
 
         validate_run(self.rf.root, claims)
 
-    # --- checks before any estimation -----------------------------------------------------------------
-    def _needed_columns(self, *, include_made: bool = False) -> list[tuple[str, str]]:
-        """(column, where) for every column a measure, table or model reads; without `include_made`, columns
-        the study makes itself (derive, groups, measures) are left out."""
-        s = self.study
-        made = {n for n, _ in s.data.derive} | {g.name for g in s.groups} | {m.name for m in s.measures}
-        out: list[tuple[str, str]] = []
-        for g in s.groups:
-            if g.kind in ("median", "column"):
-                out.append((g.value, str(g.where)))
-        for m in s.measures:
-            out += [(c, str(m.where)) for c in m.columns]
-        for t in s.tables:
-            for c in t.columns:
-                out += [(n, str(c.where)) for n in formula_names(c.formula)]
-                out += [(n, str(c.where)) for n in c.cluster]
-        for b in s.bayes.models:
-            cols = [b.outcome, b.treatment, *b.controls, *b.by] + ([b.instrument] if b.instrument else [])
-            out += [(c, str(b.where)) for c in cols]
-        if include_made:
-            return out
-        return [(n, w) for n, w in out if n not in made and n not in (s.data.unit, s.data.time)]
-
-    def _check_available(self, frame: Any, needed: list[tuple[str, str]]) -> None:
-        import difflib
-
-        have = set(frame.columns)
-        for name, where in needed:
-            if name not in have:
-                close = difflib.get_close_matches(name, sorted(have), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise InputError(f"{where}: column '{name}' is not in {self._source()}{hint}; add it, derive it in "
-                                 "[data.derive], or map your name onto it in [data.mapping]")
-
     def _preflight(self) -> None:
-        """After the data step, before any estimation: every column exists and every sample selects rows."""
-        from ctfp.core.expr import parse
+        from ctfp.inference.prepare import preflight
 
-        s = self.study
-        frame = self._read(self.rf.derived_parquet)
-        measures = {m.name for m in s.measures}
-        have = set(frame.columns) | measures
-        for t in s.tables:
-            for c in t.columns:
-                for name in [*formula_names(c.formula), *c.cluster]:
-                    if name not in have:
-                        raise InputError(f"{c.where}: [[tables]] '{t.id}' column '{c.id}': formula '{c.formula}' "
-                                         f"names column '{name}', which the panel does not have; fix the formula "
-                                         "or derive the column in [data.derive]")
-                if c.sample:
-                    e = parse(c.sample, where=f"{c.where}: [[tables]] '{t.id}' column '{c.id}' sample")
-                    e.check_columns(have)
-                    if not set(e.columns) & measures:  # a filter on a DEA score is checked by the tables step
-                        sel = e.evaluate(frame, unit=s.data.unit, time=s.data.time)
-                        if not (sel == 1).any():
-                            raise InputError(f"{c.where}: [[tables]] '{t.id}' column '{c.id}': sample "
-                                             f"'{c.sample}' selects no row of the panel; fix the filter")
-        for b in s.bayes.models:
-            for col in [b.outcome, b.treatment, *b.controls, *b.by] + ([b.instrument] if b.instrument else []):
-                if col not in have:
-                    raise InputError(f"{b.where}: [[bayes.models]] '{b.name}' uses column '{col}', which the "
-                                     "panel does not have; fix the name or derive the column")
+        preflight(self.study, self._read(self.rf.derived_parquet))
 
     # --- helpers --------------------------------------------------------------------------------------
     def _source(self) -> str:
@@ -392,18 +301,3 @@ class Pipeline:
         if self._frame is None:
             self._frame = self._read(self.rf.analysis_parquet)
         return self._frame
-
-
-_FORMULA_FUNCS = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
-_IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_.]*\b")
-
-
-def formula_names(formula: str) -> list[str]:
-    """Column names a fixest-style formula reads (function names such as log(...) or i(...) left out)."""
-    funcs = set(_FORMULA_FUNCS.findall(formula))
-    names = []
-    for tok in _IDENT.findall(formula):
-        if tok in funcs or tok[0].isdigit():
-            continue
-        names.append(tok)
-    return list(dict.fromkeys(names))
