@@ -169,7 +169,7 @@ def _integral(s: pd.Series, raw: RawPanel, col: str, what: str, *, text_ok: bool
     frac = x != np.round(x)
     if frac.any():
         i = int(np.flatnonzero(frac)[0])
-        raise InputError(f"{raw.source}, row {i + raw.row_offset}, column {col}: {x[i]!r} is not a whole number; "
+        raise InputError(f"{raw.source}, row {i + raw.row_offset}, column {col}: {float(x[i])!r} is not a whole number; "
                          f"the {what} must be an integer (non-integral values are not rounded)")
     if np.abs(x).max(initial=0) >= 2**53:
         raise InputError(f"{raw.source}, column {col}: {what}s beyond 2^53 cannot be read exactly from floats; "

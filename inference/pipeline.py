@@ -213,6 +213,8 @@ class Pipeline:
         names = [n for n, _ in needed_columns(self.study, include_made=True)]
         names = [n for n in dict.fromkeys(names) if n in frame.columns and pd.api.types.is_numeric_dtype(frame[n])
                  and n not in (self.study.data.unit, self.study.data.time)]
+        if not names:  # nothing numeric to describe: the header alone
+            return pd.DataFrame(columns=["variable", "label", "N", "mean", "sd", "min", "max"])
         return describe_table1(frame, names)
 
     def _step_tables(self) -> list[Path]:

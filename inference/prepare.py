@@ -125,23 +125,34 @@ def load_analysis_panel(path: str | Path | None, *, study: Study | None = None, 
 
 # --- what the study reads, checked before any estimation ---------------------------------------------------
 def needed_columns(study: Study, *, include_made: bool = False) -> list[tuple[str, str]]:
-    """(column, where) for every column a group, measure, table or model reads; without `include_made`,
-    the columns the study makes itself (derive, groups, measures) and the unit and time are left out."""
+    """(column, "FILE, line N: what reads it") for every column a group, measure, table or model reads;
+    without `include_made`, the columns the study makes itself (derive, groups, measures) and the unit and
+    time are left out."""
+    from ctfp.core.expr import parse
+
     s = study
     made = {n for n, _ in s.data.derive} | {g.name for g in s.groups} | {m.name for m in s.measures}
     out: list[tuple[str, str]] = []
     for g in s.groups:
-        if g.kind in ("median", "column"):
-            out.append((g.value, str(g.where)))
-    for m in s.measures:
-        out += [(c, str(m.where)) for c in m.columns]
-    for t in s.tables:
-        for c in t.columns:
-            out += [(n, str(c.where)) for n in formula_names(c.formula)]
-            out += [(n, str(c.where)) for n in c.cluster]
-    for b in s.bayes.models:
-        cols = [b.outcome, b.treatment, *b.controls, *b.by] + ([b.instrument] if b.instrument else [])
-        out += [(c, str(b.where)) for c in cols]
+        cols = (g.value,) if g.kind in ("median", "column") else parse(g.value).columns
+        out += [(c, f"{g.where}: [groups] '{g.name}'") for c in cols]
+    for i, m in enumerate(s.measures):
+        for key in ("inputs", "good", "bad"):
+            out += [(c, f"{s.where('measure', i, key)}: [[measure]] '{m.name}' {key}") for c in getattr(m, key)]
+    for i, t in enumerate(s.tables):
+        for j, c in enumerate(t.columns):
+            at = f"[[tables]] '{t.id}' column '{c.id}'"
+            out += [(n, f"{s.where('tables', i, 'columns', j, 'formula')}: {at} formula '{c.formula}'")
+                    for n in formula_names(c.formula)]
+            out += [(n, f"{s.where('tables', i, 'columns', j, 'cluster')}: {at} cluster") for n in c.cluster]
+    for i, b in enumerate(s.bayes.models):
+        for key in ("outcome", "treatment", "controls", "by", "instrument"):
+            v = getattr(b, key)
+            path = ("bayes", "models", i, key)
+            where = s.where(*path) if path in s.lines else (
+                s.where("bayes", key) if ("bayes", key) in s.lines else b.where)
+            out += [(c, f"{where}: [[bayes.models]] '{b.name}' {key}")
+                    for c in ((v,) if isinstance(v, str) else v) if c]
     if include_made:
         return out
     return [(n, w) for n, w in out if n not in made and n not in (s.data.unit, s.data.time)]
@@ -153,8 +164,8 @@ def check_available(frame: pd.DataFrame, needed: list[tuple[str, str]], source: 
         if name not in have:
             close = difflib.get_close_matches(name, sorted(have), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise InputError(f"{where}: column '{name}' is not in {source}{hint}; add it, derive it in "
-                             "[data.derive], or map your name onto it in [data.mapping]")
+            raise InputError(f"{where} names column '{name}', which {source} does not have{hint}; add it, "
+                             "derive it in [data.derive], or map your name onto it in [data.mapping]")
 
 
 def preflight(study: Study, frame: pd.DataFrame) -> None:
@@ -165,28 +176,29 @@ def preflight(study: Study, frame: pd.DataFrame) -> None:
     s = study
     measures = {m.name for m in s.measures}
     have = set(frame.columns) | measures
-    for t in s.tables:
-        for c in t.columns:
+    for i, t in enumerate(s.tables):
+        for j, c in enumerate(t.columns):
+            at = f"[[tables]] '{t.id}' column '{c.id}'"
             for name in [*formula_names(c.formula), *c.cluster]:
                 if name not in have:
                     close = difflib.get_close_matches(name, sorted(have), n=1)
                     hint = f" (did you mean '{close[0]}'?)" if close else ""
-                    raise InputError(f"{c.where}: [[tables]] '{t.id}' column '{c.id}': formula '{c.formula}' "
-                                     f"names column '{name}', which the panel does not have{hint}; fix the "
-                                     "formula or derive the column in [data.derive]")
+                    raise InputError(f"{s.where('tables', i, 'columns', j, 'formula')}: {at}: formula "
+                                     f"'{c.formula}' names column '{name}', which the panel does not have{hint}; "
+                                     "fix the formula or derive the column in [data.derive]")
             if c.sample:
-                e = parse(c.sample, where=f"{c.where}: [[tables]] '{t.id}' column '{c.id}' sample")
+                where = s.where("tables", i, "columns", j, "sample")
+                e = parse(c.sample, where=f"{where}: {at} sample")
                 e.check_columns(have)
                 if not set(e.columns) & measures:  # a filter on a DEA score is checked by the tables step
                     sel = e.evaluate(frame, unit=s.data.unit, time=s.data.time)
                     if not (sel == 1).any():
-                        raise InputError(f"{c.where}: [[tables]] '{t.id}' column '{c.id}': sample "
-                                         f"'{c.sample}' selects no row of the panel; fix the filter")
-    for b in s.bayes.models:
-        for col in [b.outcome, b.treatment, *b.controls, *b.by] + ([b.instrument] if b.instrument else []):
-            if col not in have:
-                raise InputError(f"{b.where}: [[bayes.models]] '{b.name}' uses column '{col}', which the "
-                                 "panel does not have; fix the name or derive the column")
+                        raise InputError(f"{where}: {at}: sample '{c.sample}' selects no row of the panel; "
+                                         "fix the filter")
+    for col, where in needed_columns(s, include_made=True):
+        if col not in have:
+            raise InputError(f"{where} names column '{col}', which the panel does not have; fix the name or "
+                             "derive the column in [data.derive]")
 
 
 _FORMULA_FUNCS = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")

@@ -152,9 +152,10 @@ def load_run(run_dir: str | Path) -> RunFolder:
         raise InputError(f"{schema.run_json}: run record must be a JSON object")
     rec = schema.read_record()
     unit, time = (rec.unit, rec.time) if rec is not None else ("city", "year")
-    as_paper = {unit: "city", time: "year"}
     panel = read_csv(schema.analysis_csv, "analysis panel", (unit, time))
-    if panel is not None and unit != "city" and "city" not in panel.columns and "year" not in panel.columns:
+    as_paper = {k: v for k, v in ((unit, "city"), (time, "year"))
+                if k != v and (panel is None or v not in panel.columns)}
+    if panel is not None:
         panel = panel.rename(columns=as_paper)
     scores = read_csv(schema.dea_csv("ctfp"), "DEA scores", (unit, time, "ctfp"))
     if scores is not None:

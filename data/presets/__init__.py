@@ -57,7 +57,8 @@ class Preset:
         raise NotImplementedError
 
     def check_columns(self, raw: pd.DataFrame, needed: list[tuple[str, str]], source: str) -> None:
-        """Raise one InputError when a column the study needs (name, where) cannot be made from `raw`."""
+        """Raise one InputError when a column the study needs cannot be made from `raw`; `needed` holds
+        (column, "FILE, line N: what reads it")."""
 
     def derived_columns(self, raw: pd.DataFrame) -> set[str]:
         """Columns `prepare` adds to a panel with these raw columns."""

@@ -90,8 +90,9 @@ class ShenChao2025(Preset):
             absent = [c for c in raw_sources(name) if c not in raw.columns]
             if absent:
                 cols = ", ".join(f"'{inverse.get(c, c)}'" for c in absent)
-                raise InputError(f"{where}: '{name}' needs column(s) {cols} that {source} does not have; add the "
-                                 f"column, map your own name to it in [data.mapping], or stop using '{name}'")
+                raise InputError(f"{where} names '{name}', which needs column(s) {cols} that {source} does not "
+                                 f"have; add the column, map your own name to it in [data.mapping], or stop using "
+                                 f"'{name}'")
 
     def derived_columns(self, raw: pd.DataFrame) -> set[str]:
         from ctfp.data.lineage import RAW_SOURCES
