@@ -58,8 +58,14 @@ class _Writer:
         return Figure(fid, title, f"data:image/png;base64,{data}", f"figures/{fid}.png", caption)
 
     def table(self, t: tables.Table | None) -> tables.Table | None:
-        if t is not None and t.frame is not None:
-            write_csv(self.root / "tables" / f"{t.id}.csv", t.frame)
+        from ctfp.core.runfolder import RunFolder as Schema
+
+        schema = Schema(self.root)
+        computed = {schema.table1_csv, schema.replicas_csv, schema.columns_csv, schema.tests_csv}
+        target = self.root / "tables" / f"{t.id}.csv" if t is not None else None
+        # the pipeline's own tables (computed once, fingerprinted) are never rewritten by the report
+        if t is not None and t.frame is not None and target not in computed:
+            write_csv(target, t.frame)
         return t
 
 
