@@ -471,9 +471,10 @@ def run_tables(study: Study, frame: pd.DataFrame, rundir: Path, *, progress: boo
                        f"p {rec['p']:.4g}")
     replicas = pd.DataFrame(rows, columns=list(REPLICA_COLUMNS))
     keys = set(zip(replicas["table"], replicas["column"], replicas["term"], strict=True))
-    replicas = _verdicts(_attach(replicas, _published(study, keys)))
-    columns = pd.DataFrame([_column_record(cf) for cf in all_fits], columns=list(COLUMN_COLUMNS))
-    tests_df = pd.DataFrame(tests, columns=list(TEST_COLUMNS))
+    replicas = _integers(_verdicts(_attach(replicas, _published(study, keys))), ("stars", "nobs", "published_stars"))
+    columns = _integers(pd.DataFrame([_column_record(cf) for cf in all_fits], columns=list(COLUMN_COLUMNS)),
+                        ("nobs", "n_clusters"))
+    tests_df = _integers(pd.DataFrame(tests, columns=list(TEST_COLUMNS)), ("permutations", "seed"))
     out = Path(rundir) / "tables"
     files = [write_csv(out / "replicas.csv", replicas), write_csv(out / "columns.csv", columns),
              write_csv(out / "tests.csv", tests_df)]
@@ -482,6 +483,13 @@ def run_tables(study: Study, frame: pd.DataFrame, rundir: Path, *, progress: boo
     _say(progress, f"wrote {len(files)} files to {out}")
     fits = {(cf.table.id, cf.column.id): cf.result for cf in all_fits}
     return TablesResult(replicas, columns, tests_df, markdown, fits, files)
+
+
+def _integers(frame: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """Counts as nullable integers (1248, not 1248.0; empty where absent)."""
+    for n in names:
+        frame[n] = pd.to_numeric(frame[n], errors="coerce").astype("Int64")
+    return frame
 
 
 def _test_label(test: DiffTest) -> str:
