@@ -48,6 +48,7 @@ columns = [
   { id = "(6)", formula = "lgsp ~ lpc + lemp | state + year | lpcap ~ lhwy", cluster = ["state"], stage = "first" },
   { id = "(7)", formula = "lgsp ~ lpcap + lpc" },
   { id = "(8)", formula = "lgsp ~ lpcap + lpc | state + region^year", cluster = ["state"] },
+  { id = "(9)", formula = "lgsp ~ lpcap + lpc | state + year", cluster = ["state", "year"] },
 ]
 tests = [
   { columns = ["(3)", "(4)"], term = "lpcap", method = "permutation", permutations = 200, level = "unit", seed = 7 },
@@ -115,6 +116,7 @@ def _cli(root: Path, args: list[str], capsys: pytest.CaptureFixture) -> dict:
     ("(1)", ["fe", "--y", "lgsp", "--x", "lpcap,lpc,lemp,unemp", "--absorb", "state,year", "--cluster", "state"]),
     ("(2)", ["fe", "--y", "lgsp", "--x", "lpcap,lpc", "--absorb", "state", "--cluster", "state"]),
     ("(7)", ["fe", "--y", "lgsp", "--x", "lpcap,lpc", "--robust"]),
+    ("(9)", ["fe", "--y", "lgsp", "--x", "lpcap,lpc", "--absorb", "state,year", "--cluster", "state,year"]),
     ("(5)", ["iv", "--y", "lgsp", "--endog", "lpcap", "--instruments", "lhwy", "--exog", "lpc,lemp",
              "--absorb", "state,year", "--cluster", "state"]),
 ])
@@ -254,9 +256,9 @@ def test_sample_that_selects_nothing(tmp_path: Path) -> None:
 
 def test_difference_test_between_missing_columns(tmp_path: Path) -> None:
     text = STUDY.replace('columns = ["(3)", "(4)"], term = "lpcap", method = "chow"',
-                         'columns = ["(3)", "(9)"], term = "lpcap", method = "chow"')
+                         'columns = ["(3)", "(12)"], term = "lpcap", method = "chow"')
     msg = _one_line_error(_study(tmp_path, text), tmp_path)
-    assert f"study.toml, line {_line_of(text, '(9)')}" in msg and "column (9) is not a column of table T1" in msg
+    assert f"study.toml, line {_line_of(text, '(12)')}" in msg and "column (12) is not a column of table T1" in msg
 
 
 def test_bad_formula_is_one_line(tmp_path: Path) -> None:
