@@ -123,6 +123,12 @@ def parse_columns(study: Study, frame: pd.DataFrame) -> dict[tuple[str, str], Pa
                     raise InputError(f"{_at(c.where, t, c)}: the {role} names column '{name}', which the "
                                      f"analysis panel does not have; add it to the panel or [data.derive], or "
                                      f"fix the name")
+            for name in (f.outcome, *f.endog, *f.exog, *f.instruments):
+                col = frame[name]
+                if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+                    raise InputError(f"{_at(c.where, t, c)}: column '{name}' of the formula is not numeric "
+                                     f"(e.g. {col.dropna().iloc[0]!r}); convert it in the panel or derive a "
+                                     "numeric column")
             out[(t.id, c.id)] = f
     return out
 

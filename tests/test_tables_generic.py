@@ -54,6 +54,7 @@ tests = [
   { columns = ["(3)", "(4)"], term = "lpcap", method = "permutation", permutations = 200, level = "unit", seed = 7 },
   { columns = ["(3)", "(4)"], term = "lpcap", method = "chow" },
   { columns = ["(3)", "(4)"], term = "lpcap", method = "suest" },
+  { columns = ["(3)", "(4)"], term = "lpcap", method = "permutation", permutations = 100, level = "obs", seed = 7 },
 ]
 
 [published]
@@ -183,7 +184,10 @@ def test_interacted_fixed_effect_is_one_level_per_cell(run) -> None:
 
 def test_difference_tests(run) -> None:
     res, _ = run
-    tests = res.tests.set_index("method")
+    obs = res.tests.iloc[3]
+    assert (obs["method"], obs["level"], obs["permutations"]) == ("permutation", "obs", 100)
+    assert 0 <= obs["p"] <= obs["p_two_sided"] <= 1 and obs["p"] * 100 == pytest.approx(round(obs["p"] * 100))
+    tests = res.tests.iloc[:3].set_index("method")
     a, b = _cell(res, "(3)", "lpcap")["estimate"], _cell(res, "(4)", "lpcap")["estimate"]
     for m in ("permutation", "chow", "suest"):
         assert tests.loc[m, "estimate_a"] == a and tests.loc[m, "estimate_b"] == b
@@ -259,6 +263,14 @@ def test_difference_test_between_missing_columns(tmp_path: Path) -> None:
                          'columns = ["(3)", "(12)"], term = "lpcap", method = "chow"')
     msg = _one_line_error(_study(tmp_path, text), tmp_path)
     assert f"study.toml, line {_line_of(text, '(12)')}" in msg and "column (12) is not a column of table T1" in msg
+
+
+def test_text_column_in_a_formula(tmp_path: Path) -> None:
+    text = STUDY.replace("lgsp ~ lpcap + lpc | state\"", "lgsp ~ lpcap + state_name | state\"")
+    panel = states_panel().assign(state_name=lambda d: d["state"] + " state")
+    study = _study(tmp_path, text)
+    with pytest.raises(InputError, match=r"line \d+: table T1 column \(2\): column 'state_name' .* not numeric"):
+        run_tables(study, panel, tmp_path / "run", progress=False)
 
 
 def test_bad_formula_is_one_line(tmp_path: Path) -> None:
