@@ -213,11 +213,15 @@ def _empty_row(table: str, column: str, term: str, kind: str, note: str) -> dict
     return row
 
 
+def _stats_of(cf: ColumnFit) -> tuple[str, ...]:
+    return {"ols": OLS_STATS, "iv": IV_STATS, "iv_first": FIRST_STATS}[cf.estimator]
+
+
 def _column_rows(cf: ColumnFit, ci_prob: float) -> list[dict[str, Any]]:
     t_id, c_id = cf.table.id, cf.column.id
     res = cf.result
     rows: list[dict[str, Any]] = []
-    stats_ = {"ols": OLS_STATS, "iv": IV_STATS, "iv_first": FIRST_STATS}[cf.estimator]
+    stats_ = _stats_of(cf)
     base_note = cf.note or ("; ".join(res.notes) if res is not None else "")
     for term in cf.terms:
         row = _empty_row(t_id, c_id, term, "coef", base_note)
@@ -446,6 +450,11 @@ def run_tables(study: Study, frame: pd.DataFrame, rundir: Path, *, progress: boo
             per_table[t.id][c.id] = cf
             all_fits.append(cf)
     checked = [(t, test, *_check_test(study, t, test, per_table[t.id])) for t in study.tables for test in t.tests]
+    # every (table, column, term) the run will write, known before fitting: a published-file mistake is
+    # reported before minutes of permutations, not after
+    keys = {(cf.table.id, cf.column.id, term) for cf in all_fits for term in (*cf.terms, *_stats_of(cf))}
+    keys |= {(t.id, f"{a.column.id}-{b.column.id}", "diff_p") for t, _, a, b in checked}
+    published = _published(study, keys)
     for cf in all_fits:
         cache.companions = tuple(dict.fromkeys(together[(cf.column.sample.strip(), cf.formula.fe)]))
         try:
@@ -476,8 +485,7 @@ def run_tables(study: Study, frame: pd.DataFrame, rundir: Path, *, progress: boo
             _say(True, f"{t.id} {a.column.id} vs {b.column.id} {test.method}: diff {rec['diff']:+.4g}, "
                        f"p {rec['p']:.4g}")
     replicas = pd.DataFrame(rows, columns=list(REPLICA_COLUMNS))
-    keys = set(zip(replicas["table"], replicas["column"], replicas["term"], strict=True))
-    replicas = _integers(_verdicts(_attach(replicas, _published(study, keys))), ("stars", "nobs", "published_stars"))
+    replicas = _integers(_verdicts(_attach(replicas, published)), ("stars", "nobs", "published_stars"))
     columns = _integers(pd.DataFrame([_column_record(cf) for cf in all_fits], columns=list(COLUMN_COLUMNS)),
                         ("nobs", "n_clusters"))
     tests_df = _integers(pd.DataFrame(tests, columns=list(TEST_COLUMNS)), ("permutations", "seed"))
