@@ -161,8 +161,7 @@ def _working_frame(frame: pd.DataFrame, formulas: Sequence[PanelFormula]) -> pd.
             if FE_JOIN in fe and fe not in extra and fe not in work.columns:
                 parts = fe.split(FE_JOIN)
                 keys = work[parts]
-                codes = keys.astype(str).agg("\x1f".join, axis=1)
-                val = pd.factorize(codes)[0].astype(float)
+                val = keys.groupby(parts, sort=True, dropna=False).ngroup().to_numpy(dtype=float)
                 val[keys.isna().any(axis=1).to_numpy()] = np.nan
                 extra[fe] = val
     if extra:
