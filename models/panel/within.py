@@ -4,9 +4,10 @@ A table has many columns on one estimation sample with the same fixed effects (T
 mechanisms of Table 5, both stages of an IV). `WithinCache` is the `demean` hook of `fit_ols` / `fit_iv`: the
 first fit on a (sample, fixed effects) pair demeans its own columns together with every other variable the
 caller announced (`companions`) that is complete on that sample, and later fits on the same pair read the
-cached columns. Columns are demeaned column by column by the same code as a lone fit (`fwl.demean`), so on a
-balanced grid or with one FE the numbers are bit-for-bit those of a lone fit; with alternating projections the
-stopping rule sees more columns, which changes results only below its tolerance (1e-14 of the column scale).
+cached columns. Columns are demeaned by the same code as a lone fit (`fwl.demean`) and handed back in the memory layout a lone
+fit would have, so on a balanced grid or with one FE the numbers are bit-for-bit those of a lone fit; with
+alternating projections the stopping rule sees every column demeaned together, so when companions join a fit
+its results may move below the projection tolerance (1e-14 of the column scale).
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ class WithinCache:
                 store[n] = w[:, j]
         else:
             self.hits += 1
-        out = np.empty_like(raw, dtype=float)  # the caller's memory layout: BLAS rounds alike
+        # The memory layout fwl.demean would give this input (its own layout for one FE or the closed form,
+        # C order from alternating projections): BLAS products and pairwise sums round by layout, and the
+        # shared fit must equal a lone fit bit for bit.
+        projected = len(d.fe_codes) > 1 and not fwl.is_balanced_grid(d.fe_codes, d.fe_sizes)
+        out = np.empty(raw.shape, order="C") if projected else np.empty_like(raw, dtype=float)
         for j, n in enumerate(names):
             out[:, j] = store[n]
         return out
