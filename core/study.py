@@ -33,7 +33,8 @@ RTS: tuple[str, ...] = ("crs", "vrs")
 FRONTIERS: tuple[str, ...] = ("global", "contemporaneous", "sequential", "window:K")
 BAD_TREATMENTS: tuple[str, ...] = ("undesirable", "negative_normalisation")
 LIKELIHOODS: tuple[str, ...] = ("normal", "censored", "ordbeta")
-SERIALS: tuple[str, ...] = ("none", "ar1", "random_slopes")
+SERIALS: tuple[str, ...] = ("auto", "none", "ar1", "random_slopes")
+ERROR_SCALES: tuple[str, ...] = ("auto", "common", "unit")
 SAMPLERS: tuple[str, ...] = ("pymc", "nutpie", "numpyro")
 TEST_METHODS: tuple[str, ...] = ("permutation", "chow", "suest")
 TEST_LEVELS: tuple[str, ...] = ("unit", "obs")
@@ -145,9 +146,12 @@ class BayesModel:
     likelihood: str = "normal"  # normal | censored | ordbeta
     instrument: str = ""
     mundlak: bool = True
-    serial: str = "none"  # none | ar1 | random_slopes: the error-dependence remedy
+    serial: str = "auto"  # auto | none | ar1 | random_slopes: the error-dependence remedy (auto: docs/bayes.md)
+    error_scale: str = "auto"  # auto | common | unit: one residual sd, or one per unit
     censor_at: float = 1.0  # the censoring point of likelihood = "censored"
     priors: dict[str, float] = field(default_factory=dict)  # prior scales (ctfp.models.bayes.spec.PriorScales)
+    formula: str = ""  # a bambi formula ("y ~ x + (1|unit)"): fitted through bambi instead of ctfp's builders
+    family: str = ""  # its bambi family ("" = gaussian)
     where: Where = NOWHERE
 
 

@@ -25,6 +25,7 @@ import tomli
 from ctfp.core.errors import InputError
 from ctfp.core.study import (
     BAD_TREATMENTS,
+    ERROR_SCALES,
     LIKELIHOODS,
     MEASURE_MODELS,
     ORIENTATIONS,
@@ -452,7 +453,7 @@ class _Loader:
         if not isinstance(models_raw, list):
             raise s.error("models", "[[bayes.models]] must be an array of tables: write each as [[bayes.models]]")
         known = ("name", "outcome", "treatment", "controls", "by", "likelihood", "instrument", "mundlak",
-                 "serial", "censor_at", "priors")
+                 "serial", "error_scale", "censor_at", "priors", "formula", "family")
         models: list[BayesModel] = []
         for i, m in enumerate(models_raw):
             label = m.get("name") if isinstance(m, dict) and isinstance(m.get("name"), str) else f"#{i + 1}"
@@ -462,6 +463,23 @@ class _Loader:
                 raise ms.error("name", f"[[bayes.models]] name '{name}' names a folder: use letters, digits, _ . -")
             if any(x.name == name for x in models):
                 raise ms.error("name", f"[[bayes.models]] '{name}' is defined twice; give each model its own name")
+            formula = ms.str("formula", "")
+            family = ms.str("family", "")
+            if family and not formula:
+                raise ms.error("family", f"[[bayes.models]] '{name}': family is for a bambi formula model; add "
+                               "formula = \"y ~ x + (1|unit)\"")
+            if formula:
+                if "~" not in formula or not formula.split("~", 1)[0].strip():
+                    raise ms.error("formula", f"[[bayes.models]] '{name}': formula '{formula}' needs an outcome "
+                                   "and '~' (e.g. \"ctfp ~ ai + pop + (1|city) + (1|year)\")")
+                for key in ("by", "instrument", "likelihood", "serial", "error_scale", "priors", "controls"):
+                    if key in m:
+                        raise ms.error(key, f"[[bayes.models]] '{name}': '{key}' does not apply to a formula "
+                                       "model; write it into the formula (bambi syntax) or drop it")
+                models.append(BayesModel(
+                    name=name, outcome=formula.split("~", 1)[0].strip(), treatment=ms.str("treatment", ""),
+                    formula=formula, family=family, where=ms.at()))
+                continue
             outcome = ms.str("outcome", base.get("outcome"))
             treatment = ms.str("treatment", base.get("treatment"))
             for key, v in (("outcome", outcome), ("treatment", treatment)):
@@ -478,7 +496,8 @@ class _Loader:
                     raise self.err(("bayes", "models", i, "priors", k), f"[[bayes.models]] '{name}': prior scale "
                                    f"{k} = {v!r} must be a positive number")
             likelihood = ms.choice("likelihood", "normal", LIKELIHOODS)
-            serial = ms.choice("serial", "none", SERIALS)
+            serial = ms.choice("serial", "auto", SERIALS)
+            error_scale = ms.choice("error_scale", "auto", ERROR_SCALES)
             if serial == "ar1" and likelihood != "normal":
                 raise ms.error("serial", f"[[bayes.models]] '{name}': serial = \"ar1\" needs likelihood "
                                "\"normal\"; use serial = \"random_slopes\"")
@@ -486,7 +505,7 @@ class _Loader:
                 name=name, outcome=outcome, treatment=treatment,
                 controls=ms.strlist("controls", tuple(base.get("controls", ()))), by=ms.strlist("by", ()),
                 likelihood=likelihood, instrument=ms.str("instrument", ""), mundlak=ms.bool("mundlak", True),
-                serial=serial, censor_at=ms.float("censor_at", 1.0), priors={k: float(v) for k, v in priors.items()},
+                serial=serial, error_scale=error_scale, censor_at=ms.float("censor_at", 1.0), priors={k: float(v) for k, v in priors.items()},
                 where=ms.at()))
         return BayesSettings(run=s.bool("run", True), sampler=s.choice("sampler", "pymc", SAMPLERS),
                              draws=s.int("draws", 1000, minimum=1), tune=s.int("tune", 1000, minimum=0),

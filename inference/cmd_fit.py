@@ -30,8 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by", default="", help="comma-separated binary split columns: group-varying treatment slopes")
     p.add_argument("--likelihood", default="normal", choices=("normal", "censored", "ordbeta"))
     p.add_argument("--instrument", default=None, help="instrument column: Bayesian FE-IV")
-    p.add_argument("--serial", default="none", choices=("none", "ar1", "random_slopes"),
-                   help="serial-correlation remedy [none]")
+    p.add_argument("--serial", default="auto", choices=("auto", "none", "ar1", "random_slopes"),
+                   help="within-unit error dependence [auto: AR(1) errors for the normal likelihood, the calibrated "
+                   "default of docs/bayes.md]")
+    p.add_argument("--error-scale", default="auto", choices=("auto", "common", "unit"),
+                   help="residual sd [auto: one per unit for normal/censored, log-normal around a common sd]")
     p.add_argument("--no-mundlak", action="store_true", help="leave out the city-mean (Mundlak) terms")
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--tune", type=int, default=1000)
@@ -69,6 +72,7 @@ def run_fit(args: argparse.Namespace) -> int:
         instrument=args.instrument,
         mundlak=not args.no_mundlak,
         serial=args.serial,
+        error_scale=args.error_scale,
     )
     cfg = SamplerConfig(
         sampler=args.sampler,

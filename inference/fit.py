@@ -24,6 +24,7 @@ SERIAL_NOTES = {
     "ar1": "city-level AR(1) errors: each row conditioned on the previous year's residual",
     "random_slopes": "city random treatment slopes (zero-sum around the average slope)",
 }
+SCALE_NOTE = "unit-level error sds (log-normal around sigma): noisy units weigh less"
 
 
 def fit_spec(
@@ -71,7 +72,7 @@ def fit_spec(
         "n_units": len(design.units),
         "n_periods": len(design.times),
         "dropped_rows": design.dropped_rows,
-        "notes": [*design.notes, SERIAL_NOTES[spec.serial]],
+        "notes": [*design.notes, SERIAL_NOTES[spec.serial], *([SCALE_NOTE] if spec.error_scale == "unit" else [])],
         "treatment": effect_summary(dt, "ame"),
         "coefficient": effect_summary(dt, "beta"),
         "by": by_dict(group_contrasts(dt)) if spec.splits else {},
@@ -117,7 +118,8 @@ def spec_from_dicts(
     variables: dict[str, Any], model: dict[str, Any], unit: str = "city", time_col: str = "year"
 ) -> BayesSpec:
     """A BayesSpec from a study's [variables] table and one [[bayes.models]] entry."""
-    known = {"name", "likelihood", "mundlak", "by", "instrument", "serial", "priors", "censor_at", "centred"}
+    known = {"name", "likelihood", "mundlak", "by", "instrument", "serial", "error_scale", "priors", "censor_at",
+             "centred"}
     extra = sorted(set(model) - known)
     if extra:
         raise InputError(f"bayes model '{model.get('name', '?')}': unknown key(s) {', '.join(extra)}")
@@ -133,7 +135,8 @@ def spec_from_dicts(
         likelihood=model.get("likelihood", "normal"),
         instrument=model.get("instrument"),
         mundlak=bool(model.get("mundlak", True)),
-        serial=model.get("serial", "none"),
+        serial=model.get("serial") or "auto",
+        error_scale=model.get("error_scale") or "auto",
         censor_at=float(model.get("censor_at", 1.0)),
         centred=tuple(model.get("centred", ("city", "year"))),
         priors=PriorScales(**model.get("priors", {})),
@@ -155,7 +158,12 @@ def fit_from_spec_dict(
 
     A failed gate is recorded in summary.json and printed loudly; the pipeline carries on.
     """
-    spec = spec_from_dicts(variables, model, unit, time_col)
     keys = ("sampler", "draws", "tune", "chains", "seed", "target_accept")
     cfg = SamplerConfig(**{k: sampler[k] for k in keys if k in sampler})
+    if model.get("formula"):  # any bambi formula (inference/bambi_models.py)
+        from ctfp.inference.bambi_models import fit_bambi
+
+        return fit_bambi(panel, model, cfg, out_dir, unit=unit, time_col=time_col, progress=progress,
+                         source=str(panel.attrs.get("source", "panel")))
+    spec = spec_from_dicts(variables, model, unit, time_col)
     return fit_spec(panel, spec, cfg, out_dir, progress=progress, source=str(panel.attrs.get("source", "panel")))

@@ -227,7 +227,11 @@ class Pipeline:
         out = self.rf.bayes_dir(model.name)
         variables = {"outcome": model.outcome, "treatment": model.treatment, "controls": list(model.controls)}
         spec: dict[str, Any] = {"name": model.name, "likelihood": model.likelihood, "mundlak": model.mundlak,
-                                "by": list(model.by), "serial": model.serial, "censor_at": model.censor_at}
+                                "by": list(model.by), "serial": model.serial, "error_scale": model.error_scale,
+                                "censor_at": model.censor_at}
+        if model.formula:  # a bambi formula model (inference/bambi_models.py)
+            spec = {"name": model.name, "formula": model.formula, "family": model.family,
+                    **({"treatment": model.treatment} if model.treatment else {})}
         if model.instrument:
             spec["instrument"] = model.instrument
         if model.priors:

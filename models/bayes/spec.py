@@ -15,12 +15,24 @@ import pandas as pd
 from ctfp.core.errors import InputError
 
 Likelihood = Literal["normal", "censored", "ordbeta"]
-Serial = Literal["none", "ar1", "random_slopes"]
+Serial = Literal["auto", "none", "ar1", "random_slopes"]
 
 LIKELIHOODS: tuple[str, ...] = ("normal", "censored", "ordbeta")
-SERIALS: tuple[str, ...] = ("none", "ar1", "random_slopes")
-ErrorScale = Literal["common", "unit"]
-ERROR_SCALES: tuple[str, ...] = ("common", "unit")
+SERIALS: tuple[str, ...] = ("auto", "none", "ar1", "random_slopes")
+ErrorScale = Literal["auto", "common", "unit"]
+ERROR_SCALES: tuple[str, ...] = ("auto", "common", "unit")
+
+
+def resolve_error_model(likelihood: str, instrument: str | None, serial: str, error_scale: str) -> tuple[str, str]:
+    """The calibrated default (docs/bayes.md, "Calibration under within-unit dependence"): "auto" is AR(1) errors
+    within unit with unit-level error sds where the likelihood allows them (normal), unit-level sds alone for the
+    censored likelihood, and iid errors for ordered beta and the FE-IV (no remedy implemented there: their notes
+    say so). Explicit values are kept as given."""
+    if serial == "auto":
+        serial = "ar1" if likelihood == "normal" and instrument is None else "none"
+    if error_scale == "auto":
+        error_scale = "unit" if likelihood in ("normal", "censored") and instrument is None else "common"
+    return serial, error_scale
 PAPER_SPLITS: tuple[str, ...] = ("g_ua", "g_resource", "g_attention", "g_envinv", "g_hum", "g_gcons")
 PAPER_CONTROLS: tuple[str, ...] = ("pop", "hum", "lninf", "isu", "trade", "er", "tec")
 
@@ -62,8 +74,8 @@ class BayesSpec:
     likelihood: Likelihood = "normal"
     instrument: str | None = None
     mundlak: bool = True
-    serial: Serial = "none"
-    error_scale: ErrorScale = "common"  # "unit": each unit its own error sd (log-normal around sigma)
+    serial: Serial = "auto"  # "auto": the calibrated default of `resolve_error_model`, resolved on creation
+    error_scale: ErrorScale = "auto"  # "unit": each unit its own error sd (log-normal around sigma)
     censor_at: float = 1.0
     centred: tuple[str, ...] = ("city", "year")  # effects in the centred form; others non-centred (see docs)
     priors: PriorScales = field(default_factory=PriorScales)
@@ -81,6 +93,9 @@ class BayesSpec:
             raise InputError(f"serial '{self.serial}' unknown: use one of {', '.join(SERIALS)}")
         if self.error_scale not in ERROR_SCALES:
             raise InputError(f"error_scale '{self.error_scale}' unknown: use one of {', '.join(ERROR_SCALES)}")
+        serial, error_scale = resolve_error_model(self.likelihood, self.instrument, self.serial, self.error_scale)
+        object.__setattr__(self, "serial", serial)
+        object.__setattr__(self, "error_scale", error_scale)
         if self.error_scale == "unit" and (self.likelihood == "ordbeta" or self.instrument is not None):
             raise InputError("error_scale='unit' needs likelihood 'normal' or 'censored' and no instrument")
         if self.serial == "ar1" and self.likelihood != "normal":
