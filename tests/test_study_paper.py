@@ -122,8 +122,12 @@ def test_posterior_summaries_are_unchanged(paper_run: Path, tmp_path: Path, name
     """The same models, sampler and seed as the recording: identical summaries (same draws, bit for bit)."""
     study = load_study(study_path())
     cfg = BASELINE["bayes_sampler"]
+    # Recorded with iid errors, the default before the calibration study (docs/bayes.md): pinned here, so the
+    # test still checks that the refactorings left those numbers alone.
+    models = tuple(dataclasses.replace(m, serial="none", error_scale="common")
+                   for m in study.bayes.models if m.name in names)
     bayes = dataclasses.replace(study.bayes, draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"],
-                                models=tuple(m for m in study.bayes.models if m.name in names))
+                                models=models)
     out = tmp_path / "run"
     out.mkdir()
     # reuse the finished data, DEA and analysis steps of the module's run (the same inputs)
