@@ -49,7 +49,7 @@ from ctfp.core.study import (
     TableColumn,
     Where,
 )
-from ctfp.core.tomllines import key_lines
+from ctfp.core.tomllines import key_lines, line_of
 
 SECTIONS = ("study", "data", "groups", "measure", "tables", "published", "bayes", "report", "compute",
             "multiverse")
@@ -124,12 +124,7 @@ class _Loader:
         self.label, self.raw, self.lines, self.path = label, raw, lines, path
 
     def where(self, path: tuple[str | int, ...]) -> Where:
-        p = tuple(path)
-        while p:
-            if p in self.lines:
-                return Where(self.label, self.lines[p])
-            p = p[:-1]
-        return Where(self.label)
+        return Where(self.label, line_of(self.lines, tuple(path)))
 
     def err(self, path: tuple[str | int, ...], msg: str) -> InputError:
         return InputError(f"{self.where(path)}: {msg}")
