@@ -113,8 +113,8 @@ def loads_study(text: str, *, path: Path | None = None, label: str | None = None
         raise InputError(f"{name}{at}: not valid TOML ({msg}); fix that line") from None
     ld = _Loader(name, raw, key_lines(text), path)
     study = ld.study(preset_default)
-    return replace(study, path=path.resolve() if path is not None else None, text=text, raw=raw,
-                   lines=ld.lines)
+    # the path as the user gave it: messages name the file they typed (Study.resolve makes paths absolute)
+    return replace(study, path=path, text=text, raw=raw, lines=ld.lines)
 
 
 # --- the loader -------------------------------------------------------------------------------------------
