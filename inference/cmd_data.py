@@ -66,8 +66,23 @@ def _check(args: argparse.Namespace) -> int:
         n_warn = len(problems) - n_err
         print(f"{args.panel}: {n_err} error(s), {n_warn} warning(s); fix the errors and rerun", file=sys.stderr)
         return 1
-    _print_summary(args.panel, summarize_panel(df), len(problems))
+    summary = summarize_panel(df)
+    summary["read_as"] = _read_as(df.attrs)
+    _print_summary(args.panel, summary, len(problems))
     return 0
+
+
+def _read_as(attrs: dict) -> str:
+    """How the file was read (encoding and delimiter detected, or the sheet), for the summary."""
+    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+    parts = []
+    if "encoding" in attrs:
+        parts.append(str(attrs["encoding"]).upper())
+    if "delimiter" in attrs:
+        parts.append(f"{names.get(attrs['delimiter'], repr(attrs['delimiter']))}-separated")
+    if "sheet" in attrs:
+        parts.append(f"sheet {attrs['sheet']!r} of {len(attrs.get('sheets', [])) or 1}")
+    return ", ".join(parts)
 
 
 def _print_summary(path: str, s: dict, n_warn: int) -> None:
@@ -77,6 +92,8 @@ def _print_summary(path: str, s: dict, n_warn: int) -> None:
     print(f"{path}: no errors" + (f", {n_warn} warning(s)" if n_warn else ""))  # plain: never wrapped
     t = Table(show_header=False)
     years = s["years"]
+    if s.get("read_as"):
+        t.add_row("read as", str(s["read_as"]))
     t.add_row("rows", str(s["rows"]))
     t.add_row("cities", str(s["cities"]))
     t.add_row("years", f"{years[0]}-{years[1]} ({s['n_years']})" if years else "-")
