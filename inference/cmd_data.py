@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ctfp.core.errors import InputError
 
@@ -106,8 +107,14 @@ def _print_summary(path: str, s: dict, n_warn: int) -> None:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from ctfp.data.synth import write_panel
+    from ctfp.core.atomic import check_output_path
+    from ctfp.data.synth import FORMATS, write_panel
 
+    ext = Path(args.out).suffix.lower()
+    if ext not in FORMATS:  # before the panel is synthesised
+        raise InputError(f"--out {args.out}: unknown panel format {ext or '(none)'}; use one of {', '.join(FORMATS)}")
+    check_output_path(args.out, "file")
+    check_output_path(f"{args.out}.truth.json", "file")
     write_panel(args.out, args.seed)
     print(f"wrote {args.out} (SYNTHETIC paper-world panel, seed {args.seed}) and {args.out}.truth.json")
     return 0
