@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,3 +17,18 @@ SHARED = REPO.parent / "shared"  # the team's originals, only compared with the 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@functools.lru_cache(maxsize=4)
+def _synthesized(seed: int) -> tuple[Any, dict]:
+    from ctfp.data.synth import synthesize_panel
+
+    return synthesize_panel(seed)
+
+
+def synthetic(seed: int | None = None) -> tuple[Any, dict]:
+    """The synthetic raw panel and truth of `seed`, built once per session (about 2 s each); callers get copies."""
+    from ctfp.data.synth import DEFAULT_SEED
+
+    raw, truth = _synthesized(DEFAULT_SEED if seed is None else seed)
+    return raw.copy(deep=True), copy.deepcopy(truth)

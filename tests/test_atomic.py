@@ -58,9 +58,11 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
 def test_cli_output_is_not_private(tmp_path: Path, umask) -> None:  # noqa: ANN001
     """Issue 11: every artefact was written with mode 0600 regardless of the umask."""
     umask(0o022)
-    out = tmp_path / "p.csv"
-    assert main(["data", "synth", "--seed", "3", "--out", str(out)]) == 0
-    assert mode(out) == 0o644 and mode(Path(f"{out}.truth.json")) == 0o644
+    rows = [{"city": c, "year": 2006, "x": 1.0 + c, "y": 2.0 + c % 3} for c in range(4)]
+    panel = write_csv(tmp_path / "d.csv", pd.DataFrame(rows))
+    out = tmp_path / "scores.csv"
+    assert main(["dea", str(panel), "--inputs", "x", "--good", "y", "--id", "city", "--out", str(out)]) == 0
+    assert mode(out) == 0o644 and mode(panel) == 0o644
 
 
 # --------------------------------------------------------------------------------------- check_output_path

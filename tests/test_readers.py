@@ -141,11 +141,12 @@ def test_bad_mapping_files(tmp_path: Path) -> None:
 
 def test_issue11_item2_second_gdp_column_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 11 item 2: a second `gdp` column was silently used (mean CTFP 0.429 -> 0.194); now one line."""
-    from ctfp.data.synth import synthesize_panel
+    from conftest import synthetic
+
     from ctfp.inference.cli import main
     from ctfp.inference.prepare import read_raw_panel
 
-    raw, _ = synthesize_panel(3)
+    raw, _ = synthetic(3)  # `ctfp data synth --seed 3`, the issue's panel
     other = raw["gdp"] * np.linspace(0.2, 3.0, len(raw))
     raw.insert(3, "gdp", other, allow_duplicates=True)  # the copy pandas would read as 'gdp', the real as 'gdp.1'
     path = tmp_path / "p.csv"
