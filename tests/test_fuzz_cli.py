@@ -119,7 +119,7 @@ CELLS = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf, "zero": 0.0, "negative":
 # ---------------------------------------------------------------------------------------------- data check
 
 CHECK_CLASSES = ["baseline", "duplicate", "cell", "constant", "string_period", "empty", "header_only",
-                 "semicolon", "tab", "gbk", "utf16", "bad_bytes"]
+                 "semicolon", "tab", "gbk", "utf16", "bad_bytes", "second_sheet", "second_sheet_named"]
 
 
 @pytest.mark.parametrize("kind", CHECK_CLASSES)
@@ -154,12 +154,19 @@ def test_fuzz_data_check(kind: str, col: str, how: str, cell: str, row: int) -> 
                   encoding="gbk" if kind == "gbk" else "utf-16")
         elif kind == "bad_bytes":
             path.write_bytes(df.to_csv(index=False).encode() + b"\x81\x20,\xff\xfe\n")
+        elif kind in ("second_sheet", "second_sheet_named"):
+            path = Path(tmp) / "p.xlsx"
+            with pd.ExcelWriter(path) as w:
+                pd.DataFrame().to_excel(w, sheet_name="说明", index=False)
+                df.to_excel(w, sheet_name="panel", index=False)
+            if kind == "second_sheet_named":
+                path = Path(f"{path}#panel")
         else:
             write(df, path)
         rc, out, err = run(["data", "check", str(path)])
         outcome = classify("check", rc, out, err)
         OUTCOMES[("data check", kind, outcome)] += 1
-        must_fail = {"duplicate", "empty", "header_only", "string_period", "bad_bytes"}
+        must_fail = {"duplicate", "empty", "header_only", "string_period", "bad_bytes", "second_sheet"}
         if kind == "cell" and (cell in ("inf", "-inf", "zero", "negative") or (cell == "nan" and col in
                                                                               ("tel1984",))):
             must_fail = {"cell"}
@@ -167,8 +174,10 @@ def test_fuzz_data_check(kind: str, col: str, how: str, cell: str, row: int) -> 
             raise SilentWrong(f"data check accepted a {kind} ({col}, {cell}): {out[:300]}")
         if kind == "cell" and cell in ("inf", "-inf"):
             assert "is infinite" in out and "missing" not in out.split("is infinite")[0].splitlines()[-1]
-        if kind in ("baseline", "semicolon", "tab", "gbk", "utf16"):
+        if kind in ("baseline", "semicolon", "tab", "gbk", "utf16", "second_sheet_named"):
             assert outcome == "result", (kind, out, err)
+        if kind == "second_sheet":
+            assert "sheets '说明', 'panel'" in err and "#panel" in err
 
 
 # ------------------------------------------------------------------------------------------------------ dea
@@ -255,7 +264,24 @@ def test_fuzz_dea(kind: str, col: str, how: str, cell: str, row: int, seed: int)
 # --------------------------------------------------------------------------------------------------- fe, iv
 
 PANEL_CLASSES = ["baseline", "duplicate", "cell", "constant", "one_cluster", "two_clusters", "two_cities",
-                 "copy", "affine_copy", "noisy_copy", "string_period", "empty", "semicolon", "tab", "gbk"]
+                 "copy", "affine_copy", "noisy_copy", "string_period", "empty", "semicolon", "tab", "gbk",
+                 "y_in_x", "x_twice", "unknown_column", "string_column"]
+ARG_CLASSES = {"y_in_x", "x_twice", "unknown_column"}  # the file is fine, the command line is not
+
+
+def panel_argv(cmd: str, kind: str, path: Path, cluster: str) -> list[str]:
+    y, x = "y", "x1,x2"
+    if kind == "y_in_x":
+        x = "x1,x2,y"
+    elif kind == "x_twice":
+        x = "x1,x2,x1"
+    elif kind == "unknown_column":
+        x = "x1,nope"
+    if cmd == "fe":
+        return ["fe", str(path), "--y", y, "--x", x, "--absorb", "city,year", "--cluster", cluster]
+    exog = x.split(",", 1)[1]
+    return ["iv", str(path), "--y", y, "--endog", "x1", "--instruments", "z", "--exog", exog, "--absorb",
+            "city,year", "--cluster", cluster]
 
 
 def assert_panel_invariants(payload: dict) -> None:
@@ -307,6 +333,9 @@ def panel_case(kind: str, col: str, how: str, cell: str, row: int, seed: int, t:
         write(df, path)
     elif kind == "empty":
         path.write_bytes(b"")
+    elif kind == "string_column":
+        df[col] = [f"v{i}" for i in range(len(df))]
+        write(df, path)
     elif kind in ("semicolon", "tab", "gbk"):
         sep = {"semicolon": ";", "tab": "\t", "gbk": ","}[kind]
         write(df.assign(备注="城市"), path, sep=sep, encoding="gbk" if kind == "gbk" else "utf-8")
@@ -326,7 +355,7 @@ def test_fuzz_fe(kind: str, col: str, how: str, cell: str, row: int, seed: int, 
         col = "x2"  # x2 becomes a copy of x1: omitted as collinear (or kept, if the noise is large enough)
     with tempfile.TemporaryDirectory() as tmp:
         path, base, cluster = panel_case(kind, col, how, cell, row, seed, Path(tmp))
-        argv = ["fe", str(path), "--y", "y", "--x", "x1,x2", "--absorb", "city,year", "--cluster", cluster]
+        argv = panel_argv("fe", kind, path, cluster)
         rc, out, err = run([*argv, "--json"])
         outcome = classify("fe", rc, out, err)
         OUTCOMES[("fe", kind, outcome)] += 1
@@ -358,8 +387,7 @@ def test_fuzz_iv(kind: str, col: str, how: str, cell: str, row: int, seed: int) 
             if kind in ("copy", "affine_copy", "noisy_copy"):
                 col = "x2"
             path, base, cluster = panel_case(kind, col, how, cell, row, seed, t)
-        argv = ["iv", str(path), "--y", "y", "--endog", "x1", "--instruments", "z", "--exog", "x2", "--absorb",
-                "city,year", "--cluster", cluster]
+        argv = panel_argv("iv", kind, path, cluster)
         rc, out, err = run([*argv, "--json"])
         outcome = classify("iv", rc, out, err)
         OUTCOMES[("iv", kind, outcome)] += 1
@@ -371,7 +399,7 @@ def test_fuzz_iv(kind: str, col: str, how: str, cell: str, row: int, seed: int) 
 
 def check_panel_outcome(cmd: str, kind: str, col: str, cell: str, outcome: str, out: str,
                         base: pd.DataFrame | None, argv: list[str]) -> None:
-    must_fail = {"duplicate", "empty", "one_cluster"}
+    must_fail = {"duplicate", "empty", "one_cluster", "string_column", *ARG_CLASSES}
     if kind == "cell" and cell in ("inf", "-inf"):
         must_fail = {"cell"}
     if kind in must_fail and outcome == "result":

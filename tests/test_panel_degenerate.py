@@ -197,3 +197,14 @@ def test_iv_with_two_clusters_and_two_instruments(df: pd.DataFrame) -> None:
     assert any("singular" in w for w in r.warnings) and any("only 2 clusters" in w for w in r.warnings)
     for key in ("kp_rk_lm", "kp_rk_wald_f", "cragg_donald_f", "hansen_j"):
         assert not np.isnan(r.diagnostics[key]), key
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda d: fit_ols(d, "ctfp", "ai,ctfp"), "'ctfp' is given in both --y and --x"),
+    (lambda d: fit_ols(d, "ctfp", "ai,pop,ai"), "'ai' is given twice in --x"),
+    (lambda d: fit_iv(d, "ctfp", "ai", "iv_tel", exog="pop,ai"), "'ai' is given in both --endog and --exog"),
+    (lambda d: fit_iv(d, "ai", "ai", "iv_tel"), "'ai' is given in both --y and --endog"),
+])
+def test_a_variable_in_two_roles_is_an_error(df: pd.DataFrame, call, msg: str) -> None:  # noqa: ANN001
+    with pytest.raises(InputError, match=msg):
+        call(df)

@@ -186,6 +186,18 @@ def _split(arg: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(arg)
 
 
+def _distinct(source: str, roles: dict[str, list[str]]) -> None:
+    """Each variable plays one role once: the outcome among the regressors, or a name given twice, is an error
+    (it would otherwise be an exact fit or a silently omitted copy)."""
+    seen: dict[str, str] = {}
+    for flag, names in roles.items():
+        for name in names:
+            if name in seen:
+                where = f"twice in {flag}" if seen[name] == flag else f"in both {seen[name]} and {flag}"
+                raise InputError(f"{source}: '{name}' is given {where}; name each variable once")
+            seen[name] = flag
+
+
 def prepare(frame: pd.DataFrame, columns: Sequence[str], absorb: Sequence[str], cluster: Sequence[str],
             source: str = "data") -> Design:
     """Select complete rows, drop FE singletons, code FEs and clusters, count absorbed df."""
@@ -277,6 +289,7 @@ def fit_ols(frame: pd.DataFrame, y: str, x: str | Sequence[str], *, absorb: str 
     xs, ab, cl = list(_split(x)), _split(absorb), _split(cluster)
     if not xs:
         raise InputError(f"{source}: give at least one regressor (--x)")
+    _distinct(source, {"--y": [y], "--x": xs})
     d = prepare(frame, [y, *xs], ab, cl, source)
     raw = d.frame[[y, *xs]].to_numpy(dtype=float)
     names = list(xs)
@@ -414,6 +427,7 @@ def fit_iv(frame: pd.DataFrame, y: str, endog: str | Sequence[str], instruments:
     overlap = set(zs) & set(en + ex)
     if overlap:
         raise InputError(f"{source}: {', '.join(sorted(overlap))} cannot be both instrument and regressor")
+    _distinct(source, {"--y": [y], "--endog": en, "--exog": ex, "--instruments": zs})
     d = prepare(frame, [y, *en, *ex, *zs], ab, cl, source)
     cols = [y, *en, *ex, *zs]
     raw = d.frame[cols].to_numpy(dtype=float)
