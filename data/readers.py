@@ -129,21 +129,23 @@ def decode_text(p: Path, raw: bytes) -> tuple[str, str]:
 
 
 def detect_delimiter(p: Path, text: str) -> str:
-    """The delimiter that splits the header into the most fields, every sampled row into as many."""
-    best: tuple[int, str] | None = None
+    """The delimiter that splits the header into the most fields and every sampled row into as many (rows with
+    fewer fields, i.e. empty trailing cells, are accepted when no delimiter gives equal widths)."""
+    best: tuple[bool, int, str] | None = None  # (every row as wide as the header, header width, delimiter)
     ragged: list[str] = []
     for d in DELIMITERS:
         rows = [r for r in itertools.islice(csv.reader(io.StringIO(text), delimiter=d), 200) if r]
         if not rows or len(rows[0]) < 2:
             continue
         width = len(rows[0])
-        if all(len(r) == width for r in rows[1:]):
-            if best is None or width > best[0]:
-                best = (width, d)
+        if all(len(r) <= width for r in rows[1:]):  # short rows are read with empty trailing cells
+            key = (all(len(r) == width for r in rows[1:]), width, d)
+            if best is None or key[:2] > best[:2]:
+                best = key
         else:
             ragged.append(d)
     if best is not None:
-        return best[1]
+        return best[2]
     if ragged:
         tried = ", ".join(_DELIM_NAMES[d] for d in ragged)
         raise InputError(f"{p}: rows have different numbers of fields with every delimiter tried ({tried}); "
@@ -169,14 +171,18 @@ def _read(p: Path, fmt: str, sheet: str | None, attrs: dict[str, object]) -> tup
             if sheet is not None and sheet not in names:
                 raise InputError(f"{p}: no sheet {sheet!r}; the workbook has {listing}: write {p}#SHEET")
             chosen = sheet if sheet is not None else names[0]
-            head = pd.read_excel(book, sheet_name=chosen, header=None, nrows=1)
-            if head.empty or head.dropna(how="all").empty:
+            cells = pd.read_excel(book, sheet_name=chosen, header=None)
+            filled = cells.notna().any(axis=1).to_numpy()
+            if not filled.any():
                 others = [s for s in names if s != chosen]
                 hint = (f"; the workbook has sheets {listing}: choose one as {p}#{others[0]}" if others
                         else "; put the header in row 1 and one row per city-year below")
                 raise InputError(f"{p}: sheet {chosen!r} has no data{hint}")
+            if not filled[0]:
+                raise InputError(f"{p}: sheet {chosen!r}: row 1 is empty but the header must be in row 1 (the "
+                                 f"first filled row is row {int(filled.argmax()) + 1}); delete the rows above it")
             attrs["sheet"], attrs["sheets"] = chosen, names
-            return pd.read_excel(book, sheet_name=chosen), list(head.iloc[0])
+            return pd.read_excel(book, sheet_name=chosen), list(cells.iloc[0])
     if fmt == "stata":
         df = pd.read_stata(p, convert_categoricals=False)
     else:

@@ -233,6 +233,13 @@ def test_semicolon_file_with_commas_inside_quotes(tmp_path: Path) -> None:
     assert got.attrs["delimiter"] == ";" and got["note"].tolist() == ["a, b, c", "d, e"]
 
 
+def test_short_rows_have_empty_trailing_cells(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("city,year,emp\n140100,2006\n140200,2006,1\n", encoding="utf-8")
+    got = read_panel(path)
+    assert got.attrs["delimiter"] == "," and got["emp"].isna().tolist() == [True, False]
+
+
 def test_ragged_rows_are_named(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text("city,year,emp\n140100,2006\n140200,2006,1,2\n", encoding="utf-8")
@@ -282,6 +289,14 @@ def test_first_sheet_without_the_panel_names_the_others(tmp_path: Path) -> None:
     lines = [p.line() for p in check_panel(df, str(path))]
     assert (f"error: {path}: read sheet '说明'; the workbook also has 'panel': if the panel is on another sheet, "
             "name it as FILE.xlsx#SHEET") in lines
+
+
+def test_header_below_row_one(tmp_path: Path) -> None:
+    path = tmp_path / "off.xlsx"
+    small().to_excel(path, index=False, startrow=2)
+    with pytest.raises(InputError, match=r"row 1 is empty but the header must be in row 1 \(the first filled row "
+                                         r"is row 3\); delete the rows above it"):
+        read_panel(path)
 
 
 def test_sheet_for_a_csv_is_an_error(tmp_path: Path) -> None:
