@@ -208,3 +208,45 @@ def test_iv_with_two_clusters_and_two_instruments(df: pd.DataFrame) -> None:
 def test_a_variable_in_two_roles_is_an_error(df: pd.DataFrame, call, msg: str) -> None:  # noqa: ANN001
     with pytest.raises(InputError, match=msg):
         call(df)
+
+
+@pytest.mark.parametrize("factor", [1e-120, 1e-60, 1e60, 1e120])
+def test_units_never_change_the_fit(df: pd.DataFrame, factor: float) -> None:
+    """A regressor, the outcome or an instrument in extreme units gives the same fit in those units: nothing
+    overflows (x'x of 1e200 is inf) or is mistaken for a column without variation (1e-200)."""
+    ref = fit_ols(df, "ctfp", "ai,pop", absorb="city,year", cluster="city")
+    got = fit_ols(df.assign(pop=df["pop"] * factor), "ctfp", "ai,pop", absorb="city,year", cluster="city")
+    assert got.names == ["ai", "pop"] and got.notes == ref.notes
+    np.testing.assert_allclose(got.coef, ref.coef / np.array([1.0, factor]), rtol=1e-10)
+    np.testing.assert_allclose(got.se, ref.se / np.array([1.0, factor]), rtol=1e-10)
+    np.testing.assert_allclose(got.t, ref.t, rtol=1e-10)
+    ys = fit_ols(df.assign(ctfp=df["ctfp"] * factor), "ctfp", "ai,pop", absorb="city,year", cluster="city")
+    np.testing.assert_allclose(ys.coef, ref.coef * factor, rtol=1e-10)
+    np.testing.assert_allclose(ys.r2_within, ref.r2_within, rtol=1e-10)
+    iv = fit_iv(df, "ctfp", "ai", "iv_tel", exog="pop", absorb="city,year", cluster="city")
+    ivs = fit_iv(df.assign(iv_tel=df["iv_tel"] * factor), "ctfp", "ai", "iv_tel", exog="pop",
+                 absorb="city,year", cluster="city")
+    np.testing.assert_allclose(ivs.coef, iv.coef, rtol=1e-10)
+    np.testing.assert_allclose(ivs.first_stage.coef, iv.first_stage.coef / factor, rtol=1e-10)
+    for key in ("kp_rk_lm", "kp_rk_wald_f", "cragg_donald_f"):
+        assert ivs.diagnostics[key] == pytest.approx(iv.diagnostics[key], rel=1e-10), key
+
+
+@pytest.mark.parametrize("factor", [1e-170, 1e170])
+def test_extreme_units_keep_the_regressor_and_never_a_zero_se(df: pd.DataFrame, factor: float) -> None:
+    """Units of 1e-170: x'x underflowed and the regressor was omitted as 'without variation'; now it is kept,
+    its coefficient is right, and its variance (SE² ≈ 1e±340, outside float64) is reported as not defined."""
+    ref = fit_ols(df, "ctfp", "ai,pop", absorb="city,year", cluster="city")
+    got = fit_ols(df.assign(pop=df["pop"] * factor), "ctfp", "ai,pop", absorb="city,year", cluster="city")
+    assert got.names == ["ai", "pop"]
+    np.testing.assert_allclose(got.coef, ref.coef / np.array([1.0, factor]), rtol=1e-10)
+    assert got.se[0] == pytest.approx(ref.se[0], rel=1e-10)
+    assert np.isnan(got.se[1]) and any("not representable" in w for w in got.warnings)
+
+
+def test_ordinary_units_are_untouched(df: pd.DataFrame) -> None:
+    """The power-of-two scaling is exact: the same fit as the textbook formula on the raw columns."""
+    r = fit_ols(df, "ctfp", "ai,pop")
+    x = np.column_stack([df["ai"], df["pop"], np.ones(len(df))])
+    beta = np.linalg.solve(x.T @ x, x.T @ df["ctfp"].to_numpy())
+    np.testing.assert_allclose(r.coef, beta, rtol=1e-12)

@@ -292,6 +292,8 @@ def fit_ols(frame: pd.DataFrame, y: str, x: str | Sequence[str], *, absorb: str 
     _distinct(source, {"--y": [y], "--x": xs})
     d = prepare(frame, [y, *xs], ab, cl, source)
     raw = d.frame[[y, *xs]].to_numpy(dtype=float)
+    unit = pow2_scales(raw)
+    raw = raw / unit  # exact: results equal the unscaled ones, and nothing over- or underflows
     names = list(xs)
     if not ab:
         raw = np.column_stack([raw, np.ones(len(raw))])
@@ -301,7 +303,40 @@ def fit_ols(frame: pd.DataFrame, y: str, x: str | Sequence[str], *, absorb: str 
     names = [names[j] for j in kept]
     xw = w[:, 1:][:, kept]
     yw = w[:, 0]
-    return _finish_ols(d, y, names, yw, xw, raw[:, 0], cl, ab, robust, keep_resid)
+    res = _finish_ols(d, y, names, yw, xw, raw[:, 0], cl, ab, robust, keep_resid)
+    of = dict(zip(xs, unit[1:], strict=True))
+    return _unscale(res, float(unit[0]), np.array([of.get(nm, 1.0) for nm in names]))
+
+
+def pow2_scales(a: np.ndarray) -> np.ndarray:
+    """Per column, the power of two at or just above its largest |value| (1 for an all-zero column).
+
+    Dividing by a power of two is exact in binary floating point, so a fit on the scaled columns equals the fit
+    on the raw ones bit for bit in ordinary ranges, while a column in units of 1e-200 or 1e200 no longer under-
+    or overflows (x'x of 1e200 is inf) and is no longer mistaken for one without variation."""
+    m = np.max(np.abs(a), axis=0) if a.shape[0] else np.ones(a.shape[1])
+    _, e = np.frexp(np.where(np.isfinite(m) & (m > 0), m, 1.0))
+    return np.ldexp(1.0, e - 1)  # max |value| / scale in [1, 2): a 0/1 column or the constant stays as is
+
+
+def _unscale(res: PanelResult, dy: float, dx: np.ndarray) -> PanelResult:
+    """Back to the caller's units: b = b̃·dy/dx, V = Ṽ·dy²/(dx dx'), sums of squares · dy²."""
+    res.coef = res.coef * dy / dx
+    scaled = np.diag(res.vcov).copy()
+    with np.errstate(over="ignore", under="ignore"):
+        res.vcov = res.vcov * dy / dx[:, None] * dy / dx[None, :]
+    lost = np.isfinite(scaled) & (scaled > 0) & ~(np.isfinite(np.diag(res.vcov)) & (np.diag(res.vcov) > 0))
+    for j in np.flatnonzero(lost):  # a variance beyond float64's range (SE² of 1e-170 is 1e-340): never 0 or inf
+        res.warnings.append(f"the variance of {res.names[j]} is not representable in these units (its square "
+                            "under- or overflows); no SE, t or p is reported for it: rescale the variable")
+        res.vcov[j, :] = np.nan
+        res.vcov[:, j] = np.nan
+    res.rss, res.tss_within, res.tss_overall = (v * dy * dy for v in (res.rss, res.tss_within, res.tss_overall))
+    if res.resid is not None:
+        res.resid = res.resid * dy
+    if res.xw is not None:
+        res.xw = res.xw * dx
+    return res
 
 
 def _finish_ols(d: Design, y: str, names: list[str], yw: np.ndarray, xw: np.ndarray, yraw: np.ndarray,
@@ -431,6 +466,8 @@ def fit_iv(frame: pd.DataFrame, y: str, endog: str | Sequence[str], instruments:
     d = prepare(frame, [y, *en, *ex, *zs], ab, cl, source)
     cols = [y, *en, *ex, *zs]
     raw = d.frame[cols].to_numpy(dtype=float)
+    unit = dict(zip(cols, pow2_scales(raw), strict=True))
+    raw = raw / np.array([unit[c] for c in cols])  # exact scaling, as in fit_ols
     if not ab:
         raw = np.column_stack([raw, np.ones(len(raw))])
         cols = [*cols, "_cons"]
@@ -498,7 +535,10 @@ def fit_iv(frame: pd.DataFrame, y: str, endog: str | Sequence[str], instruments:
             u=u, z_all=zw, x_all=xw, y=wy, cl_codes=d.cl_codes, sdofminus=sdof, robust=robust, small=small,
             endog=en[0], instruments=zs)
         res.warnings.extend(res.diagnostics.pop("warnings", []))
+        fs = res.first_stage  # first stage of x on z: coefficients in units of x per z
+        dz = np.array([unit[c] for c in zs])
+        fs.coef, fs.se = fs.coef * unit[en[0]] / dz, fs.se * unit[en[0]] / dz
     else:
         res.notes.append("first-stage and Kleibergen–Paap diagnostics are reported for one endogenous "
                          "regressor only")
-    return res
+    return _unscale(res, unit[y], np.array([unit.get(c, 1.0) for c in xnames]))
