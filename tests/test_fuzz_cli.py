@@ -265,7 +265,7 @@ def test_fuzz_dea(kind: str, col: str, how: str, cell: str, row: int, seed: int)
 
 PANEL_CLASSES = ["baseline", "duplicate", "cell", "constant", "one_cluster", "two_clusters", "two_cities",
                  "copy", "affine_copy", "noisy_copy", "string_period", "empty", "semicolon", "tab", "gbk",
-                 "y_in_x", "x_twice", "unknown_column", "string_column"]
+                 "y_in_x", "x_twice", "unknown_column", "string_column", "extreme_units"]
 ARG_CLASSES = {"y_in_x", "x_twice", "unknown_column"}  # the file is fine, the command line is not
 
 
@@ -333,6 +333,9 @@ def panel_case(kind: str, col: str, how: str, cell: str, row: int, seed: int, t:
         write(df, path)
     elif kind == "empty":
         path.write_bytes(b"")
+    elif kind == "extreme_units":  # a column in units of 1e-170 .. 1e170
+        df[col] = df[col] * (10.0 ** (170 if seed % 2 else -170)) * (1 + row)
+        write(df, path)
     elif kind == "string_column":
         df[col] = [f"v{i}" for i in range(len(df))]
         write(df, path)
