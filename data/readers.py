@@ -30,12 +30,12 @@ MAPPING_FORMATS = (".toml", ".yaml", ".yml", ".csv")
 
 
 def read_panel(path: str | os.PathLike[str], mapping: str | os.PathLike[str] | Mapping[str, str] | None = None,
-               *, sheet: str | None = None) -> pd.DataFrame:
+               *, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a raw panel by extension; rename columns by `mapping` (a file path or a dict user -> dictionary).
 
     CSV/TXT: the encoding (UTF-8 with or without BOM, UTF-16 with BOM, else GB18030, the superset of GBK) and
     the delimiter (comma, semicolon, tab, pipe) are detected and kept in `attrs["encoding"]`, `attrs["delimiter"]`.
-    Excel: the first sheet, or `sheet` (also written `book.xlsx#Sheet`). Duplicated or ambiguous header names
+    Excel: the first sheet, or `sheet` (a name, also written `book.xlsx#Sheet`, or a 0-based position). Duplicated or ambiguous header names
     (equal after stripping and case-folding, or `gdp` beside `gdp.1`) are refused in one line.
     """
     p = Path(path)
@@ -153,7 +153,7 @@ def detect_delimiter(p: Path, text: str) -> str:
     return ","
 
 
-def _read(p: Path, fmt: str, sheet: str | None, attrs: dict[str, object]) -> tuple[pd.DataFrame, list[object]]:
+def _read(p: Path, fmt: str, sheet: str | int | None, attrs: dict[str, object]) -> tuple[pd.DataFrame, list[object]]:
     """The frame and the header as written in the file (before pandas renames repeated names)."""
     if fmt in ("csv", "tsv"):
         raw = p.read_bytes()
@@ -168,9 +168,13 @@ def _read(p: Path, fmt: str, sheet: str | None, attrs: dict[str, object]) -> tup
         with pd.ExcelFile(p, engine="openpyxl") as book:
             names = [str(s) for s in book.sheet_names]
             listing = ", ".join(repr(s) for s in names)
+            if isinstance(sheet, int) and not isinstance(sheet, bool):
+                if not 0 <= sheet < len(names):
+                    raise InputError(f"{p}: no sheet at position {sheet} (0-based); the workbook has {listing}")
+                sheet = names[sheet]
             if sheet is not None and sheet not in names:
                 raise InputError(f"{p}: no sheet {sheet!r}; the workbook has {listing}: write {p}#SHEET")
-            chosen = sheet if sheet is not None else names[0]
+            chosen = str(sheet) if sheet is not None else names[0]
             cells = pd.read_excel(book, sheet_name=chosen, header=None)
             filled = cells.notna().any(axis=1).to_numpy()
             if not filled.any():

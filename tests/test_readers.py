@@ -143,8 +143,10 @@ def test_issue11_item2_second_gdp_column_is_refused(tmp_path: Path, capsys: pyte
     """Issue 11 item 2: a second `gdp` column was silently used (mean CTFP 0.429 -> 0.194); now one line."""
     from conftest import synthetic
 
+    from ctfp.core.study_load import load_study, with_panel
+    from ctfp.data.study_panel import read_study_panel
     from ctfp.inference.cli import main
-    from ctfp.inference.prepare import read_raw_panel
+    from ctfp.studies import study_path
 
     raw, _ = synthetic(3)  # `ctfp data synth --seed 3`, the issue's panel
     other = raw["gdp"] * np.linspace(0.2, 3.0, len(raw))
@@ -156,7 +158,7 @@ def test_issue11_item2_second_gdp_column_is_refused(tmp_path: Path, capsys: pyte
     assert err == (f"ctfp: error: {path}: columns 4 'gdp' and 8 'gdp' have the same name; which one is meant is "
                    "ambiguous: rename or drop one\n")
     with pytest.raises(InputError, match="columns 4 'gdp' and 8 'gdp' have the same name"):
-        read_raw_panel(str(path))  # the path `ctfp run` reads a user's panel through
+        read_study_panel(with_panel(load_study(study_path()), path))  # how `ctfp run` reads a user's panel
 
 
 @pytest.mark.parametrize("header,msg", [
@@ -277,6 +279,9 @@ def test_data_on_the_second_sheet(tmp_path: Path) -> None:
     assert got["gdp"].tolist()[0] == 10.0 and got.attrs["sheet"] == "panel"
     assert got.attrs["source"] == str(path)
     assert read_panel(path, sheet="panel").shape == (6, 4)
+    assert read_panel(path, sheet=1).attrs["sheet"] == "panel"
+    with pytest.raises(InputError, match="no sheet at position 2 \\(0-based\\)"):
+        read_panel(path, sheet=2)
     with pytest.raises(InputError, match=r"no sheet 'x'; the workbook has '说明', 'panel': write .*#SHEET"):
         read_panel(path, sheet="x")
 

@@ -317,14 +317,16 @@ def fit_ols(frame: pd.DataFrame, y: str, x: str | Sequence[str], *, absorb: str 
 
 
 def pow2_scales(a: np.ndarray) -> np.ndarray:
-    """Per column, the power of two at or just above its largest |value| (1 for an all-zero column).
+    """Per column, a power of two to divide it by: 1 in ordinary ranges, else one near its largest |value|.
 
-    Dividing by a power of two is exact in binary floating point, so a fit on the scaled columns equals the fit
-    on the raw ones bit for bit in ordinary ranges, while a column in units of 1e-200 or 1e200 no longer under-
-    or overflows (x'x of 1e200 is inf) and is no longer mistaken for one without variation."""
+    Dividing by a power of two is exact in binary floating point, so a column in units of 1e-200 or 1e200 no
+    longer under- or overflows (x'x of 1e200 is inf) nor is mistaken for one without variation, and the fit in
+    the caller's units is recovered exactly by `_unscale`."""
     m = np.max(np.abs(a), axis=0) if a.shape[0] else np.ones(a.shape[1])
     _, e = np.frexp(np.where(np.isfinite(m) & (m > 0), m, 1.0))
-    return np.ldexp(1.0, e - 1)  # max |value| / scale in [1, 2): a 0/1 column or the constant stays as is
+    # ordinary magnitudes are left alone (scale 1), so every fit there stays bit-identical (pivoting in the
+    # solves may differ under scaling); only columns beyond 2^±64 are brought to max |value| in [1, 2)
+    return np.where((e > 64) | (e < -64), np.ldexp(1.0, e - 1), 1.0)
 
 
 def _unscale(res: PanelResult, dy: float, dx: np.ndarray) -> PanelResult:
