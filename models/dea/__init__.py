@@ -17,12 +17,11 @@ from ctfp.core.errors import InputError, NumericalError
 from ctfp.models.dea import frontier as dea_frontier
 from ctfp.models.dea.data import ZERO_OUTPUT_DIVISOR, DeaData, build_data, check_columns
 from ctfp.models.dea.radial import DEFAULT_TRANSLATION, RadialProblem, negative_normalise
-from ctfp.models.dea.run import engines, progress_bar, to_global
+from ctfp.models.dea.run import blas_single_thread, engines, progress_bar, to_global
 from ctfp.models.dea.sbm import SbmProblem
+from ctfp.models.dea.score import CHECK_TOL, EFFICIENT_TOL, ENGINES, group_pool, peers_text, score_sbm_group
 
-EFFICIENT_TOL = 1e-6  # efficient iff score >= 1 - EFFICIENT_TOL (never test == 1)
 ROUNDOFF_TOL = 1e-9  # |score - 1| below this is solver round-off of an optimum of exactly 1
-CHECK_TOL = 1e-6  # largest relative residual accepted when a solution is checked on the unscaled data
 MODELS = ("sbm", "super-sbm", "ccr", "bcc")
 ORIENTATIONS = ("none", "input", "output")
 
@@ -68,15 +67,22 @@ def run_dea(
     source: str = "data",
     row_offset: int = 1,
     pricing: bool = True,
+    engine: str = "batch",
 ) -> pd.DataFrame:
     """Score every row of `frame` as a DMU. See the module docstring and docs/dea.md.
 
     orientation/rts None take the model's default. `bad_treatment`: "undesirable" (SBM family, default) or
     "negative_normalisation" (radial, default): b' = (max b - b)/(max b - min b) + `translation`.
     `source` and `row_offset` (row number of the first row: 2 for a file with a header) name bad cells in
-    errors. `pricing=False` solves every LP over all reference columns (the plain method, for checks).
+    errors. `engine`: "batch" (compiled simplex over a candidate pool, every solution certified by pricing;
+    radial models use "highs"), "highs" (warm HiGHS with a priced pool) or "plain" (HiGHS over all reference
+    columns per DMU, the textbook method, for checks); `pricing=False` is the same as engine="plain".
     """
     model, orientation, rts = resolve_options(model, orientation, rts)
+    if engine not in ENGINES:
+        raise InputError(f"engine {engine!r} unknown; use one of {', '.join(ENGINES)}")
+    if not pricing:
+        engine = "plain"
     radial = model in ("ccr", "bcc")
     inputs, good, bad = list(inputs), list(good), list(bad)
     if not inputs or not (good or bad):
@@ -110,9 +116,10 @@ def run_dea(
     ids = frame[id_col].to_numpy() if id_col else np.arange(1, data.n + 1)
 
     if radial:
-        out, info = _run_radial(data, treatment, translation, rts, orientation, groups, ids, progress, pricing)
+        out, info = _run_radial(data, treatment, translation, rts, orientation, groups, ids, progress,
+                                engine != "plain")
     else:
-        out, info = _run_sbm(data, model, rts, orientation, weights, groups, ids, progress, pricing)
+        out, info = _run_sbm(data, model, rts, orientation, weights, groups, ids, progress, engine)
 
     head = {}
     head[id_col or "dmu"] = ids
@@ -160,11 +167,6 @@ def _check_keys(frame: pd.DataFrame, id_col: str | None, period_col: str | None,
         raise InputError(f"{source}: row {r + off} repeats ({vals}); each DMU{'-period' if period_col else ''} must appear once")
 
 
-def _peers(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> str:
-    order = np.argsort(-lam, kind="stable")
-    return ";".join(f"{ids[idx[k]]}:{lam[k]:.6g}" for k in order)
-
-
 def _columns(n: int, names: Sequence[str]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {"efficiency": np.full(n, np.nan)}
     for c in names:
@@ -176,7 +178,7 @@ def _columns(n: int, names: Sequence[str]) -> dict[str, np.ndarray]:
 
 def _run_sbm(
     data: DeaData, model: str, rts: str, orientation: str, weights: tuple[float, float],
-    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, pricing: bool,
+    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, engine: str,
 ) -> tuple[dict[str, object], dict[str, object]]:
     prob = SbmProblem(data, rts, orientation, (float(weights[0]), float(weights[1])))
     names = [*data.inputs, *data.good, *data.bad]
@@ -187,35 +189,18 @@ def _run_sbm(
     resid = np.full(n, np.nan)
     rho = np.full(n, np.nan)
     sup = np.full(n, np.nan)
-    solves = 0
+    solves = fallback = 0
     slacks = np.full((len(names), n), np.nan)
-    with progress_bar(n, progress, f"{model} ({rts}, {orientation})") as advance:
-        for g, eng, pos in engines(groups, prob.ref, m, s1, pricing):
-            for o in g.evaluate:
-                p = pos.get(int(o))
-                sol = to_global(eng.solve(prob.sbm_block(o), extra=() if p is None else (p,)), g.reference)
-                solves += sol.rounds
-                score = prob.sbm_score(sol)
-                rho[o] = score
-                st = sol.status
-                if st == "optimal":
-                    sl, lam = prob.slacks(sol)
-                    resid[o] = prob.check(o, sol, score, is_super=False)
-                    if resid[o] > CHECK_TOL or not -CHECK_TOL <= score <= 1 + CHECK_TOL:
-                        st = "check_failed"
-                    slacks[:, o] = sl
-                    peers[o] = _peers(ids, sol.ref_idx, lam)
-                if model == "super-sbm" and st == "optimal" and score >= 1 - EFFICIENT_TOL:
-                    ssol = to_global(eng.solve(prob.super_block(o), exclude=p), g.reference)
-                    solves += ssol.rounds
-                    sup[o], st = prob.super_score(ssol)
-                    if st == "optimal":
-                        r2 = prob.check(o, ssol, sup[o], is_super=True)
-                        resid[o] = max(resid[o], r2)
-                        if r2 > CHECK_TOL or sup[o] < 1 - CHECK_TOL:
-                            st = "check_failed"
-                status[o] = st
-                advance(1)
+    carried: list[int] = []
+    with progress_bar(n, progress, f"{model} ({rts}, {orientation})") as advance, blas_single_thread():
+        for g in groups:
+            r = score_sbm_group(prob, model, g.reference, g.evaluate, ids,
+                                init_pool=group_pool(prob, g.reference, carried), engine=engine, advance=advance)
+            rho[r.rows], sup[r.rows], status[r.rows] = r.rho, r.sup, r.status
+            slacks[:, r.rows], peers[r.rows], resid[r.rows] = r.slacks, r.peers, r.resid
+            solves += r.solves
+            fallback += r.fallback
+            carried = r.pool
     obs = np.vstack([data.x, data.yg, data.yb])
     direction = np.concatenate([-np.ones(m), np.ones(s1), -np.ones(prob.s2)])
     for k, c in enumerate(names):
@@ -234,7 +219,7 @@ def _run_sbm(
     res.update(peers=peers, residual=resid)
     info = {
         "weights": {"good": prob.wg.tolist(), "bad": prob.wb.tolist(), "ratio": list(weights)},
-        "lp_solves": solves,
+        "lp_solves": solves, "engine": engine, "highs_fallback": fallback,
     }
     return res, info
 
@@ -298,7 +283,7 @@ def _run_radial(
                             lo, hi = bounds[r - n_good]
                             val = hi - (val - translation) * (hi - lo)
                         out[f"target_{c}"][o] = val
-                    peers[o] = _peers(ids, sol2.ref_idx, sol2.lam)
+                    peers[o] = peers_text(ids, sol2.ref_idx, sol2.lam)
                 status[o] = st
                 advance(1)
     res: dict[str, object] = {"efficiency": out.pop("efficiency"), "status": status, "efficient": efficient}
