@@ -92,6 +92,11 @@ def _run(args: argparse.Namespace) -> int:
     else:
         with atomic_path(out) as tmp:
             table.to_parquet(tmp, index=False)
+    flagged = table.attrs.get("ill_scaled", [])
+    if flagged:
+        more = f" (and {len(flagged) - 1} more; all in the status column)" if len(flagged) > 1 else ""
+        print(f"ctfp dea: warning: {len(flagged)} DMU(s) not scored, efficiency NaN with status ill_scaled: "
+              f"{flagged[0]}{more}", file=sys.stderr)
     n_eff = int(table["efficient"].sum())
     a = table.attrs
     print(

@@ -19,10 +19,19 @@ from ctfp.models.dea.data import ZERO_OUTPUT_DIVISOR, DeaData, build_data, check
 from ctfp.models.dea.radial import DEFAULT_TRANSLATION, RadialProblem, negative_normalise
 from ctfp.models.dea.run import blas_single_thread, engines, progress_bar, to_global
 from ctfp.models.dea.sbm import SbmProblem
-from ctfp.models.dea.score import CHECK_TOL, EFFICIENT_TOL, ENGINES, group_pool, peers_text, score_sbm_group
+from ctfp.models.dea.score import (
+    CHECK_TOL,
+    EFFICIENT_TOL,
+    ENGINES,
+    ROUNDOFF_TOL,
+    group_pool,
+    peers_text,
+    score_sbm_group,
+)
 
-ROUNDOFF_TOL = 1e-9  # |score - 1| below this is solver round-off of an optimum of exactly 1
 MODELS = ("sbm", "super-sbm", "ccr", "bcc")
+# statuses reported per DMU with efficiency NaN (any other non-optimal status raises NumericalError)
+REPORTED_STATUSES = ("super_infeasible", "super_unbounded", "ill_scaled", "zero_efficiency")
 ORIENTATIONS = ("none", "input", "output")
 
 
@@ -112,7 +121,14 @@ def run_dea(
     periods = frame[period_col].to_numpy() if period_col else None
     if periods is not None and pd.isna(periods).any():
         raise InputError(f"{source}: column {period_col!r} has missing periods; fill them")
-    groups = dea_frontier.groups(data.n, periods, frontier, period_col=period_col, source=source)
+    order = None
+    if periods is not None:
+        order = dea_frontier.period_positions(frame[period_col], needs_order=kind in dea_frontier.ORDERED_KINDS,
+                                              column=period_col, source=source, why=f"a {frontier} frontier")
+    groups = dea_frontier.groups(data.n, periods, frontier, period_col=period_col, source=source, order=order)
+    tiny, tiny_why = data.ill_scaled(include_bad=treatment == "undesirable")
+    if tiny.any():  # such a DMU's own LP is meaningless at the solver's tolerances: not solved, flagged
+        groups = [dea_frontier.Group(g.label, g.evaluate[~tiny[g.evaluate]], g.reference) for g in groups]
     ids = frame[id_col].to_numpy() if id_col else np.arange(1, data.n + 1)
 
     if radial:
@@ -127,7 +143,10 @@ def run_dea(
         head[period_col] = periods
     table = pd.concat([pd.DataFrame(head), pd.DataFrame(out)], axis=1)
     table["zero_adjusted"] = data.zero_log
-    bad_status = table["status"].isin(["optimal", "super_infeasible", "super_unbounded"])
+    if tiny.any():
+        table.loc[tiny, "status"] = "ill_scaled"
+        table.loc[tiny, "efficient"] = False
+    bad_status = table["status"].isin(["optimal", *REPORTED_STATUSES])
     if not bad_status.all():
         first = int(np.flatnonzero(~bad_status.to_numpy())[0])
         raise NumericalError(
@@ -140,6 +159,11 @@ def run_dea(
     near_one = np.abs(eff - 1.0) <= ROUNDOFF_TOL
     table["efficiency"] = np.where(near_one, 1.0, eff)
     info["roundoff_snapped_to_1"] = int(near_one.sum())
+    if "rho" in table:
+        rho = table["rho"].to_numpy(dtype=float)
+        table["rho"] = np.where(np.abs(rho - 1.0) <= ROUNDOFF_TOL, 1.0, rho)
+    info["ill_scaled"] = [f"row {int(i) + row_offset} ({id_col or 'dmu'}={ids[i]}): {tiny_why[i]}"
+                          for i in np.flatnonzero(tiny)]
     table.attrs.update(
         model=model, orientation=orientation, rts=rts, frontier=frontier, inputs=inputs, good=good, bad=bad,
         bad_treatment=treatment if bad else None, efficient_tol=EFFICIENT_TOL,
@@ -269,6 +293,8 @@ def _run_radial(
                     if resid[o] > CHECK_TOL:
                         st = "check_failed"
                     eff = score if orientation == "input" else 1.0 / score
+                    if not 0 < eff <= 1 + ROUNDOFF_TOL:  # the DMU itself is feasible: theta <= 1, phi >= 1
+                        st = "check_failed"
                     out["efficiency"][o] = eff
                     rel = sl / np.concatenate([data.mu_x, data.mu_g])
                     efficient[o] = eff >= 1 - EFFICIENT_TOL and bool(np.all(rel <= EFFICIENT_TOL))

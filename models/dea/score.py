@@ -23,6 +23,17 @@ from ctfp.models.dea.solver import PricedLP
 
 EFFICIENT_TOL = 1e-6  # efficient iff score >= 1 - EFFICIENT_TOL (never test == 1)
 CHECK_TOL = 1e-6  # largest relative residual accepted when a solution is checked on the unscaled data
+ROUNDOFF_TOL = 1e-9  # |score - 1| below this is solver round-off of an optimum of exactly 1
+
+
+def sbm_status(score: np.ndarray, resid: np.ndarray) -> np.ndarray:
+    """Status of SBM (non-super) solutions: the score must lie in (0, 1] (1 + round-off), residuals small.
+
+    An SBM score of 0 is exact for a DMU with no good output (every input is then slack): reported as
+    "zero_efficiency", never as "optimal". Anything else outside (0, 1] means the LP was not resolved."""
+    bad = (resid > CHECK_TOL) | (score < -CHECK_TOL) | (score > 1 + ROUNDOFF_TOL) | ~np.isfinite(score)
+    zero = ~bad & (score <= ROUNDOFF_TOL)
+    return np.where(bad, "check_failed", np.where(zero, "zero_efficiency", "optimal"))
 ENGINES = ("batch", "highs", "plain")
 
 
@@ -102,11 +113,10 @@ def score_sbm_group(
             score = prob.scores_many(out.objective[ok])
             gidx = np.where(out.peer_idx[ok] >= 0, reference[np.maximum(out.peer_idx[ok], 0)], -1)
             sl, lam, res = prob.check_many(evaluate[ok], out.own[ok], gidx, out.peer_lam[ok], score)
-            rho[ok] = score
+            rho[ok] = np.where(score <= ROUNDOFF_TOL, 0.0, score)
             resid[ok] = res
             slacks[:, ok] = sl.T
-            bad = (res > CHECK_TOL) | (score < -CHECK_TOL) | (score > 1 + CHECK_TOL)
-            status[ok] = np.where(bad, "check_failed", "optimal")
+            status[ok] = sbm_status(score, res)
             for q, i in enumerate(ok):
                 keep = gidx[q] >= 0
                 peers[i] = peers_text(ids, gidx[q][keep], lam[q][keep])
@@ -119,13 +129,12 @@ def score_sbm_group(
         sol = to_global(highs().solve(prob.sbm_block(o), extra=() if p < 0 else (p,)), reference)
         solves += sol.rounds
         score = prob.sbm_score(sol)
-        rho[i] = score
+        rho[i] = 0.0 if score <= ROUNDOFF_TOL else score
         st = sol.status
         if st == "optimal":
             sl, lam = prob.slacks(sol)
             resid[i] = prob.check(o, sol, score, is_super=False)
-            if resid[i] > CHECK_TOL or not -CHECK_TOL <= score <= 1 + CHECK_TOL:
-                st = "check_failed"
+            st = str(sbm_status(np.array([score]), np.array([resid[i]]))[0])
             slacks[:, i] = sl
             peers[i] = peers_text(ids, sol.ref_idx, lam)
         status[i] = st
