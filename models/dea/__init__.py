@@ -9,6 +9,7 @@ are in `result.attrs`. See docs/dea.md for the models and options.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,15 +18,19 @@ from ctfp.core.errors import InputError, NumericalError
 from ctfp.models.dea import frontier as dea_frontier
 from ctfp.models.dea.data import ZERO_OUTPUT_DIVISOR, DeaData, build_data, check_columns
 from ctfp.models.dea.radial import DEFAULT_TRANSLATION, RadialProblem, negative_normalise
-from ctfp.models.dea.run import blas_single_thread, engines, progress_bar, to_global
+from ctfp.models.dea.run import blas_single_thread, progress_bar
 from ctfp.models.dea.sbm import SbmProblem
 from ctfp.models.dea.score import (
-    CHECK_TOL,
+    CHECK_TOL as CHECK_TOL,
+)
+from ctfp.models.dea.score import (
     EFFICIENT_TOL,
     ENGINES,
     ROUNDOFF_TOL,
+    ChunkShared,
     group_pool,
-    peers_text,
+    score_chunk,
+    score_radial_group,
     score_sbm_group,
 )
 
@@ -77,6 +82,8 @@ def run_dea(
     row_offset: int = 1,
     pricing: bool = True,
     engine: str = "batch",
+    executor: Any = None,
+    chunk_size: int | None = None,
 ) -> pd.DataFrame:
     """Score every row of `frame` as a DMU. See the module docstring and docs/dea.md.
 
@@ -86,6 +93,8 @@ def run_dea(
     errors. `engine`: "batch" (compiled simplex over a candidate pool, every solution certified by pricing;
     radial models use "highs"), "highs" (warm HiGHS with a priced pool) or "plain" (HiGHS over all reference
     columns per DMU, the textbook method, for checks); `pricing=False` is the same as engine="plain".
+    `executor`: None scores in this process; an object with `map(fn, shared, items, label=, progress=)` and
+    `n_workers` (ctfp.inference.compute) gets the problem once and chunks of `chunk_size` DMUs as tasks.
     """
     model, orientation, rts = resolve_options(model, orientation, rts)
     if engine not in ENGINES:
@@ -132,10 +141,11 @@ def run_dea(
     ids = frame[id_col].to_numpy() if id_col else np.arange(1, data.n + 1)
 
     if radial:
-        out, info = _run_radial(data, treatment, translation, rts, orientation, groups, ids, progress,
-                                engine != "plain")
+        out, info = _run_radial(data, treatment, translation, rts, orientation, groups, ids, progress, engine,
+                                executor, chunk_size)
     else:
-        out, info = _run_sbm(data, model, rts, orientation, weights, groups, ids, progress, engine)
+        out, info = _run_sbm(data, model, rts, orientation, weights, groups, ids, progress, engine,
+                             executor, chunk_size)
 
     head = {}
     head[id_col or "dmu"] = ids
@@ -200,9 +210,43 @@ def _columns(n: int, names: Sequence[str]) -> dict[str, np.ndarray]:
     return out
 
 
+def _dispatch(
+    kind: str, prob: SbmProblem | RadialProblem, model: str, groups: list[dea_frontier.Group], ids: np.ndarray,
+    engine: str, progress: bool | None, executor: Any, chunk_size: int | None, label: str,
+) -> tuple[list[Any], dict[str, object]]:
+    """Score every group: in this process (groups in turn, each group's pool seeding the next) or as chunks
+    of DMUs on `executor` (the problem broadcast once, each chunk an independent task with its own pool)."""
+    n_good = prob.s1 if kind == "sbm" else prob.s  # type: ignore[union-attr]
+    groups = [g for g in groups if len(g.evaluate)]
+    if executor is None:
+        results: list[Any] = []
+        carried: list[int] = []
+        total = sum(len(g.evaluate) for g in groups)
+        with progress_bar(total, progress, label) as advance, blas_single_thread():
+            for g in groups:
+                pool = group_pool(prob.ref, prob.m, n_good, g.reference, carried)
+                if kind == "sbm":
+                    r = score_sbm_group(prob, model, g.reference, g.evaluate, ids, init_pool=pool,  # type: ignore[arg-type]
+                                        engine=engine, advance=advance)
+                else:
+                    r = score_radial_group(prob, g.reference, g.evaluate, ids, init_pool=pool,  # type: ignore[arg-type]
+                                           engine=engine, advance=advance)
+                results.append(r)
+                carried = r.pool
+        return results, {"scheduler": "in-process", "chunks": len(groups)}
+    workers = max(1, int(getattr(executor, "n_workers", 1)))
+    total = sum(len(g.evaluate) for g in groups)
+    size = chunk_size or max(500, -(-total // (4 * workers)))
+    items = [(gi, g.evaluate[s : s + size]) for gi, g in enumerate(groups) for s in range(0, len(g.evaluate), size)]
+    shared = ChunkShared(kind, prob, model, ids, engine, [g.reference for g in groups])
+    results = executor.map(score_chunk, shared, items, label=f"{label}: chunks of {size} DMUs", progress=progress)
+    return results, {"scheduler": executor.description, "chunks": len(items), "chunk_size": size}
+
+
 def _run_sbm(
     data: DeaData, model: str, rts: str, orientation: str, weights: tuple[float, float],
     groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, engine: str,
+    executor: Any = None, chunk_size: int | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
     prob = SbmProblem(data, rts, orientation, (float(weights[0]), float(weights[1])))
     names = [*data.inputs, *data.good, *data.bad]
@@ -213,18 +257,12 @@ def _run_sbm(
     resid = np.full(n, np.nan)
     rho = np.full(n, np.nan)
     sup = np.full(n, np.nan)
-    solves = fallback = 0
     slacks = np.full((len(names), n), np.nan)
-    carried: list[int] = []
-    with progress_bar(n, progress, f"{model} ({rts}, {orientation})") as advance, blas_single_thread():
-        for g in groups:
-            r = score_sbm_group(prob, model, g.reference, g.evaluate, ids,
-                                init_pool=group_pool(prob, g.reference, carried), engine=engine, advance=advance)
-            rho[r.rows], sup[r.rows], status[r.rows] = r.rho, r.sup, r.status
-            slacks[:, r.rows], peers[r.rows], resid[r.rows] = r.slacks, r.peers, r.resid
-            solves += r.solves
-            fallback += r.fallback
-            carried = r.pool
+    results, run_info = _dispatch("sbm", prob, model, groups, ids, engine, progress, executor, chunk_size,
+                                  f"{model} ({rts}, {orientation})")
+    for r in results:
+        rho[r.rows], sup[r.rows], status[r.rows] = r.rho, r.sup, r.status
+        slacks[:, r.rows], peers[r.rows], resid[r.rows] = r.slacks, r.peers, r.resid
     obs = np.vstack([data.x, data.yg, data.yb])
     direction = np.concatenate([-np.ones(m), np.ones(s1), -np.ones(prob.s2)])
     for k, c in enumerate(names):
@@ -243,14 +281,16 @@ def _run_sbm(
     res.update(peers=peers, residual=resid)
     info = {
         "weights": {"good": prob.wg.tolist(), "bad": prob.wb.tolist(), "ratio": list(weights)},
-        "lp_solves": solves, "engine": engine, "highs_fallback": fallback,
+        "lp_solves": sum(r.solves for r in results), "engine": engine,
+        "highs_fallback": sum(r.fallback for r in results), **run_info,
     }
     return res, info
 
 
 def _run_radial(
     data: DeaData, treatment: str, translation: float, rts: str, orientation: str,
-    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, pricing: bool,
+    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, engine: str,
+    executor: Any = None, chunk_size: int | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
     names = [*data.inputs, *data.good, *data.bad]
     bounds: list[tuple[float, float]] = []
@@ -264,59 +304,30 @@ def _run_radial(
         data = DeaData(data.inputs, [*data.good, *data.bad], [], data.x, yg, np.empty((0, data.n)),
                        data.mu_x, yg.mean(axis=1), np.empty(0), data.zero_log)
     prob = RadialProblem(data, rts, orientation)
-    n, m = data.n, prob.m
-    out = _columns(n, names)
+    n = data.n
     status = np.full(n, "", dtype=object)
     peers = np.full(n, "", dtype=object)
-    resid = np.full(n, np.nan)
-    raw = np.full(n, np.nan)
+    resid, raw, eff = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     efficient = np.zeros(n, dtype=bool)
-    solves = 0
+    slacks, targets = np.full((len(names), n), np.nan), np.full((len(names), n), np.nan)
+    results, run_info = _dispatch("radial", prob, "radial", groups, ids, engine if engine == "plain" else "highs",
+                                  progress, executor, chunk_size, f"{'ccr' if rts == 'crs' else 'bcc'} ({orientation})")
+    for r in results:
+        raw[r.rows], eff[r.rows], status[r.rows], efficient[r.rows] = r.raw, r.eff, r.status, r.efficient
+        slacks[:, r.rows], targets[:, r.rows], peers[r.rows], resid[r.rows] = r.slacks, r.targets, r.peers, r.resid
     n_good = len(data.good) - len(bounds)
-    with progress_bar(n, progress, f"{'ccr' if rts == 'crs' else 'bcc'} ({orientation})") as advance:
-        for g, eng, pos in engines(groups, prob.ref, m, prob.s, pricing):
-            for o in g.evaluate:
-                p = pos.get(int(o))
-                extra = () if p is None else (p,)
-                sol = eng.solve(prob.block(o), extra=extra)
-                score = prob.score(sol)
-                st = sol.status
-                solves += sol.rounds
-                if st == "optimal":
-                    sol2 = to_global(eng.solve(prob.block(o, score), extra=extra), g.reference)
-                    solves += sol2.rounds
-                    st = sol2.status
-                if st == "optimal":
-                    raw[o] = score
-                    sl = prob.slacks(sol2)
-                    resid[o] = prob.check(o, sol2, score, )
-                    if resid[o] > CHECK_TOL:
-                        st = "check_failed"
-                    eff = score if orientation == "input" else 1.0 / score
-                    if not 0 < eff <= 1 + ROUNDOFF_TOL:  # the DMU itself is feasible: theta <= 1, phi >= 1
-                        st = "check_failed"
-                    out["efficiency"][o] = eff
-                    rel = sl / np.concatenate([data.mu_x, data.mu_g])
-                    efficient[o] = eff >= 1 - EFFICIENT_TOL and bool(np.all(rel <= EFFICIENT_TOL))
-                    xt = (score if orientation == "input" else 1.0) * data.x[:, o] - sl[:m]
-                    yt = (1.0 if orientation == "input" else score) * data.yg[:, o] + sl[m:]
-                    for k, c in enumerate(data.inputs):
-                        out[f"slack_{c}"][o], out[f"target_{c}"][o] = sl[k], xt[k]
-                    for r, c in enumerate(data.good):
-                        out[f"slack_{c}"][o] = sl[m + r]
-                        val = yt[r]
-                        if r >= n_good:  # back to the bad output's own units
-                            lo, hi = bounds[r - n_good]
-                            val = hi - (val - translation) * (hi - lo)
-                        out[f"target_{c}"][o] = val
-                    peers[o] = peers_text(ids, sol2.ref_idx, sol2.lam)
-                status[o] = st
-                advance(1)
-    res: dict[str, object] = {"efficiency": out.pop("efficiency"), "status": status, "efficient": efficient}
+    m = len(data.inputs)
+    for q, (lo, hi) in enumerate(bounds):  # bad-output targets back to the bad output's own units
+        k = m + n_good + q
+        targets[k] = hi - (targets[k] - translation) * (hi - lo)
+    res: dict[str, object] = {"efficiency": eff, "status": status, "efficient": efficient}
     res["theta" if orientation == "input" else "phi"] = raw
-    res.update(out)
+    for k, c in enumerate(names):
+        res[f"slack_{c}"] = slacks[k]
+    for k, c in enumerate(names):
+        res[f"target_{c}"] = targets[k]
     res.update(peers=peers, residual=resid)
-    info: dict[str, object] = {"lp_solves": solves}
+    info: dict[str, object] = {"lp_solves": sum(r.solves for r in results), "engine": "highs", **run_info}
     if bounds:
         info["negative_normalisation"] = {
             "formula": "b' = (max - b) / (max - min) + translation",

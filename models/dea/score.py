@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ctfp.models.dea.batch import solve_standard
-from ctfp.models.dea.run import initial_pool, to_global
+from ctfp.models.dea.radial import RadialProblem
+from ctfp.models.dea.run import blas_single_thread, initial_pool, to_global
 from ctfp.models.dea.sbm import SbmProblem
 from ctfp.models.dea.solver import PricedLP
 
@@ -56,10 +57,11 @@ def peers_text(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> str:
     return ";".join(f"{ids[idx[k]]}:{lam[k]:.6g}" for k in order)
 
 
-def group_pool(prob: SbmProblem, reference: np.ndarray, carried: Sequence[int] = ()) -> list[int]:
-    """Starting pool of a group (positions within `reference`): extreme ratios plus rows carried over."""
+def group_pool(ref: np.ndarray, n_in: int, n_good: int, reference: np.ndarray, carried: Sequence[int] = ()) -> list[int]:
+    """Starting pool of a group (positions within `reference`): extreme ratios plus rows carried over from the
+    previous group. `ref` is the problem's signed core matrix over all rows."""
     pos = {int(r): p for p, r in enumerate(reference)}
-    seed = set(initial_pool(prob.ref[:, reference], prob.m, prob.s1)) | {pos[r] for r in carried if r in pos}
+    seed = set(initial_pool(ref[:, reference], n_in, n_good)) | {pos[r] for r in carried if r in pos}
     return sorted(seed)
 
 
@@ -95,7 +97,7 @@ def score_sbm_group(
     slot_pos = np.where(reference[order[loc]] == evaluate, order[loc], -1)
     sub = prob.ref[:, reference]
     todo = np.arange(ne)
-    pool = list(init_pool) or group_pool(prob, reference)
+    pool = list(init_pool) or group_pool(prob.ref, prob.m, prob.s1, reference)
     eng: PricedLP | None = None
 
     def highs() -> PricedLP:
@@ -158,3 +160,104 @@ def score_sbm_group(
         pool = sorted(set(pool) | set(np.flatnonzero(eng.in_pool).tolist()))
     return GroupScores(evaluate, rho, sup, status, slacks, peers, resid, solves,
                        [int(reference[j]) for j in pool], fallback)
+
+
+@dataclass
+class RadialScores:
+    rows: np.ndarray
+    raw: np.ndarray  # theta (input) or phi (output)
+    eff: np.ndarray
+    status: np.ndarray
+    efficient: np.ndarray
+    slacks: np.ndarray  # (nv, len(rows)) in model units (bad outputs negatively normalised)
+    targets: np.ndarray  # (nv, len(rows)) in model units
+    peers: np.ndarray
+    resid: np.ndarray
+    solves: int
+    pool: list[int] = field(default_factory=list)
+    fallback: int = 0
+
+
+def score_radial_group(
+    prob: RadialProblem,
+    reference: np.ndarray,
+    evaluate: np.ndarray,
+    ids: np.ndarray,
+    *,
+    init_pool: Sequence[int] = (),
+    engine: str = "highs",
+    advance: Callable[[int], None] | None = None,
+) -> RadialScores:
+    """Radial CCR/BCC (two stages: the score, then max slacks at that score) for rows `evaluate`. HiGHS with a
+    priced pool ("batch" means the same here: stage 2's fixed-score bounds are not in the compiled simplex's
+    standard form), or "plain" over all columns."""
+    reference = np.asarray(reference, dtype=np.int64)
+    evaluate = np.asarray(evaluate, dtype=np.int64)
+    d, m, orientation = prob.data, prob.m, prob.orientation
+    ne, nv = len(evaluate), prob.m + prob.s
+    raw, eff, resid = np.full(ne, np.nan), np.full(ne, np.nan), np.full(ne, np.nan)
+    status = np.full(ne, "", dtype=object)
+    peers = np.full(ne, "", dtype=object)
+    efficient = np.zeros(ne, dtype=bool)
+    slacks, targets = np.full((nv, ne), np.nan), np.full((nv, ne), np.nan)
+    mu = np.concatenate([d.mu_x, d.mu_g])
+    pos = {int(r): p for p, r in enumerate(reference)}
+    pool = list(init_pool) or sorted(initial_pool(prob.ref[:, reference], m, prob.s))
+    eng = PricedLP(prob.ref[:, reference], init_pool=pool, pricing=engine != "plain")
+    solves = 0
+    for i, o in enumerate(evaluate):
+        o = int(o)
+        p = pos.get(o)
+        extra = () if p is None else (p,)
+        sol = eng.solve(prob.block(o), extra=extra)
+        score = prob.score(sol)
+        st = sol.status
+        solves += sol.rounds
+        if st == "optimal":
+            sol2 = to_global(eng.solve(prob.block(o, score), extra=extra), reference)
+            solves += sol2.rounds
+            st = sol2.status
+        if st == "optimal":
+            raw[i] = score
+            sl = prob.slacks(sol2)
+            resid[i] = prob.check(o, sol2, score)
+            if resid[i] > CHECK_TOL:
+                st = "check_failed"
+            e = score if orientation == "input" else 1.0 / score
+            if not 0 < e <= 1 + ROUNDOFF_TOL:  # the DMU itself is feasible: theta <= 1, phi >= 1
+                st = "check_failed"
+            eff[i] = e
+            efficient[i] = e >= 1 - EFFICIENT_TOL and bool(np.all(sl / mu <= EFFICIENT_TOL))
+            slacks[:, i] = sl
+            targets[:m, i] = (score if orientation == "input" else 1.0) * d.x[:, o] - sl[:m]
+            targets[m:, i] = (1.0 if orientation == "input" else score) * d.yg[:, o] + sl[m:]
+            peers[i] = peers_text(ids, sol2.ref_idx, sol2.lam)
+        status[i] = st
+        if advance is not None:
+            advance(1)
+    pool_rows = [int(reference[j]) for j in np.flatnonzero(eng.in_pool)]
+    return RadialScores(evaluate, raw, eff, status, efficient, slacks, targets, peers, resid, solves, pool_rows)
+
+
+@dataclass(frozen=True)
+class ChunkShared:
+    """What every chunk of one run needs, sent to each worker once: the problem (all data), the options and the
+    reference rows of every frontier group."""
+
+    kind: str  # "sbm" | "radial"
+    prob: SbmProblem | RadialProblem
+    model: str
+    ids: np.ndarray
+    engine: str
+    references: list[np.ndarray]
+
+
+def score_chunk(shared: ChunkShared, item: tuple[int, np.ndarray]) -> GroupScores | RadialScores:
+    """One task: score rows `item[1]` against frontier group `item[0]`'s reference set (its own warm pool)."""
+    gi, rows = item
+    reference = shared.references[gi]
+    with blas_single_thread():
+        if shared.kind == "sbm":
+            return score_sbm_group(shared.prob, shared.model, reference, rows, shared.ids,  # type: ignore[arg-type]
+                                   engine=shared.engine)
+        return score_radial_group(shared.prob, reference, rows, shared.ids, engine=shared.engine)  # type: ignore[arg-type]
