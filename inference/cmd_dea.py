@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default 0.01)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: only when stderr is a terminal)")
+    p.add_argument("--scheduler", default="", metavar="WHERE",
+                   help="where the LPs run: \"\" in this process (default), local:N (a Dask cluster of N worker "
+                   "processes on 127.0.0.1, started and closed here) or tcp://HOST:PORT (an existing Dask cluster)")
+    p.add_argument("--chunk-size", type=int, default=None, metavar="K",
+                   help="DMUs per task on a Dask scheduler (default: about 4 tasks per worker, at least 500)")
     p.add_argument("--out", required=True, metavar="FILE", help="output table: .csv or .parquet")
     p.set_defaults(func=_run)
 
@@ -73,20 +78,30 @@ def _run(args: argparse.Namespace) -> int:
     if args.translation is not None and model not in ("ccr", "bcc"):
         raise InputError("--translation applies to the radial models (ccr, bcc) only")
 
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise InputError(f"--chunk-size {args.chunk_size}: give a positive number of DMUs per task")
+    from ctfp.inference.compute import open_executor, parse_scheduler
+
+    scheduler = parse_scheduler(args.scheduler)
     from ctfp.core.atomic import atomic_path, write_csv
     from ctfp.data.readers import read_panel
     from ctfp.models.dea import run_dea
     from ctfp.models.dea.radial import DEFAULT_TRANSLATION
 
     frame = read_panel(args.data)
-    table = run_dea(
-        frame, inputs, good, bad, id_col=args.id_col, period_col=args.period_col, model=model,
+    kw = dict(
+        id_col=args.id_col, period_col=args.period_col, model=model,
         orientation=args.orientation and args.orientation.strip().lower(),
         rts=args.rts and args.rts.strip().lower(), frontier=args.frontier, weights=weights,
         progress=args.progress,
         translation=DEFAULT_TRANSLATION if args.translation is None else args.translation,
-        source=str(args.data), row_offset=2,
+        source=str(args.data), row_offset=2, chunk_size=args.chunk_size,
     )
+    if scheduler.kind == "inprocess":
+        table = run_dea(frame, inputs, good, bad, **kw)
+    else:
+        with open_executor(scheduler) as ex:
+            table = run_dea(frame, inputs, good, bad, executor=ex, **kw)
     if out.suffix.lower() == ".csv":
         write_csv(out, table)
     else:
@@ -99,9 +114,10 @@ def _run(args: argparse.Namespace) -> int:
               f"{flagged[0]}{more}", file=sys.stderr)
     n_eff = int(table["efficient"].sum())
     a = table.attrs
+    where = "" if a.get("scheduler", "in-process") == "in-process" else f", {a['chunks']} tasks on {a['scheduler']}"
     print(
         f"ctfp dea: {len(table)} DMUs, model {a['model']} ({a['orientation']}, {a['rts']}, {a['frontier']} frontier), "
-        f"{n_eff} efficient, mean efficiency {table['efficiency'].mean():.4f} -> {out}",
+        f"{n_eff} efficient, mean efficiency {table['efficiency'].mean():.4f}{where} -> {out}",
         file=sys.stderr,
     )
     return 0

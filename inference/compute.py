@@ -123,7 +123,7 @@ class DaskExecutor:
         results: list[Any] = [None] * len(items)
         done = [False] * len(items)
         with progress_bar(len(items), progress, label) as advance:
-            pending = as_completed(list(futures))
+            pending = as_completed(list(futures), loop=client.loop)
             for fut in pending:
                 i = futures.pop(fut)
                 if fut.status == "finished":
@@ -166,33 +166,76 @@ def _reachable(address: str) -> None:
                          "`dask scheduler` and `dask worker ADDRESS`, or use --scheduler local:N") from None
 
 
+class LazyDask:
+    """A Dask executor that connects (or starts its LocalCluster) at first use, so input errors found before any
+    task is submitted cost no cluster start-up; closed by `open_executor`."""
+
+    def __init__(self, sch: Scheduler) -> None:
+        self.sch = sch
+        self._ex: DaskExecutor | None = None
+        self._cluster: Any = None
+        self.description = (f"Dask cluster at {sch.address}" if sch.kind == "tcp"
+                            else f"local Dask cluster, {sch.workers} worker processes")
+
+    def _start(self) -> DaskExecutor:
+        if self._ex is not None:
+            return self._ex
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        if self.sch.kind == "tcp":
+            _reachable(self.sch.address)
+            try:
+                client = Client(self.sch.address, timeout=f"{int(CONNECT_TIMEOUT_S * 3)}s", set_as_default=False)
+            except OSError as err:
+                raise InputError(f"--scheduler {self.sch.address}: could not connect to the Dask scheduler "
+                                 f"({err})") from None
+        else:
+            # loopback only, no dashboard on a fixed port, one thread per worker (the solver is single-threaded)
+            self._cluster = LocalCluster(n_workers=self.sch.workers, threads_per_worker=1, processes=True,
+                                         host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                         silence_logs=logging.ERROR)
+            client = Client(self._cluster, set_as_default=False)
+        self._ex = DaskExecutor(client, self.description)
+        return self._ex
+
+    @property
+    def client(self) -> Any:
+        return self._start().client
+
+    @property
+    def n_workers(self) -> int:
+        if self.sch.kind == "local":
+            return self.sch.workers
+        return self._start().n_workers
+
+    @property
+    def resubmitted(self) -> int:
+        return 0 if self._ex is None else self._ex.resubmitted
+
+    def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
+            label: str = "tasks", progress: bool | None = None) -> list[Any]:
+        return self._start().map(fn, shared, items, label=label, progress=progress)
+
+    def close(self) -> None:
+        if self._ex is not None:
+            self._ex.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._ex = self._cluster = None
+
+
 @contextmanager
 def open_executor(scheduler: str | Scheduler | None = "") -> Iterator[Executor]:
-    """The executor for `scheduler` (see the module docstring); a cluster ctfp started is closed on exit."""
+    """The executor for `scheduler` (see the module docstring); a cluster ctfp started is closed on exit.
+    Nothing is started or imported until the first task is submitted."""
     sch = scheduler if isinstance(scheduler, Scheduler) else parse_scheduler(scheduler)
     if sch.kind == "inprocess":
         yield InProcess()
         return
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    if sch.kind == "tcp":
-        _reachable(sch.address)
-        try:
-            client = Client(sch.address, timeout=f"{int(CONNECT_TIMEOUT_S * 3)}s", set_as_default=False)
-        except OSError as err:
-            raise InputError(f"--scheduler {sch.address}: could not connect to the Dask scheduler ({err})") from None
-        try:
-            yield DaskExecutor(client, f"Dask cluster at {sch.address}")
-        finally:
-            client.close()
-        return
-    cluster = LocalCluster(n_workers=sch.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=logging.ERROR)
-    client = Client(cluster, set_as_default=False)
+    ex = LazyDask(sch)
     try:
-        yield DaskExecutor(client, f"local Dask cluster, {sch.workers} worker processes")
+        yield ex
     finally:
-        client.close()
-        cluster.close()
+        ex.close()

@@ -240,7 +240,8 @@ def _dispatch(
     items = [(gi, g.evaluate[s : s + size]) for gi, g in enumerate(groups) for s in range(0, len(g.evaluate), size)]
     shared = ChunkShared(kind, prob, model, ids, engine, [g.reference for g in groups])
     results = executor.map(score_chunk, shared, items, label=f"{label}: chunks of {size} DMUs", progress=progress)
-    return results, {"scheduler": executor.description, "chunks": len(items), "chunk_size": size}
+    return results, {"scheduler": executor.description, "chunks": len(items), "chunk_size": size,
+                     "tasks_resubmitted": int(getattr(executor, "resubmitted", 0))}
 
 
 def _run_sbm(
