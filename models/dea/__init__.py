@@ -34,7 +34,8 @@ from ctfp.models.dea.score import (
     score_sbm_group,
 )
 
-MODELS = ("sbm", "super-sbm", "ccr", "bcc")
+MODELS = ("sbm", "super-sbm", "ccr", "bcc", "super-ccr", "super-bcc")
+RADIAL = ("ccr", "bcc", "super-ccr", "super-bcc")
 # statuses reported per DMU with efficiency NaN (any other non-optimal status raises NumericalError)
 REPORTED_STATUSES = ("super_infeasible", "super_unbounded", "ill_scaled", "zero_efficiency")
 ORIENTATIONS = ("none", "input", "output")
@@ -45,14 +46,14 @@ def resolve_options(model: str, orientation: str | None, rts: str | None) -> tup
     model = model.lower()
     if model not in MODELS:
         raise InputError(f"model {model!r} unknown; use one of {', '.join(MODELS)}")
-    radial = model in ("ccr", "bcc")
+    radial = model in RADIAL
     if orientation is None:
         orientation = "input" if radial else "none"
     if orientation not in ORIENTATIONS:
         raise InputError(f"orientation {orientation!r} unknown; use none, input or output")
     if radial and orientation == "none":
         raise InputError(f"model {model} is radial: choose --orientation input (recommended) or output")
-    implied = {"ccr": "crs", "bcc": "vrs"}.get(model)
+    implied = {"ccr": "crs", "bcc": "vrs", "super-ccr": "crs", "super-bcc": "vrs"}.get(model)
     if rts is None:
         rts = implied or "crs"
     if rts not in ("crs", "vrs"):
@@ -101,7 +102,7 @@ def run_dea(
         raise InputError(f"engine {engine!r} unknown; use one of {', '.join(ENGINES)}")
     if not pricing:
         engine = "plain"
-    radial = model in ("ccr", "bcc")
+    radial = model in RADIAL
     inputs, good, bad = list(inputs), list(good), list(bad)
     if not inputs or not (good or bad):
         raise InputError(f"{source}: DEA needs at least one input and one output (--inputs, --good/--bad)")
@@ -141,8 +142,8 @@ def run_dea(
     ids = frame[id_col].to_numpy() if id_col else np.arange(1, data.n + 1)
 
     if radial:
-        out, info = _run_radial(data, treatment, translation, rts, orientation, groups, ids, progress, engine,
-                                executor, chunk_size)
+        out, info = _run_radial(data, model, treatment, translation, rts, orientation, groups, ids, progress,
+                                engine, executor, chunk_size)
     else:
         out, info = _run_sbm(data, model, rts, orientation, weights, groups, ids, progress, engine,
                              executor, chunk_size)
@@ -230,7 +231,7 @@ def _dispatch(
                                         engine=engine, advance=advance)
                 else:
                     r = score_radial_group(prob, g.reference, g.evaluate, ids, init_pool=pool,  # type: ignore[arg-type]
-                                           engine=engine, advance=advance)
+                                           engine=engine, advance=advance, super_=model.startswith("super-"))
                 results.append(r)
                 carried = r.pool
         return results, {"scheduler": "in-process", "chunks": len(groups)}
@@ -289,7 +290,7 @@ def _run_sbm(
 
 
 def _run_radial(
-    data: DeaData, treatment: str, translation: float, rts: str, orientation: str,
+    data: DeaData, model: str, treatment: str, translation: float, rts: str, orientation: str,
     groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, engine: str,
     executor: Any = None, chunk_size: int | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
@@ -311,10 +312,12 @@ def _run_radial(
     resid, raw, eff = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     efficient = np.zeros(n, dtype=bool)
     slacks, targets = np.full((len(names), n), np.nan), np.full((len(names), n), np.nan)
-    results, run_info = _dispatch("radial", prob, "radial", groups, ids, engine if engine == "plain" else "highs",
+    results, run_info = _dispatch("radial", prob, model, groups, ids, engine if engine == "plain" else "highs",
                                   progress, executor, chunk_size, f"{'ccr' if rts == 'crs' else 'bcc'} ({orientation})")
+    sup = np.full(n, np.nan)
     for r in results:
         raw[r.rows], eff[r.rows], status[r.rows], efficient[r.rows] = r.raw, r.eff, r.status, r.efficient
+        sup[r.rows] = r.sup
         slacks[:, r.rows], targets[:, r.rows], peers[r.rows], resid[r.rows] = r.slacks, r.targets, r.peers, r.resid
     n_good = len(data.good) - len(bounds)
     m = len(data.inputs)
@@ -323,6 +326,8 @@ def _run_radial(
         targets[k] = hi - (targets[k] - translation) * (hi - lo)
     res: dict[str, object] = {"efficiency": eff, "status": status, "efficient": efficient}
     res["theta" if orientation == "input" else "phi"] = raw
+    if model.startswith("super-"):
+        res["super_efficiency"] = sup
     for k, c in enumerate(names):
         res[f"slack_{c}"] = slacks[k]
     for k, c in enumerate(names):

@@ -176,6 +176,7 @@ class RadialScores:
     solves: int
     pool: list[int] = field(default_factory=list)
     fallback: int = 0
+    sup: np.ndarray = field(default_factory=lambda: np.empty(0))  # super-efficiency (NaN if not computed)
 
 
 def score_radial_group(
@@ -187,15 +188,20 @@ def score_radial_group(
     init_pool: Sequence[int] = (),
     engine: str = "highs",
     advance: Callable[[int], None] | None = None,
+    super_: bool = False,
 ) -> RadialScores:
     """Radial CCR/BCC (two stages: the score, then max slacks at that score) for rows `evaluate`. HiGHS with a
     priced pool ("batch" means the same here: stage 2's fixed-score bounds are not in the compiled simplex's
-    standard form), or "plain" over all columns."""
+    standard form), or "plain" over all columns.
+
+    super_: Andersen-Petersen super-efficiency for the DMUs scored 1: the stage-1 LP with the DMU removed from
+    its reference set; `eff` becomes that score (theta >= 1, or 1/phi >= 1). Under VRS it can be infeasible:
+    efficiency NaN with status super_infeasible, never a fallback to the standard score."""
     reference = np.asarray(reference, dtype=np.int64)
     evaluate = np.asarray(evaluate, dtype=np.int64)
     d, m, orientation = prob.data, prob.m, prob.orientation
     ne, nv = len(evaluate), prob.m + prob.s
-    raw, eff, resid = np.full(ne, np.nan), np.full(ne, np.nan), np.full(ne, np.nan)
+    raw, eff, resid, sup = np.full(ne, np.nan), np.full(ne, np.nan), np.full(ne, np.nan), np.full(ne, np.nan)
     status = np.full(ne, "", dtype=object)
     peers = np.full(ne, "", dtype=object)
     efficient = np.zeros(ne, dtype=bool)
@@ -232,11 +238,25 @@ def score_radial_group(
             targets[:m, i] = (score if orientation == "input" else 1.0) * d.x[:, o] - sl[:m]
             targets[m:, i] = (1.0 if orientation == "input" else score) * d.yg[:, o] + sl[m:]
             peers[i] = peers_text(ids, sol2.ref_idx, sol2.lam)
+        if super_ and st == "optimal" and eff[i] >= 1 - EFFICIENT_TOL:
+            ssol = eng.solve(prob.block(o), exclude=p)
+            solves += ssol.rounds
+            if ssol.status == "optimal":
+                sc = prob.score(ssol)
+                sup[i] = sc if orientation == "input" else (np.inf if sc <= 0 else 1.0 / sc)
+                if not sup[i] >= 1 - CHECK_TOL or not np.isfinite(sup[i]):
+                    st = "super_unbounded" if not np.isfinite(sup[i]) else "check_failed"
+                    sup[i] = np.nan
+                eff[i] = sup[i]
+            else:
+                st = "super_infeasible" if ssol.status == "infeasible" else f"super_{ssol.status}"
+                eff[i] = np.nan
         status[i] = st
         if advance is not None:
             advance(1)
     pool_rows = [int(reference[j]) for j in np.flatnonzero(eng.in_pool)]
-    return RadialScores(evaluate, raw, eff, status, efficient, slacks, targets, peers, resid, solves, pool_rows)
+    return RadialScores(evaluate, raw, eff, status, efficient, slacks, targets, peers, resid, solves, pool_rows,
+                        0, sup)
 
 
 @dataclass(frozen=True)
@@ -260,4 +280,5 @@ def score_chunk(shared: ChunkShared, item: tuple[int, np.ndarray]) -> GroupScore
         if shared.kind == "sbm":
             return score_sbm_group(shared.prob, shared.model, reference, rows, shared.ids,  # type: ignore[arg-type]
                                    engine=shared.engine)
-        return score_radial_group(shared.prob, reference, rows, shared.ids, engine=shared.engine)  # type: ignore[arg-type]
+        return score_radial_group(shared.prob, reference, rows, shared.ids, engine=shared.engine,  # type: ignore[arg-type]
+                                  super_=shared.model.startswith("super-"))
