@@ -123,3 +123,46 @@ def test_solve_standard_certifies_only_full_lp_optima(panel) -> None:
     assert 0 < len(cert) < data.n  # starved on purpose: some certified, some left to HiGHS
     for i in cert[::5]:
         assert out.objective[i] == pytest.approx(plain.solve(prob.sbm_block(int(i))).objective, abs=IDENTICAL)
+
+
+def test_pruned_pricing_finds_exactly_the_violators_full_pricing_finds(panel) -> None:
+    from ctfp.models.dea import simplex
+    from ctfp.models.dea.pricing import build_index
+
+    data = build_data(panel, ["x1", "x2"], ["yg"], ["yb"], source="t", id_col="id", period_col="t")
+    prob = SbmProblem(data, "vrs", "none")
+    idx = build_index(prob.ref, leaf=8)
+    rng = np.random.default_rng(0)
+    # duals near optimal ones (mostly no violator) and random ones (many): both must agree exactly
+    pi = np.vstack([np.abs(rng.normal(0, 1, (40, prob.n_core))), rng.normal(0, 1, (40, prob.n_core))])
+    pi[:, -1] = rng.normal(0, 1, len(pi))
+    m1, i1 = np.empty(len(pi)), np.empty((len(pi), 4), dtype=np.int64)
+    m2, i2 = np.empty(len(pi)), np.empty((len(pi), 4), dtype=np.int64)
+    simplex.price(pi, prob.ref, 1e-9, m1, i1)
+    priced = simplex.price_blocked(pi, idx.ref, idx.lo, idx.hi, idx.smax, idx.starts, 1e-9, m2, i2)
+    i2 = np.where(i2 >= 0, idx.order[np.maximum(i2, 0)], -1)
+    viol = m1 < -1e-9
+    assert viol.any() and (~viol).any()
+    np.testing.assert_array_equal(m2 < -1e-9, viol)
+    np.testing.assert_allclose(m2[viol], m1[viol], rtol=0, atol=1e-15)
+    # the same K most negative reduced costs (indices may differ only between exact copies of a DMU)
+    np.testing.assert_array_equal(i2 >= 0, i1 >= 0)
+    d = -(pi @ prob.ref)
+    rows = np.arange(len(pi))[:, None]
+    np.testing.assert_allclose(np.where(i2 >= 0, d[rows, np.maximum(i2, 0)], 0),
+                               np.where(i1 >= 0, d[rows, np.maximum(i1, 0)], 0), rtol=0, atol=1e-12)
+    assert priced < len(pi) * data.n  # something was pruned
+
+
+def test_batch_with_a_pricing_index_gives_identical_scores(panel) -> None:
+    from ctfp.models.dea.pricing import build_index
+
+    data = build_data(panel, ["x1", "x2"], ["yg"], ["yb"], source="t", id_col="id", period_col="t")
+    for rts in ("crs", "vrs"):
+        prob = SbmProblem(data, rts, "none")
+        rows = np.arange(data.n)
+        a = solve_standard(prob.ref, prob.sbm_blocks_for(rows), rows, [])
+        b = solve_standard(prob.ref, prob.sbm_blocks_for(rows), rows, [], index=build_index(prob.ref, leaf=8))
+        assert a.certified.all() and b.certified.all()
+        np.testing.assert_allclose(b.objective, a.objective, atol=IDENTICAL, rtol=0)
+        assert b.priced < a.priced

@@ -27,8 +27,8 @@ from ctfp.models.dea.score import (
     EFFICIENT_TOL,
     ENGINES,
     ROUNDOFF_TOL,
-    ChunkShared,
     group_pool,
+    prepare_chunks,
     score_chunk,
     score_radial_group,
     score_sbm_group,
@@ -239,7 +239,7 @@ def _dispatch(
     total = sum(len(g.evaluate) for g in groups)
     size = chunk_size or max(500, -(-total // (4 * workers)))
     items = [(gi, g.evaluate[s : s + size]) for gi, g in enumerate(groups) for s in range(0, len(g.evaluate), size)]
-    shared = ChunkShared(kind, prob, model, ids, engine, [g.reference for g in groups])
+    shared = prepare_chunks(kind, prob, model, ids, engine, [(g.reference, g.evaluate) for g in groups])
     results = executor.map(score_chunk, shared, items, label=f"{label}: chunks of {size} DMUs", progress=progress)
     return results, {"scheduler": executor.description, "chunks": len(items), "chunk_size": size,
                      "tasks_resubmitted": int(getattr(executor, "resubmitted", 0))}

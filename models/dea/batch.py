@@ -19,9 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ctfp.models.dea import simplex
+from ctfp.models.dea.pricing import PricingIndex, build_index
 
 Blocks = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 TOP_K = 4  # most negative columns remembered per violating LP
+INDEX_FROM = 4000  # reference sets at least this large are priced through a PricingIndex (pruned, exact)
 
 
 @dataclass
@@ -33,6 +35,7 @@ class BatchOutcome:
     peer_lam: np.ndarray  # (B, r)
     solves: np.ndarray  # (B,) LP solves used
     pool: list[int]  # final candidate pool (positions in `ref`)
+    priced: int = 0  # reduced costs computed (pricing work; all columns of every LP without an index)
 
 
 def standard_form(a: np.ndarray, lower: np.ndarray, upper: np.ndarray, rl: np.ndarray, ru: np.ndarray) -> bool:
@@ -52,6 +55,7 @@ def solve_standard(
     max_add: int = 24,
     max_rounds: int = 60,
     advance: Callable[[int], None] | None = None,
+    index: PricingIndex | None = None,
 ) -> BatchOutcome:
     """Solve LP i = blocks([i]) over own block + ref[:, slot_pos[i]] (if >= 0) + pool, for i in 0..B-1.
 
@@ -59,6 +63,9 @@ def solve_standard(
     """
     ref = np.ascontiguousarray(ref, dtype=float)
     nc, n = ref.shape
+    if index is None and n >= INDEX_FROM:
+        index = build_index(ref)
+    priced = [0]
     b_count = len(slot_pos)
     in_pool = np.zeros(n, dtype=bool)
     in_pool[list(init_pool)] = True
@@ -101,7 +108,14 @@ def solve_standard(
                 gi = np.flatnonzero(good)
                 m_g = np.empty(len(gi))
                 i_g = np.empty((len(gi), TOP_K), dtype=np.int64)
-                simplex.price(np.ascontiguousarray(pi[gi, :nc]), ref, tol, m_g, i_g)
+                pig = np.ascontiguousarray(pi[gi, :nc])
+                if index is None:
+                    simplex.price(pig, ref, tol, m_g, i_g)
+                    priced[0] += len(gi) * n
+                else:
+                    priced[0] += simplex.price_blocked(pig, index.ref, index.lo, index.hi, index.smax,
+                                                       index.starts, tol, m_g, i_g)
+                    i_g = np.where(i_g >= 0, index.order[np.maximum(i_g, 0)], -1)
                 mins[gi], idx[gi] = m_g, i_g
             ok = good & (mins >= -tol)
             doubtful[part[~good]] = True
@@ -160,4 +174,4 @@ def solve_standard(
             todo = pend
         else:
             doubtful[todo] = True
-    return BatchOutcome(certified, objective, own, peer_idx, peer_lam, solves, pool)
+    return BatchOutcome(certified, objective, own, peer_idx, peer_lam, solves, pool, priced[0])

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ctfp.models.dea.batch import solve_standard
+from ctfp.models.dea.batch import INDEX_FROM, solve_standard
+from ctfp.models.dea.pricing import PricingIndex, build_index
 from ctfp.models.dea.radial import RadialProblem
 from ctfp.models.dea.run import blas_single_thread, initial_pool, to_global
 from ctfp.models.dea.sbm import SbmProblem
@@ -75,6 +76,7 @@ def score_sbm_group(
     init_pool: Sequence[int] = (),
     engine: str = "batch",
     advance: Callable[[int], None] | None = None,
+    index: PricingIndex | None = None,
 ) -> GroupScores:
     """SBM (and super-SBM for the efficient) scores of rows `evaluate` against reference rows `reference`.
 
@@ -107,7 +109,7 @@ def score_sbm_group(
         return eng
 
     if engine == "batch":
-        out = solve_standard(sub, prob.sbm_blocks_for(evaluate), slot_pos, pool, advance=advance)
+        out = solve_standard(sub, prob.sbm_blocks_for(evaluate), slot_pos, pool, advance=advance, index=index)
         solves += int(out.solves.sum())
         pool = out.pool
         ok = np.flatnonzero(out.certified)
@@ -261,8 +263,9 @@ def score_radial_group(
 
 @dataclass(frozen=True)
 class ChunkShared:
-    """What every chunk of one run needs, sent to each worker once: the problem (all data), the options and the
-    reference rows of every frontier group."""
+    """What every chunk of one run needs, sent to each worker once: the problem (all data), the options, and per
+    frontier group its reference rows, a pricing index and a candidate pool found on a sample of its DMUs (so
+    every chunk starts warm)."""
 
     kind: str  # "sbm" | "radial"
     prob: SbmProblem | RadialProblem
@@ -270,15 +273,44 @@ class ChunkShared:
     ids: np.ndarray
     engine: str
     references: list[np.ndarray]
+    indexes: list[PricingIndex | None] = field(default_factory=list)
+    pools: list[list[int]] = field(default_factory=list)  # positions within the group's reference rows
+
+
+def prepare_chunks(kind: str, prob: SbmProblem | RadialProblem, model: str, ids: np.ndarray, engine: str,
+                   groups: Sequence[tuple[np.ndarray, np.ndarray]], sample: int = 512) -> ChunkShared:
+    """The broadcast of a chunked run: pricing indexes and sample pools per group (reference, evaluate)."""
+    refs, indexes, pools = [], [], []
+    n_good = prob.s1 if kind == "sbm" else prob.s  # type: ignore[union-attr]
+    for reference, evaluate in groups:
+        reference = np.asarray(reference, dtype=np.int64)
+        refs.append(reference)
+        if kind != "sbm" or engine != "batch":
+            indexes.append(None)
+            pools.append(group_pool(prob.ref, prob.m, n_good, reference))
+            continue
+        sub = prob.ref[:, reference]
+        index = build_index(sub) if len(reference) >= INDEX_FROM else None
+        step = max(1, len(evaluate) // sample)
+        r = score_sbm_group(prob, "sbm", reference, np.asarray(evaluate)[::step], ids, engine=engine,  # type: ignore[arg-type]
+                            index=index)
+        order = np.argsort(reference, kind="stable")
+        pos = order[np.searchsorted(reference, np.asarray(r.pool, dtype=np.int64), sorter=order)]
+        indexes.append(index)
+        pools.append(sorted(int(p) for p in pos))
+    return ChunkShared(kind, prob, model, ids, engine, refs, indexes, pools)
 
 
 def score_chunk(shared: ChunkShared, item: tuple[int, np.ndarray]) -> GroupScores | RadialScores:
-    """One task: score rows `item[1]` against frontier group `item[0]`'s reference set (its own warm pool)."""
+    """One task: score rows `item[1]` against frontier group `item[0]`'s reference set; the solver stays warm
+    (one pool) across the chunk."""
     gi, rows = item
     reference = shared.references[gi]
+    pool = shared.pools[gi] if shared.pools else ()
     with blas_single_thread():
         if shared.kind == "sbm":
+            index = shared.indexes[gi] if shared.indexes else None
             return score_sbm_group(shared.prob, shared.model, reference, rows, shared.ids,  # type: ignore[arg-type]
-                                   engine=shared.engine)
+                                   engine=shared.engine, init_pool=pool, index=index)
         return score_radial_group(shared.prob, reference, rows, shared.ids, engine=shared.engine,  # type: ignore[arg-type]
-                                  super_=shared.model.startswith("super-"))
+                                  init_pool=pool, super_=shared.model.startswith("super-"))

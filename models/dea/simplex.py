@@ -245,3 +245,63 @@ def price(pi: np.ndarray, ref: np.ndarray, tol: float, out_min: np.ndarray, out_
         for q in range(cnt, kk):
             out_idx[i, q] = -1
         out_min[i] = m
+
+
+@nb.njit(cache=True)
+def price_blocked(
+    pi: np.ndarray,  # (B, nc)
+    ref: np.ndarray,  # (nc, n) columns in block order
+    lo: np.ndarray,  # (nb, nc) per block: smallest normalised coefficient a_qj / s_j
+    hi: np.ndarray,  # (nb, nc) largest
+    smax: np.ndarray,  # (nb,) largest normaliser s_j > 0 in the block
+    starts: np.ndarray,  # (nb + 1,) block b = columns starts[b]..starts[b+1]-1
+    tol: float,
+    out_min: np.ndarray,
+    out_idx: np.ndarray,
+) -> int:
+    """`price` with exact block pruning: d_j = -pi'a_j = s_j (-pi'a_j/s_j), and over a block's box of normalised
+    columns -pi'a/s >= -sum_q max(pi_q lo_q, pi_q hi_q). A block whose bound is >= -tol/smax cannot hold a
+    column with d_j < -tol and is skipped; the others are priced column by column. out_min is the most negative
+    d among priced columns (0 if none was priced). Returns the number of columns priced (for the record)."""
+    nb_, nc = pi.shape
+    nblk = lo.shape[0]
+    kk = out_idx.shape[1]
+    vals = np.empty(kk)
+    priced = 0
+    for i in range(nb_):
+        m = 0.0
+        cnt = 0
+        for blk in range(nblk):
+            bound = 0.0
+            for q in range(nc):
+                p = pi[i, q]
+                a = p * lo[blk, q]
+                b = p * hi[blk, q]
+                bound -= a if a > b else b
+            if bound >= -tol / smax[blk]:
+                continue
+            for j in range(starts[blk], starts[blk + 1]):
+                v = 0.0
+                for q in range(nc):
+                    v -= pi[i, q] * ref[q, j]
+                priced += 1
+                if v < m:
+                    m = v
+                if v < -tol:
+                    if cnt < kk:
+                        pos = cnt
+                        cnt += 1
+                    elif v < vals[kk - 1]:
+                        pos = kk - 1
+                    else:
+                        continue
+                    while pos > 0 and vals[pos - 1] > v:
+                        vals[pos] = vals[pos - 1]
+                        out_idx[i, pos] = out_idx[i, pos - 1]
+                        pos -= 1
+                    vals[pos] = v
+                    out_idx[i, pos] = j
+        for q in range(cnt, kk):
+            out_idx[i, q] = -1
+        out_min[i] = m
+    return priced
