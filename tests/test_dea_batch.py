@@ -166,3 +166,14 @@ def test_batch_with_a_pricing_index_gives_identical_scores(panel) -> None:
         assert a.certified.all() and b.certified.all()
         np.testing.assert_allclose(b.objective, a.objective, atol=IDENTICAL, rtol=0)
         assert b.priced < a.priced
+
+
+def test_peer_text_of_the_batch_equals_the_per_dmu_text() -> None:
+    from ctfp.models.dea.score import peers_many, peers_text
+
+    rng = np.random.default_rng(1)
+    ids = np.array([f"c{i}" for i in range(50)])
+    idx = np.where(rng.random((30, 5)) < 0.6, rng.integers(0, 50, (30, 5)), -1)
+    lam = np.round(rng.random((30, 5)), 2)  # ties on purpose: the order must stay stable
+    want = [peers_text(ids, idx[q][idx[q] >= 0], lam[q][idx[q] >= 0]) for q in range(30)]
+    assert peers_many(ids, idx, lam) == want

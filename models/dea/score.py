@@ -58,6 +58,17 @@ def peers_text(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> str:
     return ";".join(f"{ids[idx[k]]}:{lam[k]:.6g}" for k in order)
 
 
+def peers_many(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> list[str]:
+    """`peers_text` for many DMUs: idx, lam (B, r) with -1 padding; same text, without per-peer numpy calls."""
+    key = np.where(idx >= 0, -lam, np.inf)
+    order = np.argsort(key, axis=1, kind="stable")
+    gs = np.take_along_axis(idx, order, 1).tolist()
+    ls = np.take_along_axis(lam, order, 1).tolist()
+    used = np.unique(idx[idx >= 0])
+    name = dict(zip(used.tolist(), (str(v) for v in ids[used]), strict=True))
+    return [";".join(f"{name[g]}:{v:.6g}" for g, v in zip(gr, lr, strict=True) if g >= 0) for gr, lr in zip(gs, ls, strict=True)]
+
+
 def group_pool(ref: np.ndarray, n_in: int, n_good: int, reference: np.ndarray, carried: Sequence[int] = ()) -> list[int]:
     """Starting pool of a group (positions within `reference`): extreme ratios plus rows carried over from the
     previous group. `ref` is the problem's signed core matrix over all rows."""
@@ -121,9 +132,7 @@ def score_sbm_group(
             resid[ok] = res
             slacks[:, ok] = sl.T
             status[ok] = sbm_status(score, res)
-            for q, i in enumerate(ok):
-                keep = gidx[q] >= 0
-                peers[i] = peers_text(ids, gidx[q][keep], lam[q][keep])
+            peers[ok] = peers_many(ids, gidx, lam)
         todo = np.flatnonzero(~out.certified)
         fallback = len(todo)
     elif engine not in ENGINES:
