@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ctfp.models.dea import simplex
 from ctfp.models.dea.pricing import PricingIndex, build_index
 
 Blocks = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -61,6 +60,8 @@ def solve_standard(
 
     `ref` (n_core, n) is the signed reference matrix; the block rows are the n_core core rows then extra rows.
     """
+    from ctfp.models.dea import simplex  # numba: imported when the first LP is solved, not with the package
+
     ref = np.ascontiguousarray(ref, dtype=float)
     nc, n = ref.shape
     if index is None and n >= INDEX_FROM:
