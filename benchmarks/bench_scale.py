@@ -15,8 +15,12 @@ chunk times of all runs; the driver's own work (reading, building the problem, m
 as the local run's wall time minus its busiest worker's compute time. Projected wall(W, N) = g N + the busiest
 worker's share of N/c chunks of c = N/(4W) DMUs (ctfp's default chunking: about 4 tasks per worker).
 
-    python benchmarks/bench_scale.py                    # 20,000 and 100,000 DMUs, local:2
-    python benchmarks/bench_scale.py --sizes 5000 --quick
+Then (`--multiverse`, on by default) a 24-universe multiverse of the paper's study (model sbm | super-sbm x
+rts crs | vrs x frontier global | contemporaneous | sequential x weights 1:1 | 1:0.5 of the CTFP measure,
+estimand Table 2 column (2), term ai) on its embedded synthetic panel, in-process vs local:W, results equal.
+
+    python benchmarks/bench_scale.py                    # 20,000 and 100,000 DMUs, local:2, the multiverse
+    python benchmarks/bench_scale.py --sizes 5000 --no-multiverse
 """
 
 from __future__ import annotations
@@ -112,6 +116,27 @@ def run_child(n: int, workers: int, tmp: Path) -> dict:
     return rec
 
 
+def multiverse_child(workers: int, out: Path) -> None:
+    from dataclasses import replace
+
+    from ctfp.core.study import Multiverse
+    from ctfp.core.study_load import load_study
+    from ctfp.inference.multiverse import run_multiverse
+    from ctfp.studies import study_path
+
+    study = load_study(study_path())
+    axes = {"model": ("sbm", "super-sbm"), "rts": ("crs", "vrs"),
+            "frontier": ("global", "contemporaneous", "sequential"), "weights": ((1.0, 1.0), (1.0, 0.5))}
+    study = replace(study, multiverse=Multiverse("ctfp", axes, ({"table": "T2", "column": "(2)", "term": "ai"},)))
+    t0 = time.perf_counter()
+    table = run_multiverse(study, out.parent / f"mv_{workers}", scheduler=f"local:{workers}" if workers else "",
+                           progress=False)
+    wall = time.perf_counter() - t0
+    table.to_csv(out.with_suffix(".csv"), index=False)
+    out.write_text(json.dumps({"wall": wall, "universes": table.attrs["summary"]["universes"],
+                               "load": os.getloadavg()[0], "summary": table.attrs["summary"]["estimands"][0]}))
+
+
 def fit(records: list[dict]) -> tuple[float, float, float]:
     """a, b (chunk cost c (a + b n)) by least squares over all measured chunks; g (driver s/DMU)."""
     rows, ys = [], []
@@ -135,11 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="20000,100000")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--quick", action="store_true", help="skip nothing, just smaller defaults")
+    ap.add_argument("--multiverse", action=argparse.BooleanOptionalAction, default=True,
+                    help="also the 24-universe multiverse of the paper's study (default on)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--mv-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         child(int(args.child[0]), int(args.child[1]), Path(args.child[2]))
+        return 0
+    if args.mv_child:
+        multiverse_child(int(args.mv_child[0]), Path(args.mv_child[1]))
         return 0
     import tempfile
 
@@ -176,6 +206,29 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         print("FAIL: local cluster scores differ from in-process by more than 1e-9", file=sys.stderr)
         return 1
+    if args.multiverse:
+        import pandas as pd
+
+        with tempfile.TemporaryDirectory() as tmpd:
+            recs, tabs = {}, {}
+            for k in (0, w):
+                out = Path(tmpd) / f"mv_{k}.json"
+                subprocess.run([sys.executable, __file__, "--mv-child", str(k), str(out)], check=True)
+                recs[k] = json.loads(out.read_text())
+                tabs[k] = pd.read_csv(out.with_suffix(".csv"))
+        same = tabs[0].equals(tabs[w])
+        e = recs[0]["summary"]
+        print(f"\nmultiverse of the paper's study (synthetic panel), {recs[0]['universes']} universes, T2 (2) ai:")
+        print(f"{'':>14}{'seconds':>10}{'load':>7}")
+        print(f"{'in-process':>14}{recs[0]['wall']:>10.1f}{recs[0]['load']:>7.1f}")
+        print(f"{'local:' + str(w):>14}{recs[w]['wall']:>10.1f}{recs[w]['load']:>7.1f}   "
+              f"ratio {recs[w]['wall'] / recs[0]['wall']:.2f}x (cluster start-up included)")
+        print(f"results identical: {same}; median estimate {e.get('median_estimate', float('nan')):.4g}, "
+              f"main sign in {e.get('share_main_sign', float('nan')):.0%}, p < 0.05 in "
+              f"{e.get('share_significant', float('nan')):.0%} of universes")
+        if not same:
+            print("FAIL: multiverse results differ between in-process and the cluster", file=sys.stderr)
+            return 1
     return 0
 
 
