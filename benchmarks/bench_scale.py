@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import tempfile
 
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]  # --sizes "": the multiverse only
     w = args.workers
     print(f"SBM undesirable, global CRS, 3 inputs, 2 good, 1 bad; in-process vs local:{w} "
           f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start)")
@@ -181,28 +181,30 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmpd:
         tmp = Path(tmpd)
-        for n in sizes:
+        for n in sizes if sizes else ():
             one = run_child(n, 0, tmp)
             dist = run_child(n, w, tmp)
             diff = float(np.max(np.abs(one["scores"] - dist["scores"])))
             local.append(dist)
             rows.append((n, one, dist, diff))
-    print(f"\n{'DMUs':>8} {'in-process s':>13} {'local:' + str(w) + ' s':>10} {'ratio':>7} {'+start-up s':>12} "
-          f"{'peak MiB/worker':>16} {'in-proc MiB':>12} {'chunks':>7} {'max |diff|':>11} {'load':>10}")
-    for n, one, dist, diff in rows:
-        print(f"{n:>8} {one['wall']:>13.2f} {dist['wall']:>10.2f} {dist['wall'] / one['wall']:>6.2f}x "
-              f"{dist['wall'] + dist['startup']:>12.2f} {max(dist['worker_peak_rss_mib']):>16.0f} "
-              f"{one['peak_rss_mib']:>12.0f} {dist['chunks']:>7} {diff:>11.1e} "
-              f"{one['load_before']:>4.1f}/{dist['load_before']:.1f}")
-    bad = [d for *_, d in rows if d > 1e-9]
-    a, b, g = fit(local)
-    print(f"\nmeasured chunk cost fitted as c (a + b n): a = {a * 1e6:.1f} us/DMU (LP solves), "
-          f"b = {b * 1e9:.3f} ns/DMU/reference DMU (pricing); driver g = {g * 1e6:.1f} us/DMU")
-    print("PROJECTION (model above, not a measurement) of the wall time, global frontier:")
-    targets = sorted({*sizes, 1_000_000})
-    print(f"{'DMUs':>10}" + "".join(f"{f'{k} workers':>14}" for k in (8, 32, 128)))
-    for n in targets:
-        print(f"{n:>10}" + "".join(f"{project(a, b, g, n, k):>13.1f}s" for k in (8, 32, 128)))
+    bad: list[float] = []
+    if sizes:
+        print(f"\n{'DMUs':>8} {'in-process s':>13} {'local:' + str(w) + ' s':>10} {'ratio':>7} {'+start-up s':>12} "
+              f"{'peak MiB/worker':>16} {'in-proc MiB':>12} {'chunks':>7} {'max |diff|':>11} {'load':>10}")
+        for n, one, dist, diff in rows:
+            print(f"{n:>8} {one['wall']:>13.2f} {dist['wall']:>10.2f} {dist['wall'] / one['wall']:>6.2f}x "
+                  f"{dist['wall'] + dist['startup']:>12.2f} {max(dist['worker_peak_rss_mib']):>16.0f} "
+                  f"{one['peak_rss_mib']:>12.0f} {dist['chunks']:>7} {diff:>11.1e} "
+                  f"{one['load_before']:>4.1f}/{dist['load_before']:.1f}")
+        bad = [d for *_, d in rows if d > 1e-9]
+        a, b, g = fit(local)
+        print(f"\nmeasured chunk cost fitted as c (a + b n): a = {a * 1e6:.1f} us/DMU (LP solves), "
+              f"b = {b * 1e9:.3f} ns/DMU/reference DMU (pricing); driver g = {g * 1e6:.1f} us/DMU")
+        print("PROJECTION (model above, not a measurement) of the wall time, global frontier:")
+        targets = sorted({*sizes, 1_000_000})
+        print(f"{'DMUs':>10}" + "".join(f"{f'{k} workers':>14}" for k in (8, 32, 128)))
+        for n in targets:
+            print(f"{n:>10}" + "".join(f"{project(a, b, g, n, k):>13.1f}s" for k in (8, 32, 128)))
     if bad:
         print("FAIL: local cluster scores differ from in-process by more than 1e-9", file=sys.stderr)
         return 1

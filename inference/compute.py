@@ -152,7 +152,7 @@ def _lost(fut: Any) -> bool:
     from distributed.comm.core import CommClosedError
 
     exc = fut.exception()
-    return isinstance(exc, KilledWorker | CommClosedError | OSError) or "lost" in str(exc).lower()
+    return isinstance(exc, KilledWorker | CommClosedError | OSError)
 
 
 def _reachable(address: str) -> None:

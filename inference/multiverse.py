@@ -32,7 +32,7 @@ import pandas as pd
 
 from ctfp.core.atomic import write_csv, write_json
 from ctfp.core.errors import InputError
-from ctfp.core.study import Measure, Study
+from ctfp.core.study import Measure, Published, Study
 
 RESULT_COLUMNS = ("universe", "is_main", "table", "column", "term", "estimate", "ci_low", "ci_high", "p", "nobs",
                   "note")
@@ -146,7 +146,6 @@ def solve_universe(shared: Shared, u: Universe) -> list[dict[str, Any]]:
             "ci_high": None if r is None else r["ci_high"], "p": None if r is None else r["p"],
             "nobs": None if r is None else r["nobs"],
             "note": f"term '{e['term']}' not in the column" if r is None else (r["note"] or ""),
-            "published_estimate": None if r is None else r.get("published_estimate"),
         })
     return rows
 
@@ -182,7 +181,10 @@ def run_multiverse(study: Study, out_dir: str | Path, *, scheduler: str = "", pr
         frame = attach_scores(frame, replace(study, measures=tuple(keep)), others)
     needed = {e["table"] for e in mv.estimands}
     tables = tuple(replace(t, tests=()) for t in study.tables if t.id in needed)
-    shared = Shared(replace(study, tables=tables), frame, prep.source, tuple(mv.estimands))
+    # the published values are read once here (for the sign summary); the tables engine would check the
+    # published file against the restricted study's tables and refuse rows of the other tables
+    shared = Shared(replace(study, tables=tables, published=Published()), frame, prep.source, tuple(mv.estimands))
+    published = _published_estimates(study)
     cache = out / "multiverse" / "universes"
     rows: dict[str, list[dict[str, Any]]] = {}
     todo: list[Universe] = []
@@ -207,7 +209,6 @@ def run_multiverse(study: Study, out_dir: str | Path, *, scheduler: str = "", pr
     table = pd.DataFrame([r for u in us for r in rows[u.key]])
     axes = list(mv.axes)
     cols = [*axes, *RESULT_COLUMNS]
-    published = table.pop("published_estimate") if "published_estimate" in table else None
     table = table[cols]
     write_csv(out / "multiverse" / "results.csv", table)
     summary = summarise(table, published)
@@ -219,11 +220,22 @@ def run_multiverse(study: Study, out_dir: str | Path, *, scheduler: str = "", pr
     return table
 
 
+def _published_estimates(study: Study) -> dict[tuple[str, str, str], float]:
+    if not study.published.file:
+        return {}
+    from ctfp.data.published_file import read_published
+
+    path = study.resolve(study.published.file)
+    pub = read_published(path, label=study.published.file if study.path is None else str(path))
+    return {(r["table"], r["column"], r["term"]): r["estimate"] for r in pub.to_dict("records")
+            if r.get("estimate") is not None and np.isfinite(r["estimate"])}
+
+
 def _jsonable(v: Any) -> Any:
     return list(v) if isinstance(v, tuple) else v
 
 
-def summarise(table: pd.DataFrame, published: pd.Series | None = None) -> dict[str, Any]:
+def summarise(table: pd.DataFrame, published: dict[tuple[str, str, str], float] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"estimands": []}
     for (t, c, term), g in table.groupby(["table", "column", "term"], sort=False):
         est = pd.to_numeric(g["estimate"], errors="coerce")
@@ -239,11 +251,10 @@ def summarise(table: pd.DataFrame, published: pd.Series | None = None) -> dict[s
             if len(main) and np.isfinite(main.iloc[0]):
                 rec["main_estimate"] = float(main.iloc[0])
                 rec["share_main_sign"] = float((np.sign(est[ok]) == np.sign(main.iloc[0])).mean())
-            if published is not None:
-                pub = pd.to_numeric(published[g.index], errors="coerce").dropna()
-                if len(pub):
-                    rec["published_estimate"] = float(pub.iloc[0])
-                    rec["share_published_sign"] = float((np.sign(est[ok]) == np.sign(pub.iloc[0])).mean())
+            pub = (published or {}).get((t, c, term))
+            if pub is not None:
+                rec["published_estimate"] = float(pub)
+                rec["share_published_sign"] = float((np.sign(est[ok]) == np.sign(pub)).mean())
         out["estimands"].append(rec)
     return out
 

@@ -177,3 +177,23 @@ def test_peer_text_of_the_batch_equals_the_per_dmu_text() -> None:
     lam = np.round(rng.random((30, 5)), 2)  # ties on purpose: the order must stay stable
     want = [peers_text(ids, idx[q][idx[q] >= 0], lam[q][idx[q] >= 0]) for q in range(30)]
     assert peers_many(ids, idx, lam) == want
+
+
+def test_blas_runs_on_one_thread_while_solving(monkeypatch) -> None:
+    from threadpoolctl import threadpool_info
+
+    import ctfp.models.dea as dea
+    from ctfp.models.dea.run import blas_single_thread
+
+    seen: list[list[int]] = []
+    real = dea.score_sbm_group
+
+    def spy(*args, **kw):
+        seen.append([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(dea, "score_sbm_group", spy)
+    _run(_panel(12, 3))
+    assert seen and all(n == 1 for threads in seen for n in threads)
+    with blas_single_thread():
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")

@@ -46,6 +46,14 @@ columns = [
   { id = "(2)", formula = "eff ~ lpcap | state + year", cluster = ["state"] },
 ]
 
+[[tables]]
+id = "T2"
+title = "Not followed by the multiverse"
+columns = [ { id = "(1)", formula = "eff ~ lpc | state + year", cluster = ["state"] } ]
+
+[published]
+file = "published.csv"
+
 [multiverse]
 measure = "eff"
 axes = { rts = ["crs", "vrs"], frontier = ["global", "contemporaneous"] }
@@ -71,6 +79,8 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("mv")
     _panel().to_csv(root / "states.csv", index=False)
     (root / "study.toml").write_text(STUDY)
+    # published values (made up for the test): one for a followed estimand, one for a table it does not follow
+    (root / "published.csv").write_text("table,column,term,estimate\nT1,(1),lpcap,0.25\nT2,(1),lpc,0.1\n")
     return root
 
 
@@ -95,6 +105,9 @@ def test_results_layout_summary_and_figure(in_process: Path) -> None:
     assert e["median_estimate"] == pytest.approx(float(est.median()))
     main_est = float(r[(r["column"] == "(1)") & r["is_main"]]["estimate"].iloc[0])
     assert e["share_main_sign"] == pytest.approx(float((np.sign(est) == np.sign(main_est)).mean()))
+    assert e["published_estimate"] == 0.25
+    assert e["share_published_sign"] == pytest.approx(float((est > 0).mean()))
+    assert "published_estimate" not in s["estimands"][1]
     assert (in_process / "figures" / "specification_curve.png").stat().st_size > 10_000
 
 
@@ -130,7 +143,7 @@ def test_universes_and_refusals(study_dir: Path, tmp_path: Path) -> None:
     bcc = measure_for(base, {"model": "bcc"})  # a new model takes its own defaults
     assert (bcc.model, bcc.orientation, bcc.rts) == ("bcc", "input", "vrs") and bcc.frontier == base.frontier
     f = tmp_path / "s.toml"
-    f.write_text(STUDY.split("[multiverse]")[0])
+    f.write_text(STUDY.split("[published]")[0])
     (tmp_path / "states.csv").write_text((study_dir / "states.csv").read_text())
     with pytest.raises(InputError, match="no \\[multiverse\\] section"):
         universes(load_study(f))
