@@ -27,7 +27,7 @@ NOWHERE = Where("(default)")
 
 # Domains of the study file's enumerated keys. They are the model layer's own lists (a test holds them equal:
 # ctfp.models.dea.MODELS, ctfp.models.bayes.spec.LIKELIHOODS, ...); core cannot import the model layer.
-MEASURE_MODELS: tuple[str, ...] = ("sbm", "super-sbm", "ccr", "bcc")
+MEASURE_MODELS: tuple[str, ...] = ("sbm", "super-sbm", "ccr", "bcc", "super-ccr", "super-bcc")
 ORIENTATIONS: tuple[str, ...] = ("none", "input", "output")
 RTS: tuple[str, ...] = ("crs", "vrs")
 FRONTIERS: tuple[str, ...] = ("global", "contemporaneous", "sequential", "window:K")
