@@ -379,8 +379,14 @@ def _published(study: Study, keys: set[tuple[str, str, str]]) -> pd.DataFrame | 
             problems.append(f"{at}: table '{rec['table']}' is not a table of the study "
                             f"({', '.join(tables) or 'none'})")
         elif not any(k[:2] == key[:2] for k in keys):
-            problems.append(f"{at}: table {rec['table']} has no column '{rec['column']}' "
-                            f"({', '.join(c.id for c in t.columns)}; a difference test is 'A-B')")
+            ids = [c.id for c in t.columns]
+            pair = next(((a, rec["column"][len(a) + 1:]) for a in ids if rec["column"].startswith(f"{a}-")), None)
+            if pair is not None and pair[1] in ids:
+                problems.append(f"{at}: table {rec['table']} has no difference test between {pair[0]} and "
+                                f"{pair[1]}; add one to its tests or drop the row")
+            else:
+                problems.append(f"{at}: table {rec['table']} has no column '{rec['column']}' ({', '.join(ids)}; "
+                                "a difference test is 'A-B')")
         else:
             have = sorted({k[2] for k in keys if k[:2] == key[:2]})
             problems.append(f"{at}: {rec['table']} {rec['column']} has no term '{rec['term']}' "

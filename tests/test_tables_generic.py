@@ -281,14 +281,15 @@ def test_bad_formula_is_one_line(tmp_path: Path) -> None:
 
 def test_published_rows_the_study_does_not_have(tmp_path: Path) -> None:
     study = _study(tmp_path, STUDY, "table,column,term,estimate\nT1,(1),lpcap,0.1\nT1,(1),lwage,0.2\n"
-                                    "T1,(12),N,3\nT9,(1),N,3\n")
+                                    "T1,(12),N,3\nT9,(1),N,3\nT1,(1)-(2),diff_p,0.2\n")
     with pytest.raises(InputError) as err:
         run_tables(study, states_panel(), tmp_path / "run", progress=False)
     lines = str(err.value).splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 4
     assert "published.csv, line 3" in lines[0] and "no term 'lwage'" in lines[0]
     assert "line 4" in lines[1] and "no column '(12)'" in lines[1]
     assert "line 5" in lines[2] and "table 'T9'" in lines[2]
+    assert "line 6" in lines[3] and "no difference test between (1) and (2)" in lines[3]
 
 
 def test_a_column_that_is_not_identified_is_kept_with_a_note(tmp_path: Path) -> None:
