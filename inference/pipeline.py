@@ -33,7 +33,6 @@ from ctfp.core.runfolder import (
 from ctfp.core.study import Study
 
 PIPELINE_VERSION = "2"  # bump when a step's meaning changes, so old run folders are recomputed
-LEGACY_REPLICA_SEED = 20251201
 
 
 def semantic(obj: Any) -> Any:
@@ -91,7 +90,7 @@ class Pipeline:
         fp_analysis = object_fingerprint([fp_data, fp_measures])
         self._step("analysis", fp_analysis, self._step_analysis,
                    upstream=("data", *(f"dea-{m.name}" for m in s.measures)))
-        if s.tables or self._legacy_tables():
+        if s.tables:
             fp = object_fingerprint([fp_analysis, semantic(s.tables), semantic(s.published), self._published_sha()])
             self._step("tables", fp, self._step_tables, upstream=("analysis",))
         if s.bayes.run:
@@ -218,34 +217,10 @@ class Pipeline:
         return describe_table1(frame, names)
 
     def _step_tables(self) -> list[Path]:
-        frame = self.analysis_frame()
-        try:
-            from ctfp.inference.tables import run_tables  # the formula-driven tables engine (branch `tables`)
-        except ModuleNotFoundError:  # until it lands: the preset's fixed replicas, or a note
-            if self._legacy_tables():
-                return self._legacy_replicas(frame)
-            self.console.print("tables: this build has no formula-driven tables engine (ctfp.inference.tables); "
-                               "[[tables]] were checked but not estimated", style="yellow", markup=False)
-            return []
-        run_tables(self.study, frame, self.rf.root, progress=self.progress)
+        from ctfp.inference.tables import run_tables
+
+        run_tables(self.study, self.analysis_frame(), self.rf.root, progress=self.progress)
         return [p for p in (self.rf.replicas_csv, self.rf.columns_csv, self.rf.tests_csv) if p.is_file()]
-
-    def _legacy_tables(self) -> bool:
-        """Until the tables engine lands, the preset's fixed replicas run for a preset study."""
-        import importlib.util
-
-        if importlib.util.find_spec("ctfp.inference.tables") is not None:
-            return False
-        return self.preset is not None and bool(self.preset.claims())
-
-    def _legacy_replicas(self, frame: Any) -> list[Path]:
-        from ctfp.inference.replicate import run_replicas
-
-        perms = [d.permutations for t in self.study.tables for d in t.tests]
-        permutations = perms[0] if perms else (200 if self.quick else 1000)
-        run_replicas(frame, self.rf.legacy_replicas_dir, permutations=permutations, seed=LEGACY_REPLICA_SEED,
-                     progress=self.progress)
-        return [self.rf.legacy_replicas_dir / "cells.json", self.rf.legacy_replicas_dir / "group_diffs.json"]
 
     def _step_bayes(self, model: Any) -> list[Path]:
         from ctfp.inference.fit import fit_from_spec_dict

@@ -1,7 +1,8 @@
 """Validation against the paper: one verdict per published claim, from the replica and from the posterior.
 
 Claims are the paper's own statements (H1, H2, the main effect, robustness, each heterogeneity finding).
-A replica verdict reads the replica cells (same sign and significance band as printed); a posterior verdict
+A replica verdict reads tables/replicas.csv and tables/tests.csv (same sign and significance band as printed,
+the permutation p of a difference); a posterior verdict
 reads the Bayesian summaries (posterior probability of the claimed sign at 95%).
 """
 
@@ -20,27 +21,39 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _csv(path: Path) -> list[dict[str, Any]] | None:
+    if not path.exists():
+        return None
+    import pandas as pd
+
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return [{k: (None if v != v else v) for k, v in r.items()} for r in frame.to_dict("records")]
+
+
 def _replica_verdict(claim: Claim, cells: list[dict[str, Any]] | None,
-                     diffs: list[dict[str, Any]] | None) -> tuple[str, str]:
+                     tests: list[dict[str, Any]] | None) -> tuple[str, str]:
+    """The claim judged on tables/replicas.csv (coefficients) or tables/tests.csv (a difference)."""
     if claim.posterior[:1] == ("diff",):
-        if not diffs:
-            return "not run", "no replicas/group_diffs.json"
-        row = next((d for d in diffs if d.get("split") == claim.posterior[1]), None)
-        if row is None:
-            return "not run", f"no difference test for {claim.posterior[1]}"
-        p = row.get("perm_p_two_sided")
-        ok = p is not None and p < 0.05 and (row.get("diff") or 0) * claim.sign > 0
-        return ("supported" if ok else "not supported"), f"diff = {row.get('diff'):.4f}, permutation p = {p:.3f}"
+        if not tests:
+            return "not run", "no tables/tests.csv"
+        table, pair, _ = claim.cells[0]
+        row = next((t for t in tests if t.get("table") == table and t.get("method") == "permutation"
+                    and f"{t.get('column_a')}-{t.get('column_b')}" == pair), None)
+        if row is None or row.get("p_two_sided") is None:
+            return "not run", f"no permutation test for {table} {pair}"
+        p, diff = row["p_two_sided"], row.get("diff") or 0.0
+        ok = p < 0.05 and diff * claim.sign > 0
+        return ("supported" if ok else "not supported"), f"diff = {diff:.4f}, permutation p = {p:.3f}"
     if not cells:
-        return "not run", "no replicas/cells.json"
-    index = {(c.get("table"), c.get("column"), c.get("row")): c for c in cells}
+        return "not run", "no tables/replicas.csv"
+    index = {(c.get("table"), c.get("column"), c.get("term")): c for c in cells}
     parts, oks = [], []
     for key in claim.cells:
         c = index.get(key)
-        if c is None or c.get("replica_coef") is None:
-            return "not run", f"no replica for Table {key[0]} {key[1]}"
-        coef, p = c["replica_coef"], c.get("replica_p", 1.0)
-        parts.append(f"T{key[0]}{key[1]}: {coef:.4f} (p = {p:.3f})")
+        if c is None or c.get("estimate") is None:
+            return "not run", f"no replica for {key[0]} {key[1]}"
+        coef, p = c["estimate"], c.get("p", 1.0)
+        parts.append(f"{key[0]}{key[1]}: {coef:.4f} (p = {p:.3f})")
         if claim.sign == 0:
             oks.append(p >= 0.10)
         else:
@@ -109,8 +122,8 @@ def validate_run(run_dir: Path, claims: tuple[Claim, ...]) -> list[dict[str, Any
     from ctfp.core.atomic import write_json
 
     run_dir = Path(run_dir)
-    cells = _load(run_dir / "replicas" / "cells.json")
-    diffs = _load(run_dir / "replicas" / "group_diffs.json")
+    cells = _csv(run_dir / "tables" / "replicas.csv")
+    diffs = _csv(run_dir / "tables" / "tests.csv")
     rows = []
     for claim in claims:
         r_verdict, r_ev = _replica_verdict(claim, cells, diffs)

@@ -24,7 +24,8 @@ class Claim:
     claim_id: str
     claim: str
     published: str
-    cells: tuple[tuple[str, str, str], ...]  # (table, column, row) replica cells that must match
+    cells: tuple[tuple[str, str, str], ...]  # (table, column, term) rows of tables/replicas.csv that must match;
+    # a difference claim names its pair's (table, "A-B", "diff_p") row and is judged on tests.csv
     sign: int  # +1 / -1 claimed sign; 0 = "not significant"
     posterior: tuple[str, ...] = ()  # ("treatment", model) | ("group", split, level) | ("diff", split)
 
