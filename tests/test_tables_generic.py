@@ -46,12 +46,16 @@ columns = [
   { id = "(7)", formula = "lgsp ~ lpcap + lpc" },
   { id = "(8)", formula = "lgsp ~ lpcap + lpc | state + region^year", cluster = ["state"] },
   { id = "(9)", formula = "lgsp ~ lpcap + lpc | state + year", cluster = ["state", "year"] },
+  { id = "(10)", formula = "lgsp ~ lpcap + lpc | state", sample = "south == 1" },
+  { id = "(11)", formula = "lgsp ~ lpcap + lpc | state", sample = "south == 0" },
 ]
 tests = [
   { columns = ["(3)", "(4)"], term = "lpcap", method = "permutation", permutations = 200, level = "unit", seed = 7 },
   { columns = ["(3)", "(4)"], term = "lpcap", method = "chow" },
   { columns = ["(3)", "(4)"], term = "lpcap", method = "suest" },
   { columns = ["(3)", "(4)"], term = "lpcap", method = "permutation", permutations = 100, level = "obs", seed = 7 },
+  { columns = ["(10)", "(11)"], term = "lpcap", method = "chow" },
+  { columns = ["(10)", "(11)"], term = "lpcap", method = "suest" },
 ]
 
 [published]
@@ -198,6 +202,26 @@ def test_difference_tests(run) -> None:
     assert diff_p["estimate"] == perm["p"] and diff_p["published_estimate"] == 0.5
 
 
+def test_chow_and_suest_with_one_fe_and_robust_errors(run) -> None:
+    """One-way FE, heteroskedasticity-robust splits: the interacted regression's x*D coefficient is exactly the
+    difference of the split fits (its robust t-test gives the Chow p); SUEST treats each row as a cluster."""
+    from scipy import stats
+
+    from ctfp.models.panel import groupdiff as gd
+
+    res, root = run
+    a, b = _cell(res, "(10)", "lpcap")["estimate"], _cell(res, "(11)", "lpcap")["estimate"]
+    tests = res.tests[res.tests["column_a"] == "(10)"].set_index("method")
+    panel = pd.read_csv(root / "produc.csv")
+    fit, name = gd.chow_interacted(panel, "lgsp", ["lpcap", "lpc"], "south", absorb=["state"], cluster="")
+    assert fit.vce == "robust" and fit.coef[fit.index(name)] == pytest.approx(a - b, rel=1e-10)
+    assert tests.loc["chow", "p"] == pytest.approx(float(fit.p[fit.index(name)]), rel=1e-12)
+    se = np.sqrt(_cell(res, "(10)", "lpcap")["se"] ** 2 + _cell(res, "(11)", "lpcap")["se"] ** 2)
+    z = (a - b) / se  # disjoint samples: Var = V1 + V0 up to the small-sample factors
+    assert 0 < tests.loc["suest", "p"] < 1
+    assert abs(tests.loc["suest", "p"] - 2 * stats.norm.sf(abs(z))) < 0.05
+
+
 def test_published_verdicts(run) -> None:
     res, root = run
     wrong = _cell(res, "(1)", "lpcap")
@@ -246,7 +270,7 @@ def _one_line_error(tmp_path: Path, text: str, panel: pd.DataFrame | None = None
 
 
 def test_formula_naming_a_missing_column(tmp_path: Path) -> None:
-    text = STUDY.replace("lgsp ~ lpcap + lpc | state\"", "lgsp ~ lpcap + lwage | state\"")
+    text = STUDY.replace('"(2)", formula = "lgsp ~ lpcap + lpc | state"', '"(2)", formula = "lgsp ~ lpcap + lwage | state"')
     msg = _one_line_error(tmp_path, text)
     assert f"study.toml, line {_line_of(text, 'lwage')}" in msg and "'lwage'" in msg and "column (2)" in msg
 
@@ -265,14 +289,14 @@ def test_difference_test_between_missing_columns(tmp_path: Path) -> None:
 
 
 def test_text_column_in_a_formula(tmp_path: Path) -> None:
-    text = STUDY.replace("lgsp ~ lpcap + lpc | state\"", "lgsp ~ lpcap + state_name | state\"")
+    text = STUDY.replace('"(2)", formula = "lgsp ~ lpcap + lpc | state"', '"(2)", formula = "lgsp ~ lpcap + state_name | state"')
     panel = states_panel().assign(state_name=lambda d: d["state"] + " state")
     msg = _one_line_error(tmp_path, text, panel)
     assert f"line {_line_of(text, 'state_name')}" in msg and "'state_name'" in msg and "not numeric" in msg
 
 
 def test_bad_formula_is_one_line(tmp_path: Path) -> None:
-    text = STUDY.replace("lgsp ~ lpcap + lpc | state\"", "lgsp ~ log(lpcap) + lpc | state\"")
+    text = STUDY.replace('"(2)", formula = "lgsp ~ lpcap + lpc | state"', '"(2)", formula = "lgsp ~ log(lpcap) + lpc | state"')
     msg = _one_line_error(tmp_path, text)
     assert f"line {_line_of(text, 'log(lpcap)')}" in msg and "[data.derive]" in msg
 
@@ -293,7 +317,7 @@ def test_published_rows_the_study_does_not_have(tmp_path: Path) -> None:
 def test_a_column_that_is_not_identified_is_kept_with_a_note(tmp_path: Path) -> None:
     panel = states_panel()
     panel["const_state"] = panel.groupby("state")["lpc"].transform("mean")  # absorbed by the state FE
-    text = STUDY.replace("lgsp ~ lpcap + lpc | state\"", "lgsp ~ const_state + lpc | state\"")
+    text = STUDY.replace('"(2)", formula = "lgsp ~ lpcap + lpc | state"', '"(2)", formula = "lgsp ~ const_state + lpc | state"')
     study = _study(tmp_path, text)
     res = run_tables(study, panel, tmp_path / "run", progress=False)
     cell = _cell(res, "(2)", "const_state")
