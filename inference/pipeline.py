@@ -51,9 +51,8 @@ class Pipeline:
     """Runs the steps of one study into one run folder."""
 
     def __init__(self, study: Study, out_dir: str | Path, *, console: Console | None = None,
-                 progress: bool = True, quick: bool = False) -> None:
+                 progress: bool = True) -> None:
         self.study = study
-        self.quick = quick
         self.rf = RunFolder(check_out_dir(out_dir))
         self.console = console or Console(stderr=True)
         self.progress = progress
@@ -219,8 +218,7 @@ class Pipeline:
     def _step_tables(self) -> list[Path]:
         from ctfp.inference.tables import run_tables
 
-        run_tables(self.study, self.analysis_frame(), self.rf.root, progress=self.progress)
-        return [p for p in (self.rf.replicas_csv, self.rf.columns_csv, self.rf.tests_csv) if p.is_file()]
+        return list(run_tables(self.study, self.analysis_frame(), self.rf.root, progress=self.progress).files)
 
     def _step_bayes(self, model: Any) -> list[Path]:
         from ctfp.inference.fit import fit_from_spec_dict

@@ -1,9 +1,9 @@
 """Validation against the paper: one verdict per published claim, from the replica and from the posterior.
 
 Claims are the paper's own statements (H1, H2, the main effect, robustness, each heterogeneity finding).
-A replica verdict reads tables/replicas.csv and tables/tests.csv (same sign and significance band as printed,
-the permutation p of a difference); a posterior verdict
-reads the Bayesian summaries (posterior probability of the claimed sign at 95%).
+A replica verdict reads the tables engine's cells and tests (tables/replicas.csv, tests.csv: same sign and
+significance band as printed); a posterior verdict reads the Bayesian summaries (posterior probability of the
+claimed sign at 95%).
 """
 
 from __future__ import annotations
@@ -21,44 +21,44 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _csv(path: Path) -> list[dict[str, Any]] | None:
-    if not path.exists():
-        return None
-    import pandas as pd
-
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    return [{k: (None if v != v else v) for k, v in r.items()} for r in frame.to_dict("records")]
-
-
-def _replica_verdict(claim: Claim, cells: list[dict[str, Any]] | None,
+def _replica_verdict(claim: Claim, cells: dict[tuple[str, str, str], dict[str, Any]] | None,
                      tests: list[dict[str, Any]] | None) -> tuple[str, str]:
-    """The claim judged on tables/replicas.csv (coefficients) or tables/tests.csv (a difference)."""
-    if claim.posterior[:1] == ("diff",):
-        if not tests:
+    if claim.test:
+        if tests is None:
             return "not run", "no tables/tests.csv"
-        table, pair, _ = claim.cells[0]
-        row = next((t for t in tests if t.get("table") == table and t.get("method") == "permutation"
-                    and f"{t.get('column_a')}-{t.get('column_b')}" == pair), None)
+        table, col_a, col_b, term = claim.test
+        row = next((d for d in tests if (d["table"], d["column_a"], d["column_b"], d["term"]) == claim.test
+                    and d["method"] == "permutation"), None)
         if row is None or row.get("p_two_sided") is None:
-            return "not run", f"no permutation test for {table} {pair}"
-        p, diff = row["p_two_sided"], row.get("diff") or 0.0
+            return "not run", f"no permutation test of {term} between {table} {col_a} and {col_b}"
+        p, diff = float(row["p_two_sided"]), float(row["diff"])
         ok = p < 0.05 and diff * claim.sign > 0
         return ("supported" if ok else "not supported"), f"diff = {diff:.4f}, permutation p = {p:.3f}"
-    if not cells:
+    if cells is None:
         return "not run", "no tables/replicas.csv"
-    index = {(c.get("table"), c.get("column"), c.get("term")): c for c in cells}
     parts, oks = [], []
     for key in claim.cells:
-        c = index.get(key)
+        c = cells.get(key)
         if c is None or c.get("estimate") is None:
-            return "not run", f"no replica for {key[0]} {key[1]}"
-        coef, p = c["estimate"], c.get("p", 1.0)
+            return "not run", f"no replica for {key[0]} {key[1]} {key[2]}"
+        coef, p = float(c["estimate"]), float(c["p"]) if c.get("p") is not None else 1.0
         parts.append(f"{key[0]}{key[1]}: {coef:.4f} (p = {p:.3f})")
         if claim.sign == 0:
             oks.append(p >= 0.10)
         else:
             oks.append(coef * claim.sign > 0 and p < 0.10)
     return ("supported" if all(oks) else "not supported"), "; ".join(parts)
+
+
+def _records(path: Path) -> list[dict[str, Any]] | None:
+    """A CSV of the tables engine as records, empty cells as None."""
+    import pandas as pd
+
+    if not path.is_file():
+        return None
+    df = pd.read_csv(path)
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in df.to_dict(orient="records")]
 
 
 def _posterior_verdict(claim: Claim, bayes_dir: Path) -> tuple[str, str]:
@@ -122,11 +122,12 @@ def validate_run(run_dir: Path, claims: tuple[Claim, ...]) -> list[dict[str, Any
     from ctfp.core.atomic import write_json
 
     run_dir = Path(run_dir)
-    cells = _csv(run_dir / "tables" / "replicas.csv")
-    diffs = _csv(run_dir / "tables" / "tests.csv")
+    recs = _records(run_dir / "tables" / "replicas.csv")
+    cells = None if recs is None else {(r["table"], r["column"], r["term"]): r for r in recs}
+    tests = _records(run_dir / "tables" / "tests.csv")
     rows = []
     for claim in claims:
-        r_verdict, r_ev = _replica_verdict(claim, cells, diffs)
+        r_verdict, r_ev = _replica_verdict(claim, cells, tests)
         p_verdict, p_ev = _posterior_verdict(claim, run_dir / "bayes")
         rows.append({
             "claim_id": claim.claim_id, "claim": claim.claim, "published": claim.published,

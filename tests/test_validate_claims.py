@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from ctfp.data.presets.shen_chao_2025 import CLAIMS
 from ctfp.inference.validate import validate_run
 
@@ -16,9 +14,12 @@ def _cell(table: str, column: str, coef: float, p: float) -> dict:
 
 
 def test_verdicts_from_replicas_and_posterior(tmp_path: Path) -> None:
+    import pandas as pd
+
     (tmp_path / "tables").mkdir()
     cells = [_cell("T2", "(2)", 0.03, 0.01), _cell("T6", "(1)", 0.02, 0.04), _cell("T6", "(2)", 0.05, 0.5),
-             _cell("T6", "(3)", -0.1, 0.3), _cell("T6", "(4)", 0.03, 0.2)]
+             _cell("T6", "(3)", -0.1, 0.3), _cell("T6", "(4)", 0.03, 0.2),
+             {"table": "T6", "column": "(1)-(2)", "term": "diff_p", "kind": "stat", "estimate": 0.001}]
     pd.DataFrame(cells).to_csv(tmp_path / "tables" / "replicas.csv", index=False)
     tests = [{"table": "T6", "column_a": "(1)", "column_b": "(2)", "term": "ai", "method": "permutation",
               "diff": 0.4, "p": 0.001, "p_two_sided": 0.002},

@@ -45,7 +45,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("het_nonua", "AI lowers carbon TFP in non-agglomeration cities",
           "Table 6 (2): -0.4827* ", (("T6", "(2)", "ai"),), -1, ("group", "g_ua", "0")),
     Claim("het_ua_diff", "The agglomeration difference is significant (permutation p = 0.001)",
-          "Table 6 text: p = 0.001", (("T6", "(1)-(2)", "diff_p"),), +1, ("diff", "g_ua")),
+          "Table 6 text: p = 0.001", (), +1, ("diff", "g_ua"), test=("T6", "(1)", "(2)", "ai")),
     Claim("het_resource", "No significant effect in resource-based cities",
           "Table 6 (3): -0.1356 (t = -1.10)", (("T6", "(3)", "ai"),), 0, ("group", "g_resource", "1")),
     Claim("het_nonresource", "AI raises carbon TFP in non-resource-based cities",
