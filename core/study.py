@@ -208,12 +208,9 @@ class Study:
     def where(self, *path: str | int) -> Where:
         """Where the key at `path` (e.g. "tables", 0, "columns", 1, "formula") is set: its line, or its
         nearest enclosing key's line."""
-        p = tuple(path)
-        while p:
-            if p in self.lines:
-                return Where(self.label, self.lines[p])
-            p = p[:-1]
-        return Where(self.label)
+        from ctfp.core.tomllines import line_of
+
+        return Where(self.label, line_of(self.lines, tuple(path)))
 
     @property
     def synthetic_panel(self) -> bool:
