@@ -323,3 +323,21 @@ def test_a_column_that_is_not_identified_is_kept_with_a_note(tmp_path: Path) -> 
     cell = _cell(res, "(2)", "const_state")
     assert pd.isna(cell["estimate"]) and "not estimated" in cell["note"] and "absorbed" in cell["note"]
     assert _cell(res, "(1)", "lpcap")["estimate"] > 0
+
+
+def test_shared_demeaning_in_extreme_units(tmp_path: Path) -> None:
+    """Columns beyond 2^64 are exactly rescaled by the estimators; a variable first demeaned as another
+    column's companion must come back in the same scale (two columns share a sample and FEs)."""
+    from ctfp.core.study import DataSpec, Study, StudyMeta, Table, TableColumn
+    from ctfp.models.panel.estimators import fit_ols
+
+    panel = states_panel().assign(big=lambda d: d["lpc"] * 1e30)
+    cols = (TableColumn("(1)", "lgsp ~ lpcap | state + year", ("state",)),
+            TableColumn("(2)", "lgsp ~ lpcap + big | state + year", ("state",)))
+    study = Study(meta=StudyMeta(), data=DataSpec(unit="state", time="year"), tables=(Table("T1", columns=cols),))
+    res = run_tables(study, panel, tmp_path, progress=False)
+    alone = fit_ols(panel, "lgsp", ["lpcap", "big"], absorb=["state", "year"], cluster="state")
+    cell = _cell(res, "(2)", "big")
+    assert abs(alone.coef[1]) < 1e-25  # the coefficient is in units of 1e-30: compare relatively, no abs slack
+    assert cell["estimate"] == pytest.approx(float(alone.coef[1]), rel=1e-12, abs=0)
+    assert cell["se"] == pytest.approx(float(alone.se[1]), rel=1e-12, abs=0)
