@@ -109,7 +109,8 @@ class Pipeline:
     def _record(self) -> None:
         s = self.study
         self.rf.write_record(RunRecord(
-            study=s.raw, study_file=str(s.path or ""), data_source=self.data_source, inputs=self.inputs,
+            study=s.raw, study_file=str(s.path.resolve()) if s.path else "", data_source=self.data_source,
+            inputs=self.inputs,
             unit=s.data.unit, time=s.data.time, measures=[m.name for m in s.measures],
             bayes_models=[m.name for m in s.bayes.models], report=semantic(s.report), preset=s.meta.preset))
 
