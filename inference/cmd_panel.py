@@ -165,12 +165,15 @@ def _f(x: float, spec: str) -> str:
 def _replicate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ctfp.core.atomic import check_output_path
     from ctfp.core.errors import InputError
     from ctfp.inference.prepare import load_analysis_panel
     from ctfp.inference.replicate import run_replicas
 
     if args.permutations < 1:
         raise InputError(f"--permutations must be at least 1, got {args.permutations}")
+    check_output_path(args.out, "folder")  # before the panel is scored and the tables fitted
+    check_output_path(Path(args.out) / "replicas", "folder")
     panel = load_analysis_panel(args.panel, progress=not args.quiet)
     out = run_replicas(panel, Path(args.out) / "replicas", permutations=args.permutations, seed=args.seed,
                        progress=not args.quiet, permutation_level=args.permutation_level)
