@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import synthetic
 
 from tests.tables_helpers import ensure_expr, load_tables_study
 
@@ -22,7 +23,7 @@ ensure_expr()
 
 from ctfp.data.derive import derive_analysis_panel  # noqa: E402
 from ctfp.data.published import published_cells  # noqa: E402
-from ctfp.data.synth import DEFAULT_SEED, synthesize_panel  # noqa: E402
+from ctfp.data.synth import DEFAULT_SEED  # noqa: E402
 from ctfp.inference.tables import run_tables  # noqa: E402
 from ctfp.models.dea import run_dea  # noqa: E402
 
@@ -35,7 +36,7 @@ STUDY = Path(__file__).resolve().parents[1] / "studies" / "shen_chao_2025" / "st
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, dict, dict]:
-    raw, truth = synthesize_panel(DEFAULT_SEED)
+    raw, truth = synthetic(DEFAULT_SEED)  # built once per session (conftest)
     panel = derive_analysis_panel(raw.drop(columns=["synthetic"]))
     key = ["city", "year"]
     sbm = run_dea(panel, INPUTS, GOODS, BADS, id_col="city", period_col="year", model="sbm",
