@@ -69,22 +69,25 @@ def _tex_tabular(rt: RegTable) -> list[str]:
 
 
 def to_latex(rt: RegTable, *, standalone: bool = False, label: str | None = None) -> str:
-    """The table as a LaTeX float (booktabs): \\caption is the study's title, LaTeX numbers it (standalone: as
-    the study numbers it); tables wider than twelve number columns print as stacked panels of whole models.
-    `standalone`: a whole document that compiles with pdflatex (CJKutf8 when the text has Chinese)."""
+    """The table as a LaTeX float (booktabs) to `\\input` into a manuscript: \\caption is the study's title and
+    LaTeX numbers it; tables wider than twelve number columns print as stacked panels of whole models.
+    `standalone`: a whole document (`latex_document`) that compiles with pdflatex."""
+    if standalone:
+        return latex_document([rt])
+    return _latex_float(rt, label=label, own_number=False)
+
+
+def _latex_float(rt: RegTable, *, label: str | None, own_number: bool) -> str:
     lines = ["\\begin{table}[htbp]", "\\centering"]
-    if standalone and rt.lang == "zh":
-        lines.append("\\renewcommand{\\tablename}{表}")
-    if standalone and rt.number.isdigit():
+    if own_number and rt.number.isdigit():  # a document of the study's tables numbers them as the study does
         lines.append(f"\\setcounter{{table}}{{{int(rt.number) - 1}}}")
     lines.append(f"\\caption{{{tex_escape(rt.caption)}}}")
     lines.append(f"\\label{{{label or 'tab:' + re.sub(r'[^A-Za-z0-9]+', '', rt.id)}}}")
-    panels = rt.panels()
     if rt.n_leaf > 8:  # wide tables (a dozen models, or six as published | replica pairs)
         lines.append("\\footnotesize\\setlength{\\tabcolsep}{3pt}")
     elif rt.n_leaf > 6:
         lines.append("\\small")
-    for k, panel in enumerate(panels):
+    for k, panel in enumerate(rt.panels()):
         if k:
             lines.append("\\par\\medskip")
         lines += _tex_tabular(panel)
@@ -94,18 +97,23 @@ def to_latex(rt: RegTable, *, standalone: bool = False, label: str | None = None
         lines.append(" \\\\\n".join(tex_escape(n) for n in rt.notes))
         lines.append("\\end{minipage}")
     lines.append("\\end{table}")
-    body = "\n".join(lines) + "\n"
-    if not standalone:
-        return body
-    # Chinese text compiles with pdflatex through CJKutf8 (Debian: latex-cjk-chinese); a ctex/xelatex
-    # manuscript \inputs the fragment as it is.
-    cjk = has_cjk(body)
-    wide = max(p.n_leaf for p in panels) > 8
+    return "\n".join(lines) + "\n"
+
+
+def latex_document(tables: list[RegTable]) -> str:
+    """A document holding `tables` that compiles with pdflatex: booktabs, geometry (landscape when a table is
+    wide), CJKutf8 when any text is Chinese (Debian: latex-cjk-chinese; a ctex/xelatex manuscript \\inputs the
+    floats as they are)."""
+    floats = [_latex_float(t, label=None, own_number=True) for t in tables]
+    cjk = any(has_cjk(f) for f in floats)
+    wide = any(p.n_leaf > 8 for t in tables for p in t.panels())
+    zh = bool(tables) and tables[0].lang == "zh"
     pre = ("\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n"
            "\\usepackage{booktabs}\n" + ("\\usepackage{CJKutf8}\n" if cjk else "")
            + ("\\usepackage[landscape,margin=1.2cm]{geometry}\n" if wide else "\\usepackage[margin=2cm]{geometry}\n")
+           + ("\\renewcommand{\\tablename}{表}\n" if zh else "")
            + "\\begin{document}\n" + ("\\begin{CJK}{UTF8}{gbsn}\n" if cjk else ""))
-    return pre + body + ("\\end{CJK}\n" if cjk else "") + "\\end{document}\n"
+    return pre + "\n".join(floats) + ("\\end{CJK}\n" if cjk else "") + "\\end{document}\n"
 
 
 def has_cjk(text: str) -> bool:
@@ -203,11 +211,14 @@ def to_html(rt: RegTable, *, standalone: bool = False) -> str:
     out.append("</tbody></table>")
     out += [f'<p class="regnote">{html.escape(n)}</p>' for n in rt.notes]
     body = "\n".join(out) + "\n"
-    if not standalone:
-        return body
-    lang = "zh-CN" if rt.lang == "zh" else "en"
-    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{html.escape(rt.title)}</title>\n<style>body {{ font: 14px/1.45 'Times New Roman', "
+    return html_page(body, rt.lang, rt.title) if standalone else body
+
+
+def html_page(body: str, lang: str, title: str) -> str:
+    """A self-contained page around table fragments (inline CSS, no script, no network)."""
+    code = "zh-CN" if lang == "zh" else "en"
+    return (f'<!DOCTYPE html>\n<html lang="{code}">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{html.escape(title)}</title>\n<style>body {{ font: 14px/1.45 'Times New Roman', "
             f"'Noto Serif CJK SC', 'Noto Sans CJK SC', serif; margin: 24px; }}{HTML_CSS}</style>\n</head>\n"
             f"<body>\n{body}</body>\n</html>\n")
 
@@ -310,6 +321,35 @@ def to_docx(rt: RegTable, document: object | None = None) -> object:
         r.font.size = Pt(9)
         p.paragraph_format.space_after = Pt(0)
     return doc
+
+
+def render_tables(tables: list[RegTable], fmt: str, *, standalone: bool = False) -> str:
+    """Text formats (latex, md, html) of several tables, one after another (one document when standalone)."""
+    if fmt == "latex":
+        return latex_document(tables) if standalone else "\n".join(to_latex(t) for t in tables)
+    if fmt == "md":
+        return "\n".join(to_markdown(t) for t in tables)
+    if fmt == "html":
+        body = "\n".join(to_html(t) for t in tables)
+        return html_page(body, tables[0].lang if tables else "en", "ctfp tables") if standalone else body
+    raise ValueError(f"format {fmt!r} is not text; use write_tables")
+
+
+def write_tables(tables: list[RegTable], fmt: str, path: str | Path, *, standalone: bool = False) -> Path:
+    """Write several tables to one file, atomically (docx: one document, a table after another)."""
+    from ctfp.core.atomic import atomic_path, write_text
+
+    path = Path(path)
+    if fmt == "docx":
+        doc = None
+        for t in tables:
+            if doc is not None:
+                doc.add_paragraph()  # type: ignore[attr-defined]
+            doc = to_docx(t, doc)
+        with atomic_path(path) as tmp:
+            doc.save(str(tmp))  # type: ignore[union-attr]
+        return path
+    return write_text(path, render_tables(tables, fmt, standalone=standalone))
 
 
 def write_table(rt: RegTable, fmt: str, path: str | Path, *, standalone: bool = False) -> Path:

@@ -101,6 +101,14 @@ def _study_facts(run: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], d
     return titles, notes, labels, str(data.get("unit") or ""), str(data.get("time") or "")
 
 
+def study_language(run_dir: str | Path) -> str:
+    """The study's `[report] language` recorded in run.json ("" when not recorded)."""
+    run = _run_json(Path(run_dir))
+    study = run.get("study") if isinstance(run.get("study"), dict) else run.get("spec")
+    report = study.get("report") if isinstance(study, dict) else None
+    return str(report.get("language") or "") if isinstance(report, dict) else ""
+
+
 def load_table_data(run_dir: str | Path) -> TableData | None:
     """The run's tables, or None when it has none (neither tables/replicas.csv nor replicas/cells.json)."""
     root = Path(run_dir)
