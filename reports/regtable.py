@@ -200,13 +200,11 @@ def build_regtable(
         if c not in order:
             order.append(c)
     meta = {} if cols_meta is None else {str(r["column"]): r for _, r in cols_meta.iterrows()}
-    # Cells keyed outside the model columns (a "(1)-(2)" difference row of old run folders) become notes.
-    stray = rep[~rep["column"].isin(meta)] if meta else rep.iloc[0:0]
-    model_cols = [c for c in order if not (meta and c not in meta)]
-    if stray is not None and len(stray):
-        stray = stray[stray["term"] == "diff_p"]
-        rep = rep[~rep.index.isin(stray.index)]
-        model_cols = [c for c in model_cols if c in set(rep["column"]) | set(meta)]
+    # Difference-test p-values in replicas.csv (old run folders key them "(1)-(2)") go to the notes.
+    stray = rep[rep["term"] == "diff_p"]
+    rep = rep[rep["term"] != "diff_p"]
+    present = set(rep["column"])
+    model_cols = [c for c in order if (c in meta if meta else c in present)]
 
     has_pub = "published_estimate" in rep.columns and rep["published_estimate"].notna().any()
     pairs = has_pub if pairs is None else bool(pairs and has_pub)
@@ -265,7 +263,8 @@ def build_regtable(
                          [LCell(tr("reg.yes", lang) if f in _split(meta[c]["fe"]) else tr("reg.no", lang),
                                 span=width, kind="word") for c in model_cols], "info"))
     clusters = {c: _split(meta[c]["cluster"]) if c in meta and "cluster" in meta[c] else None for c in model_cols}
-    if meta and any(v is not None for v in clusters.values()):
+    distinct = {tuple(v) for v in clusters.values() if v is not None}
+    if meta and len(distinct) > 1:  # one clustering for every model is said once, in the note
         info.append(LRow(tr("reg.cluster", lang),
                          [LCell(" × ".join(dimension(x, lang) for x in v) if v else
                                 tr("reg.robust", lang) if v is not None else "", span=width, kind="word")
@@ -453,6 +452,7 @@ def _diff_notes(table: str, stray: pd.DataFrame, tests: pd.DataFrame | None, lab
     elif stray is not None and len(stray):  # old run folders: a "(1)-(2)" row of diff_p
         for r in stray.itertuples(index=False):
             a, _, b = str(r.column).partition("-")
+            b = b or "?"
             p, pub = _num(getattr(r, "estimate", None)), _num(getattr(r, "published_estimate", None))
             line = tr("reg.note_diff", lang, term=first_term, a=a, b=b,
                       method=tr("reg.method.permutation", lang), p="–" if p is None else f"{p:.3f}")
