@@ -265,56 +265,83 @@ def _set_text(cell: object, c: LCell | None, text: str, *, align: str, size: flo
             rfonts.set(qn("w:eastAsia"), east_asia)
 
 
-def to_docx(rt: RegTable, document: object | None = None) -> object:
-    """The table (title, three-line table, notes) added to `document` (a new python-docx Document when None,
-    landscape for wide tables); returns the document."""
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
-    from docx.shared import Cm, Pt
+def _no_wrap(cell: object) -> None:
+    from docx.oxml import OxmlElement
 
-    doc = document if document is not None else Document()
-    east_asia = "SimSun"
-    if document is None and rt.n_leaf > 8:  # wide tables (Table 6 with pairs) on a landscape page
-        sec = doc.sections[0]  # type: ignore[attr-defined]
-        sec.orientation = WD_ORIENT.LANDSCAPE
-        sec.page_width, sec.page_height = sec.page_height, sec.page_width
-        for side in ("left_margin", "right_margin"):
-            setattr(sec, side, Cm(1.5))
-    size = 10.5 if rt.n_leaf <= 8 else 8
-    title = doc.add_paragraph()  # type: ignore[attr-defined]
-    run = title.add_run(rt.title)
-    run.bold = True
-    run.font.size = Pt(11)
+    tc_pr = cell._tc.get_or_add_tcPr()  # type: ignore[attr-defined]
+    tc_pr.append(OxmlElement("w:noWrap"))
+
+
+def _docx_grid(doc: object, rt: RegTable, *, size: float, label_in: float, col_in: float) -> None:
+    from docx.shared import Inches
+
     n_head = len(rt.header)
     table = doc.add_table(rows=n_head + len(rt.rows), cols=rt.n_leaf + 1)  # type: ignore[attr-defined]
-    table.autofit = True
-    for i, hrow in enumerate(rt.header):
-        _set_text(table.cell(i, 0), None, rt.stub if i == 0 else "", align="l", size=size, east_asia=east_asia)
+    table.autofit = False
+    widths = [Inches(label_in)] + [Inches(col_in)] * rt.n_leaf
+    for row in table.rows:
+        for j, cell in enumerate(row.cells):
+            cell.width = widths[j]
+            _no_wrap(cell)
+    east_asia = "SimSun"
+
+    def fill(i: int, cells: list[LCell]) -> None:
         col = 1
-        for c in hrow:
+        for c in cells:
             cell = table.cell(i, col)
             if c.span > 1:
                 cell = cell.merge(table.cell(i, col + c.span - 1))
             _set_text(cell, c, "", align="c", size=size, east_asia=east_asia)
             col += c.span
+
+    for i, hrow in enumerate(rt.header):
+        _set_text(table.cell(i, 0), None, rt.stub if i == 0 else "", align="l", size=size, east_asia=east_asia)
+        fill(i, hrow)
     for j in range(rt.n_leaf + 1):
         _border(table.cell(0, j), top="single:12")
         _border(table.cell(n_head - 1, j), bottom="single:6")
     for i, row in enumerate(rt.rows, start=n_head):
         _set_text(table.cell(i, 0), None, row.label, align="l", size=size, east_asia=east_asia)
-        col = 1
-        for c in row.cells:
-            cell = table.cell(i, col)
-            if c.span > 1:
-                cell = cell.merge(table.cell(i, col + c.span - 1))
-            _set_text(cell, c, "", align="c", size=size, east_asia=east_asia)
-            col += c.span
+        fill(i, row.cells)
         if row.rule_above:
             for j in range(rt.n_leaf + 1):
                 _border(table.cell(i, j), top="single:4")
     last = n_head + len(rt.rows) - 1
     for j in range(rt.n_leaf + 1):
         _border(table.cell(last, j), bottom="single:12")
+
+
+def to_docx(rt: RegTable, document: object | None = None) -> object:
+    """The table (title, three-line table, notes) added to `document` (a new python-docx Document when None,
+    landscape when a panel has more than six number columns); returns the document. Columns have fixed widths
+    and numbers never wrap; tables wider than twelve number columns print as stacked panels."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Inches, Pt
+
+    doc = document if document is not None else Document()
+    panels = rt.panels()
+    widest = max(p.n_leaf for p in panels)
+    sec = doc.sections[-1]  # type: ignore[attr-defined]
+    if document is None:
+        for side in ("left_margin", "right_margin"):
+            setattr(sec, side, Inches(0.8))
+        if widest > 6:
+            sec.orientation = WD_ORIENT.LANDSCAPE
+            sec.page_width, sec.page_height = sec.page_height, sec.page_width
+    usable = (sec.page_width - sec.left_margin - sec.right_margin) / 914400  # EMU per inch
+    size = 10.5 if widest <= 6 else 9 if widest <= 9 else 8
+    label_in = min(1.7, 0.2 + 0.09 * size * max(len(r.label) for r in rt.rows) / (1.6 if rt.lang == "zh" else 1))
+    label_in = max(label_in, 0.8)
+    col_in = min(1.0, (usable - label_in) / widest)
+    title = doc.add_paragraph()  # type: ignore[attr-defined]
+    run = title.add_run(rt.title)
+    run.bold = True
+    run.font.size = Pt(11)
+    for k, panel in enumerate(panels):
+        if k:
+            doc.add_paragraph()  # type: ignore[attr-defined]
+        _docx_grid(doc, panel, size=size, label_in=label_in, col_in=col_in)
     for n in rt.notes:
         p = doc.add_paragraph()  # type: ignore[attr-defined]
         r = p.add_run(n)
