@@ -53,6 +53,48 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reg.end": (".", "。"),
 }
 
+# Plain-words notes of ctfp.inference.quiet (terminal, notes.json, the report): what a captured third-party
+# warning means for the result. Fields: where, package, example, count, and the kind's own (k, model, category).
+NOTES: dict[str, tuple[str, str]] = {
+    "pareto_k": ("{where}: Pareto k > {k} for some observations - its LOO estimate and any LOO comparison are "
+                 "unreliable",
+                 "{where}:部分观测的Pareto k > {k},其LOO估计及LOO比较不可靠"),
+    "loo_bad_k": ("LOO for `{model}`: {count} observation(s) with Pareto k > {k} - its LOO comparison is unreliable",
+                  "`{model}`的LOO:{count}个观测的Pareto k > {k},其LOO比较不可靠"),
+    "overflow": ("{where}: {count} floating-point overflow warning(s) in {package} (\u201c{example}\u201d) - an "
+                 "intermediate value overflowed; the result stands only where its solver status or convergence "
+                 "gate passed",
+                 "{where}:{package}出现{count}次浮点溢出警告(\u201c{example}\u201d),中间计算溢出;"
+                 "仅当求解状态或收敛检验通过时结果才可用"),
+    "invalid_value": ("{where}: {count} invalid-value or division warning(s) in {package} (\u201c{example}\u201d) - "
+                      "a NaN appeared in an intermediate step; check that step's status in the report",
+                      "{where}:{package}出现{count}次无效值或除零警告(\u201c{example}\u201d),中间步骤出现NaN;"
+                      "请在报告中核对该步骤的状态"),
+    "numba": ("{where}: {count} numba notice(s) (\u201c{example}\u201d) - speed only, the results are the same",
+              "{where}:{count}条numba提示(\u201c{example}\u201d),只影响速度,不影响结果"),
+    "no_compiler": ("PyTensor found no C compiler - models run in Python mode: slower, the same results",
+                    "PyTensor未找到C编译器,模型以Python模式运行:更慢,结果相同"),
+    "sampler": ("{where}: sampler warning (\u201c{example}\u201d) - the convergence gate in the report decides "
+                "whether this fit is used",
+                "{where}:抽样器警告(\u201c{example}\u201d),是否采用该拟合由报告中的收敛检验决定"),
+    "deprecation": ("{where}: {count} deprecation notice(s) from {package} - about future versions of the library, "
+                    "not these results",
+                    "{where}:{package}的{count}条弃用提示,涉及该库的未来版本,与本次结果无关"),
+    "other": ("{where}: {count} {category} from {package}: \u201c{example}\u201d",
+              "{where}:{package}的{count}条{category}:\u201c{example}\u201d"),
+}
+
+
+def note_text(kind: str, lang: str, fields: dict[str, object], count: int = 1) -> str:
+    """The plain sentence of a captured notice (NOTES[kind]) in `lang`; a kind the catalogue lacks reads as
+    "other"."""
+    en, zh = NOTES.get(kind, NOTES["other"])
+    values = {"where": "", "package": "", "example": "", "category": "warning", "k": "0.7", "model": "", **fields,
+              "count": count}
+    text = (zh if lang == "zh" else en).format(**values)
+    return text.removeprefix(": ").removeprefix(":")
+
+
 # Names of common unit and period columns, for "City FE" / "城市固定效应". Other names are shown as they are.
 DIMENSIONS: dict[str, tuple[str, str]] = {
     "city": ("City", "城市"),
