@@ -188,9 +188,21 @@ def _html_cell(c: LCell, tag: str, extra_cls: str = "") -> str:
 
 
 def to_html(rt: RegTable, *, standalone: bool = False) -> str:
-    """The table as an HTML fragment (`<table class="regtable">` + notes) or, standalone, a whole page."""
-    out = [f'<table class="regtable" id="reg-{html.escape(rt.id)}" data-regtable="{html.escape(rt.id)}">',
-           f"<caption>{html.escape(rt.title)}</caption>", "<thead>"]
+    """The table as an HTML fragment (`<table class="regtable">` per panel, then the notes) or, standalone, a
+    whole page. Every number carries data-key/data-value (the unrounded value) for checking the page."""
+    out: list[str] = []
+    for k, panel in enumerate(rt.panels()):
+        suffix = f"-{k + 1}" if k else ""
+        out += [f'<table class="regtable" id="reg-{html.escape(rt.id)}{suffix}" data-regtable="{html.escape(rt.id)}">',
+                f"<caption>{html.escape(rt.title)}</caption>" if k == 0 else "", "<thead>"]
+        out += _html_rows(panel)
+    out += [f'<p class="regnote">{html.escape(n)}</p>' for n in rt.notes]
+    body = "\n".join(x for x in out if x) + "\n"
+    return html_page(body, rt.lang, rt.title) if standalone else body
+
+
+def _html_rows(rt: RegTable) -> list[str]:
+    out = []
     for i, hrow in enumerate(rt.header):
         stub = f'<th class="stub">{html.escape(rt.stub) if i == 0 else ""}</th>'
         cells = "".join(_html_cell(c, "th", "grp" if c.span > 1 and c.text and i < len(rt.header) - 1 else "")
@@ -209,9 +221,7 @@ def to_html(rt: RegTable, *, standalone: bool = False) -> str:
         out.append(f'<tr{cls} data-term="{html.escape(row.term)}"><td class="stub">{html.escape(row.label)}</td>'
                    f"{''.join(cells)}</tr>")
     out.append("</tbody></table>")
-    out += [f'<p class="regnote">{html.escape(n)}</p>' for n in rt.notes]
-    body = "\n".join(out) + "\n"
-    return html_page(body, rt.lang, rt.title) if standalone else body
+    return out
 
 
 def html_page(body: str, lang: str, title: str) -> str:

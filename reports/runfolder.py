@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 
 from ctfp.core.errors import InputError
+from ctfp.reports.tabledata import TableData, load_table_data
 
-CELL_KEYS = ("table", "column", "row", "published_coef", "replica_coef")
 DIFF_KEYS = ("split", "coef_1", "coef_0", "diff")
 CLAIM_KEYS = ("claim_id", "claim", "replica_verdict", "posterior_verdict")
 # Likelihoods that put probability mass at exactly CTFP = 1; LOO compares only these among themselves.
@@ -115,7 +115,7 @@ class RunFolder:
     run: dict[str, Any] | None
     panel: pd.DataFrame | None
     scores: pd.DataFrame | None
-    cells: list[dict[str, Any]] | None
+    tables: TableData | None  # tables/replicas.csv, columns.csv, tests.csv (or an old replicas/cells.json)
     diffs: list[dict[str, Any]] | None
     validation: list[dict[str, Any]] | None
     models: dict[str, ModelFit] = field(default_factory=dict)
@@ -126,7 +126,11 @@ class RunFolder:
 
     @property
     def synthetic(self) -> bool:
-        return self.data_source.lower() == "synthetic"
+        """Any input synthetic: the run's data source, or an input recorded as synthetic."""
+        run = self.run or {}
+        inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
+        flagged = any(isinstance(v, dict) and v.get("synthetic") for v in inputs.values())
+        return self.data_source.lower() == "synthetic" or bool(run.get("synthetic")) or flagged
 
     def ctfp_frame(self) -> pd.DataFrame | None:
         """city, year, ctfp (+ city_name, province when the panel has them): DEA scores first, else the panel."""
@@ -155,10 +159,9 @@ def load_run(run_dir: str | Path) -> RunFolder:
         raise InputError(f"{root / 'run.json'}: run record must be a JSON object")
     panel = read_csv(root / "panel" / "analysis.csv", "analysis panel", ("city", "year"))
     scores = read_csv(root / "dea" / "scores.csv", "DEA scores", ("city", "year", "ctfp"))
-    cells_path = root / "replicas" / "cells.json"
     diffs_path = root / "replicas" / "group_diffs.json"
     val_path = root / "validation.json"
-    cells = _records(read_json(cells_path, "replica cells"), cells_path, "replica cells", CELL_KEYS)
+    tables = load_table_data(root)
     diffs = _records(read_json(diffs_path, "group differences"), diffs_path, "group differences", DIFF_KEYS)
     validation = _records(read_json(val_path, "validation"), val_path, "validation", CLAIM_KEYS)
     models: dict[str, ModelFit] = {}
@@ -170,4 +173,4 @@ def load_run(run_dir: str | Path) -> RunFolder:
                 raise InputError(f"{folder / 'summary.json'}: fit summary must be a JSON object")
             if summary is not None or (folder / "posterior.nc").is_file():
                 models[folder.name] = ModelFit(folder.name, folder, summary)
-    return RunFolder(root, run, panel, scores, cells, diffs, validation, models)
+    return RunFolder(root, run, panel, scores, tables, diffs, validation, models)

@@ -49,6 +49,38 @@ class TableData:
             return self.titles_zh[table]
         return self.titles.get(table, "")
 
+    def split_columns(self) -> pd.DataFrame | None:
+        """table, column, split, level, treatment of every model estimated on a `<split> == 0|1` sample."""
+        if self.columns is None or "sample" not in self.columns:
+            return None
+        m = self.columns["sample"].astype(str).str.extract(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*==\s*([01])\s*$")
+        out = self.columns.assign(split=m[0], level=m[1]).dropna(subset=["split"])
+        return out[["table", "column", "split", "level", "treatment"]].reset_index(drop=True) if len(out) else None
+
+    def headline(self) -> dict[str, Any] | None:
+        """The cell a reader looks at first: in the first table, the model with the most published coefficients
+        (else the last model), its treatment (else its first coefficient)."""
+        if not self.table_ids:
+            return None
+        table = self.table_ids[0]
+        rep = self.replicas[(self.replicas["table"].astype(str) == table) & (self.replicas["kind"] == "coef")]
+        if rep.empty:
+            return None
+        if "published_estimate" in rep and rep["published_estimate"].notna().any():
+            counts = rep[rep["published_estimate"].notna()].groupby("column", sort=False).size()
+            column = str(counts.idxmax())
+        else:
+            column = str(rep["column"].iloc[-1])
+        cells = rep[rep["column"] == column]
+        treat = None
+        if self.columns is not None and "treatment" in self.columns:
+            hit = self.columns[(self.columns["table"].astype(str) == table) & (self.columns["column"] == column)]
+            treat = str(hit["treatment"].iloc[0]) if len(hit) else None
+        row = cells[cells["term"] == treat] if treat is not None and (cells["term"] == treat).any() else cells.iloc[:1]
+        rec = row.iloc[0].to_dict()
+        rec["label"] = self.labels.get(str(rec["term"]), str(rec["term"]))
+        return rec
+
     @property
     def table_ids(self) -> list[str]:
         ids = list(dict.fromkeys(self.replicas["table"].astype(str)))
@@ -198,7 +230,8 @@ def _legacy_columns(replicas: pd.DataFrame) -> pd.DataFrame:
             treatment = "ai"
         out.append({"table": table, "column": s.column, "label": s.header_zh, "formula": formula,
                     "estimator": est[s.estimator], "outcome": s.outcome, "treatment": treatment, "fe": "+".join(fe),
-                    "cluster": str(s.cluster).replace(";", "+"), "sample": "" if s.sample == "all" else s.sample,
+                    "cluster": str(s.cluster).replace(";", "+"),
+                    "sample": f"{s.split} == {s.level}" if s.split else "" if s.sample == "all" else s.sample,
                     "nobs": stat.get((table, s.column, "N")), "n_clusters": None,
                     "r2": stat.get((table, s.column, "R2")), "r2_within": stat.get((table, s.column, "R2_within"))})
     return pd.DataFrame(out)
