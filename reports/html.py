@@ -96,14 +96,17 @@ def _study(run: RunFolder) -> dict[str, Any] | None:
 
 
 def study_language(run: RunFolder) -> str:
+    """The study's [report] language: run.json's `report` (RunRecord), else the resolved study's; "en"."""
+    rec = run.run or {}
     st = _study(run) or {}
-    rep = st.get("report") if isinstance(st.get("report"), dict) else {}
+    rep = rec.get("report") if isinstance(rec.get("report"), dict) else \
+        st.get("report") if isinstance(st.get("report"), dict) else {}
     return str(rep.get("language") or "en")
 
 
-def _preset(st: dict[str, Any]) -> str:
+def _preset(run: RunFolder, st: dict[str, Any]) -> str:
     meta = st.get("study") if isinstance(st.get("study"), dict) else {}
-    return str(meta.get("preset") or st.get("preset") or "")
+    return str((run.run or {}).get("preset") or meta.get("preset") or st.get("preset") or "")
 
 
 def _has(run: RunFolder) -> dict[str, bool]:
@@ -120,7 +123,7 @@ def _has(run: RunFolder) -> dict[str, bool]:
     models = [m for m in bayes.get("models") or [] if isinstance(m, dict)] if bayes.get("run", True) else []
     measures = st.get("measure") or st.get("measures") or []
     published = st.get("published") if isinstance(st.get("published"), dict) else {}
-    paper = _preset(st) == PAPER_PRESET
+    paper = _preset(run, st) == PAPER_PRESET
     return {"moments": paper, "measure": bool(measures) or paper, "tables": bool(st.get("tables")),
             "bayes": bool(models), "hetero": any(m.get("by") for m in models),
             "claims": bool(published.get("file")) or paper}

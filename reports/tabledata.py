@@ -130,14 +130,17 @@ def _study_facts(run: dict[str, Any]) -> tuple[dict[str, str], dict[str, str], d
                 notes[str(t["id"])] = str(t["note"])
     labels = {str(k): str(v) for k, v in (study.get("labels") or {}).items()} \
         if isinstance(study.get("labels"), dict) else {}
-    return titles, notes, labels, str(data.get("unit") or ""), str(data.get("time") or "")
+    unit = str(run.get("unit") or data.get("unit") or "")  # run.json records them (RunRecord); else the study's
+    time = str(run.get("time") or data.get("time") or "")
+    return titles, notes, labels, unit, time
 
 
 def study_language(run_dir: str | Path) -> str:
     """The study's `[report] language` recorded in run.json ("" when not recorded)."""
     run = _run_json(Path(run_dir))
     study = run.get("study") if isinstance(run.get("study"), dict) else run.get("spec")
-    report = study.get("report") if isinstance(study, dict) else None
+    report = run.get("report") if isinstance(run.get("report"), dict) else \
+        study.get("report") if isinstance(study, dict) else None
     return str(report.get("language") or "") if isinstance(report, dict) else ""
 
 

@@ -101,3 +101,28 @@ def test_chinese_report_of_a_study_has_the_same_numbers(tmp_path: Path) -> None:
     for term in ("变量", "控制变量", "城市固定效应", "年份固定效应", "括号内为t值", "原文", "复现", "表2", "数据"):
         assert term in html, term
     assert '<html lang="zh-CN">' in html
+
+
+def test_chinese_figure_labels_draw_with_a_cjk_font_or_fall_back_to_english(tmp_path: Path) -> None:
+    """matplotlib warns "Glyph ... missing from font(s)" when a label has characters its font lacks: with the
+    CJK font found at run time a Chinese figure draws every glyph; without one the report draws English labels
+    and says so."""
+    import io
+    import warnings
+
+    from ctfp.reports import figures
+    from ctfp.reports.i18n import use_language
+
+    font = figures.cjk_font()
+    if font is not None:
+        with use_language("zh"), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig = figures.ctfp_distribution(make_panel())
+            assert fig.axes[0].get_ylabel() == "观测值个数"
+            fig.savefig(io.BytesIO(), format="png")
+        assert not [w for w in caught if "missing from font" in str(w.message)]
+    run = _user_study(tmp_path / "run")
+    write_csv(run / "panel" / "analysis.csv", make_panel())  # with CTFP: the figures are drawn
+    html = build_report(run, lang="zh").read_text(encoding="utf-8")
+    assert ("图中标签为英文" in html) == (font is None)
+    assert (run / "figures" / "ctfp_distribution.zh.pdf").read_bytes()[:5] == b"%PDF-"
