@@ -135,14 +135,6 @@ def _stars(n: Any) -> str:
     return "" if v is None else "*" * int(v)
 
 
-def _bool(x: Any) -> bool | None:
-    if _missing(x):
-        return None
-    if isinstance(x, str):
-        return {"true": True, "false": False, "1": True, "0": False}.get(x.strip().lower())
-    return bool(x)
-
-
 def _split(v: Any) -> list[str]:
     if _missing(v):
         return []
@@ -219,8 +211,10 @@ def build_regtable(
         if missing:
             raise KeyError(", ".join(missing))
         shown = list(keep)
-    elif has_pub:
-        shown = list(dict.fromkeys(coef.loc[coef["published_estimate"].notna(), "term"]))
+    elif has_pub:  # the published rows, and every model's treatment (a model the paper lacks still shows it)
+        treatments = {str(meta[c].get("treatment")) for c in model_cols if c in meta and "treatment" in meta[c]}
+        shown = [t for t in all_terms if t in treatments or
+                 coef.loc[coef["term"] == t, "published_estimate"].notna().any()]
     else:
         shown = [t for t in all_terms if t not in INTERCEPTS]
     intercept = [t for t in all_terms if t in INTERCEPTS and t not in shown and keep is None and not has_pub]

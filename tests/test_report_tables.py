@@ -268,3 +268,15 @@ def test_old_run_folders_are_read_through_the_bridge(tmp_path: Path) -> None:
     assert rt.rows[2].label == "Controls"  # the published specs' formulas name the hidden controls
     assert any(n.startswith("Difference in AI between (1) and (2): permutation p = 0.004 (published 0.001)")
                for n in rt.notes)
+
+
+def test_a_models_treatment_shows_even_where_the_paper_has_no_value(frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    rep, cols = frames
+    rep = rep.copy()
+    rep.loc[rep["term"] == "scale", ["published_estimate", "published_t", "published_stars"]] = None
+    rt = build_regtable(rep, cols, "T2", labels={"ai": "AI"}, unit="city", time="year")
+    labels = [r.label for r in rt.rows]
+    assert "scale" in labels and "Controls" not in labels  # scale: (3)-(4)'s treatment, unpublished, shown
+    row = rt.rows[labels.index("scale")]
+    assert row.cells[4].text == "" and row.cells[5].value == rep.set_index(
+        ["table", "column", "term"]).loc[("T2", "(3)", "scale"), "estimate"]
