@@ -199,7 +199,7 @@ def difference_posteriors(tree: Any, diffs: pd.DataFrame, freq_diffs: pd.DataFra
     for r in diffs.itertuples(index=False):
         ax = pc.get_target("slope_diff", {"split": r.split})
         ax.axvline(0, color="k", lw=0.8)
-        text = f"P(diff > 0) = {r.p_gt0:.3f}"
+        text = _("P(diff > 0) = {p}", p=f"{r.p_gt0:.3f}")
         if fd is not None and r.split in fd.index:
             rec = fd.loc[r.split]
             if pd.notna(rec.get("diff")):

@@ -362,6 +362,7 @@ ZH.update({
     "Effect by group: posterior vs split-sample replica vs published": "分组效应:后验、分样本复现与原文",
     "replica perm. p = {p}": "复现置换检验 p = {p}",
     "published p = {p}": "原文 p = {p}",
+    "P(diff > 0) = {p}": "P(差异 > 0) = {p}",
     "Between-group difference (group 1 − group 0): posterior with {ci} (bar); dashed: replica difference":
         "组间差异(第1组 − 第0组):后验及{ci}(横线);虚线:复现的差异",
     "{name}: observed (black) vs 40 replicated panels (green)": "{name}:观测(黑)与40个复制面板(绿)",
