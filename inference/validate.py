@@ -8,59 +8,12 @@ reads the Bayesian summaries (posterior probability of the claimed sign at 95%).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ctfp.data.presets import Claim
+
 SUPPORT = 0.95  # posterior probability needed to call a signed claim supported
-
-
-@dataclass(frozen=True)
-class Claim:
-    claim_id: str
-    claim: str
-    published: str
-    cells: tuple[tuple[str, str, str], ...]  # (table, column, row) replica cells that must match
-    sign: int  # +1 / -1 claimed sign; 0 = "not significant"
-    posterior: tuple[str, ...] = ()  # how to read the posterior: ("treatment", model) or ("group", split, level)
-
-
-CLAIMS: tuple[Claim, ...] = (
-    Claim("main", "AI innovation quality raises city carbon TFP (two-way FE, controls)",
-          "Table 2 (2): 0.0248** (t = 2.08)", (("2", "(2)", "AI"),), +1, ("treatment", "headline")),
-    Claim("main_scale", "AI innovation scale raises carbon TFP as well, less than quality",
-          "Table 2 (4): 0.0172** (t = 2.08)", (("2", "(4)", "AI"),), +1),
-    Claim("robust_lag", "The effect persists with a one-year lag",
-          "Table 3 (4): 0.0270* (t = 1.90)", (("3", "(4)", "AI"),), +1),
-    Claim("robust_iv", "The effect survives 2SLS with the 1984 telephone shift-share instrument",
-          "Table 4: 0.0285*** (t = 4.01), KP F = 105.5", (("4", "(2)", "AI"),), +1, ("treatment", "iv")),
-    Claim("H1_dig1", "H1: AI drives industrial digital transformation (digital investment)",
-          "Table 5 (1): 0.0048 (t = 2.07, printed ***)", (("5", "(1)", "AI"),), +1),
-    Claim("H1_dig2", "H1: AI drives industrial digital transformation (digital firms)",
-          "Table 5 (2): 0.0592*** (t = 25.15)", (("5", "(2)", "AI"),), +1),
-    Claim("H2_green1", "H2: AI drives industrial green transformation (green-firm assets)",
-          "Table 5 (3): 0.0621*** (t = 4.16)", (("5", "(3)", "AI"),), +1),
-    Claim("H2_green2", "H2: AI drives industrial green transformation (green-firm revenue)",
-          "Table 5 (4): 0.0097*** (t = 5.39)", (("5", "(4)", "AI"),), +1),
-    Claim("het_ua", "AI raises carbon TFP in urban-agglomeration cities",
-          "Table 6 (1): 0.0254** ", (("6", "(1)", "AI"),), +1, ("group", "g_ua", "1")),
-    Claim("het_nonua", "AI lowers carbon TFP in non-agglomeration cities",
-          "Table 6 (2): -0.4827* ", (("6", "(2)", "AI"),), -1, ("group", "g_ua", "0")),
-    Claim("het_ua_diff", "The agglomeration difference is significant (permutation p = 0.001)",
-          "Table 6 text: p = 0.001", (), +1, ("diff", "g_ua")),
-    Claim("het_resource", "No significant effect in resource-based cities",
-          "Table 6 (3): -0.1356 (t = -1.10)", (("6", "(3)", "AI"),), 0, ("group", "g_resource", "1")),
-    Claim("het_nonresource", "AI raises carbon TFP in non-resource-based cities",
-          "Table 6 (4): 0.0276**", (("6", "(4)", "AI"),), +1, ("group", "g_resource", "0")),
-    Claim("het_attention", "AI raises carbon TFP where government environmental attention is high",
-          "Table 6 (5): 0.0321**; (6): 0.0157 n.s.", (("6", "(5)", "AI"),), +1, ("group", "g_attention", "1")),
-    Claim("het_envinv", "AI raises carbon TFP where environmental investment is high",
-          "Table 6 (7): 0.0256**; (8): 0.0603 n.s.", (("6", "(7)", "AI"),), +1, ("group", "g_envinv", "1")),
-    Claim("het_hum", "AI raises carbon TFP where human capital is high",
-          "Table 6 (9): 0.0245**; (10): -0.0954 n.s.", (("6", "(9)", "AI"),), +1, ("group", "g_hum", "1")),
-    Claim("het_gcons", "AI raises carbon TFP where green consumption is high",
-          "Table 6 (11): 0.0213*; (12): -0.6657 n.s.", (("6", "(11)", "AI"),), +1, ("group", "g_gcons", "1")),
-)
 
 
 def _load(path: Path) -> Any:
@@ -150,15 +103,16 @@ def _level_p_gt0(path: Path, split: str, level: str) -> float | None:
         return float((draws > 0).mean())
 
 
-def validate_run(run_dir: Path) -> list[dict[str, Any]]:
-    """Verdicts for every claim from whatever the run folder holds; writes `validation.json`."""
+def validate_run(run_dir: Path, claims: tuple[Claim, ...]) -> list[dict[str, Any]]:
+    """Verdicts for every claim (a preset's `claims()`) from whatever the run folder holds; writes
+    `validation.json`."""
     from ctfp.core.atomic import write_json
 
     run_dir = Path(run_dir)
     cells = _load(run_dir / "replicas" / "cells.json")
     diffs = _load(run_dir / "replicas" / "group_diffs.json")
     rows = []
-    for claim in CLAIMS:
+    for claim in claims:
         r_verdict, r_ev = _replica_verdict(claim, cells, diffs)
         p_verdict, p_ev = _posterior_verdict(claim, run_dir / "bayes")
         rows.append({

@@ -149,13 +149,16 @@ def _data_section(run: RunFolder, w: _Writer, has: dict[str, bool]) -> Section:
         s.missing.append(_("panel/analysis.csv is missing: produce it with `ctfp run STUDY.toml --out {root}`.",
                            root=run.root))
         return s
-    if has["moments"]:  # the paper's descriptive table beside this panel's: only with published moments
-        t1 = w.table(tables.table1(run))
-        if t1 is None:
-            s.missing.append(_("Table 1 beside the paper is unavailable: the analysis panel lacks its variables."))
-        else:
-            s.tables.append(t1)
-            s.facts["paper"] = _paper_facts()
+    # Table 1 as the pipeline stored it: beside the published moments when the study has them (their columns
+    # are in tables/table1.csv), else the panel's own descriptive statistics.
+    t1 = w.table(tables.table1(run))
+    if t1 is not None:
+        s.tables.append(t1)
+        if run.table1 is not None and "N_published" in run.table1.columns and run.table1["N_published"].notna().any():
+            s.facts["paper"] = {"nobs": int(run.table1["N_published"].dropna().iloc[0])}
+    elif has["moments"]:
+        s.missing.append(_("tables/table1.csv is missing: `ctfp run STUDY.toml --out {root}` writes it.",
+                           root=run.root))
     source = _("SYNTHETIC panel") if run.synthetic else _("your panel") if run.data_source == "user" \
         else _(run.data_source)
     lead = _sentence(_("Source: {source}{input}. Panel: {nobs} observations, {units} units × {periods} periods "
@@ -192,12 +195,13 @@ def _sentence(template: str, **fields: object) -> Any:
     return Markup(escape(template)).format(**fields)
 
 
-def _paper_facts() -> dict[str, Any]:
-    """The reference study's printed panel size and mean CTFP (its published Table 1), for the lead lines."""
-    from ctfp.data.published import table1
-
-    t1 = table1().set_index("variable")
-    return {"nobs": int(t1.loc["ctfp", "N"]), "mean_ctfp": float(t1.loc["ctfp", "mean"])}
+def _published_mean(run: RunFolder, variable: str) -> float | None:
+    """The published mean of `variable` as tables/table1.csv records it (studies with published moments)."""
+    t1 = run.table1
+    if t1 is None or "mean_published" not in t1.columns or variable not in set(t1["variable"]):
+        return None
+    v = t1.set_index("variable").loc[variable, "mean_published"]
+    return None if tables.is_missing(v) else float(v)
 
 
 def _ctfp_section(run: RunFolder, w: _Writer, has: dict[str, bool]) -> Section | None:
@@ -220,8 +224,9 @@ def _ctfp_section(run: RunFolder, w: _Writer, has: dict[str, bool]) -> Section |
                          n=_keyed("ctfp.n", len(df)), k=_keyed("ctfp.n_at1", int(at1.sum())),
                          share=f"{at1.mean():.1%}", units=len(ct["efficient"].frame),
                          mean=_keyed("ctfp.mean", float(df["ctfp"].mean()), f"{df['ctfp'].mean():.4f}"))
-        if has["moments"]:
-            lead += " " + _sentence(_("(paper: {m})"), m=f"{_paper_facts()['mean_ctfp']:.4f}")
+        paper_mean = _published_mean(run, "ctfp")
+        if paper_mean is not None:
+            lead += " " + _sentence(_("(paper: {m})"), m=f"{paper_mean:.4f}")
         s.facts["lead"] = lead
         s.figures.append(w.figure(lambda: figures.ctfp_distribution(df), "ctfp_distribution",
                                   _("Distribution of CTFP"),

@@ -293,8 +293,9 @@ ZH.update({
         "缺少run.json,数据来源未知:请用`ctfp run STUDY.toml --out {root}`重建。",
     "panel/analysis.csv is missing: produce it with `ctfp run STUDY.toml --out {root}`.":
         "缺少panel/analysis.csv:请用`ctfp run STUDY.toml --out {root}`生成。",
-    "Table 1 beside the paper is unavailable: the analysis panel lacks its variables.":
-        "无法与原文表1对照:分析面板缺少其变量。",
+    "tables/table1.csv is missing: `ctfp run STUDY.toml --out {root}` writes it.":
+        "缺少tables/table1.csv:`ctfp run STUDY.toml --out {root}`会写入。",
+    "Table 1 · Descriptive statistics": "表1 · 描述性统计",
     "No CTFP scores: dea/scores.csv is missing and the panel has no `ctfp` column; score the panel with "
     "`ctfp run STUDY.toml --out {root}` (its [[measure]]).":
         "没有CTFP得分:缺少dea/scores.csv且面板无`ctfp`列;请用`ctfp run STUDY.toml --out {root}`测算(其[[measure]])。",

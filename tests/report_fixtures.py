@@ -444,8 +444,11 @@ def write_run_folder(root: Path, df: pd.DataFrame, dts: dict[str, Any], *, data_
         "versions": {"ctfp": "0.1.0"}, "inputs": {"panel": "synthetic" if data_source == "synthetic" else "user.csv"},
     })
     write_csv(root / "panel" / "analysis.csv", df)
-    scores = df[["city", "year", "ctfp", "ctfp_bcc"]].assign(slack_labor=0.0, status="optimal")
-    write_csv(root / "dea" / "scores.csv", scores)
+    scores = df[["city", "year", "ctfp"]].assign(slack_labor=0.0, status="optimal")
+    write_csv(root / "dea" / "ctfp.csv", scores)  # one file per measure (core.runfolder.RunFolder.dea_csv)
+    from ctfp.data.table1 import compare_table1
+
+    write_csv(root / "tables" / "table1.csv", compare_table1(df))  # what the pipeline stores for the paper
     cells, diffs = make_cells(df)
     write_json(root / "replicas" / "cells.json", cells)
     write_table_frames(root, df)

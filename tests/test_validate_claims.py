@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ctfp.inference.validate import CLAIMS, validate_run
+from ctfp.data.presets.shen_chao_2025 import CLAIMS
+from ctfp.inference.validate import validate_run
 
 
 def _cell(table: str, column: str, coef: float, p: float) -> dict:
@@ -22,7 +23,7 @@ def test_verdicts_from_replicas_and_posterior(tmp_path: Path) -> None:
     (tmp_path / "bayes" / "headline").mkdir(parents=True)
     (tmp_path / "bayes" / "headline" / "summary.json").write_text(json.dumps(
         {"treatment": {"mean": 0.02, "eti95": [0.001, 0.04], "p_gt0": 0.98}, "gate": {"passed": True}}))
-    rows = {r["claim_id"]: r for r in validate_run(tmp_path)}
+    rows = {r["claim_id"]: r for r in validate_run(tmp_path, CLAIMS)}
     assert len(rows) == len(CLAIMS)
     assert rows["main"]["replica_verdict"] == "supported"
     assert rows["main"]["posterior_verdict"] == "supported"
@@ -42,5 +43,5 @@ def test_failed_gate_is_said(tmp_path: Path) -> None:
     (tmp_path / "bayes" / "headline").mkdir(parents=True)
     (tmp_path / "bayes" / "headline" / "summary.json").write_text(json.dumps(
         {"treatment": {"mean": 0.02, "p_gt0": 0.99}, "gate": {"passed": False}}))
-    rows = {r["claim_id"]: r for r in validate_run(tmp_path)}
+    rows = {r["claim_id"]: r for r in validate_run(tmp_path, CLAIMS)}
     assert rows["main"]["posterior_verdict"] == "supported (diagnostics gate failed)"

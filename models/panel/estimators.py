@@ -17,7 +17,7 @@ instrument without variation is an error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,10 @@ from ctfp.models.panel import fwl
 from ctfp.models.panel import vcov as pv
 
 COLLINEAR_TOL = 1e-9
+
+# Hook for callers fitting many models on one sample (ctfp.models.panel.within.WithinCache): given the raw
+# columns (n x p), the design and the column names, return them with the fixed effects projected out.
+Demeaner = Callable[[np.ndarray, "Design", list[str]], np.ndarray]
 
 
 @dataclass
@@ -215,6 +219,10 @@ def prepare(frame: pd.DataFrame, columns: Sequence[str], absorb: Sequence[str], 
     return Design(sub.reset_index(drop=True), sub.index.to_numpy(), fe_codes, fe_sizes, cl_codes, dof, notes)
 
 
+def _demean(raw: np.ndarray, d: Design, names: list[str]) -> np.ndarray:
+    return fwl.demean(raw, d.fe_codes, d.fe_sizes)
+
+
 def _drop_collinear(w: np.ndarray, raw: np.ndarray, names: list[str], protected: set[str],
                     notes: list[str], what: str) -> list[int]:
     """Indices of columns kept after sequentially removing those explained by earlier ones (Stata order)."""
@@ -249,7 +257,7 @@ def _drop_collinear(w: np.ndarray, raw: np.ndarray, names: list[str], protected:
 
 def fit_ols(frame: pd.DataFrame, y: str, x: str | Sequence[str], *, absorb: str | Sequence[str] = (),
             cluster: str | Sequence[str] = (), robust: bool = False, source: str = "data",
-            keep_resid: bool = False) -> PanelResult:
+            keep_resid: bool = False, demean: Demeaner | None = None) -> PanelResult:
     """reghdfe y x, absorb(absorb) vce(cluster cluster): coefficients, clustered SEs, G−1 df t-tests."""
     xs, ab, cl = list(_split(x)), _split(absorb), _split(cluster)
     if not xs:
@@ -260,7 +268,7 @@ def fit_ols(frame: pd.DataFrame, y: str, x: str | Sequence[str], *, absorb: str 
     if not ab:
         raw = np.column_stack([raw, np.ones(len(raw))])
         names = [*names, "_cons"]
-    w = fwl.demean(raw, d.fe_codes, d.fe_sizes) if ab else raw
+    w = (demean or _demean)(raw, d, [y, *xs]) if ab else raw
     kept = _drop_collinear(w[:, 1:], raw[:, 1:], names, {xs[0]}, d.notes, "regressor")
     names = [names[j] for j in kept]
     xw = w[:, 1:][:, kept]
@@ -320,7 +328,7 @@ def _vcov(scores: np.ndarray, bread: np.ndarray, u: np.ndarray, n: int, k: int, 
 def fit_iv(frame: pd.DataFrame, y: str, endog: str | Sequence[str], instruments: str | Sequence[str], *,
            exog: str | Sequence[str] = (), absorb: str | Sequence[str] = (), cluster: str | Sequence[str] = (),
            robust: bool = False, small: bool = True, source: str = "data",
-           keep_resid: bool = False) -> PanelResult:
+           keep_resid: bool = False, demean: Demeaner | None = None) -> PanelResult:
     """ivreghdfe y exog (endog = instruments), absorb() cluster(): 2SLS, first stage, KP/CD/Hansen J."""
     from ctfp.models.panel import ivdiag as diag
 
@@ -337,7 +345,7 @@ def fit_iv(frame: pd.DataFrame, y: str, endog: str | Sequence[str], instruments:
     if not ab:
         raw = np.column_stack([raw, np.ones(len(raw))])
         cols = [*cols, "_cons"]
-    w = fwl.demean(raw, d.fe_codes, d.fe_sizes) if ab else raw
+    w = (demean or _demean)(raw, d, cols) if ab else raw
     wy = w[:, 0]
     exog_names = [*ex, *([] if ab else ["_cons"])]
     col_of = {c: w[:, i] for i, c in enumerate(cols)}
