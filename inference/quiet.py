@@ -106,11 +106,13 @@ class Quiet:
         self.own: list[Note] = []
         self._step = ""
         self._order: list[tuple[str, str, str, str]] = []
+        self.ran: set[str] = set()  # steps run in this block: their older notes in notes.json are replaced
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Label what runs inside: notes say "LOO for `ordbeta`: ..." rather than "arviz_stats: ..."."""
         prev, self._step = self._step, name
+        self.ran.add(name)
         try:
             yield
         finally:
@@ -236,6 +238,7 @@ def _write(root: Path, q: Quiet, notes: list[Note]) -> None:
         except (json.JSONDecodeError, UnicodeDecodeError):
             old = []  # a corrupt notes file is rewritten from this block's notes
     fresh = {(n.kind, n.step) for n in kept}
-    merged = [o for o in old if isinstance(o, dict) and (o.get("kind"), o.get("step")) not in fresh]
+    merged = [o for o in old if isinstance(o, dict) and (o.get("kind"), o.get("step")) not in fresh
+              and o.get("step") not in q.ran]  # a step run again says afresh what it has to say
     if kept or old:
-        write_json(path, merged + [asdict(n) for n in kept])
+        write_json(path, merged + [asdict(n) for n in kept])  # an empty list says: nothing to note any more

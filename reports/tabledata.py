@@ -173,10 +173,17 @@ def load_table_data(run_dir: str | Path) -> TableData | None:
         source = str(cells_path)
         if not titles:
             titles, titles_zh = _legacy_titles()
+    t1 = root / "tables" / "table1.csv"
+    if t1.is_file():  # the printed names of the study's variables (Table 1: ai -> AI, lninf -> lnINF)
+        names = _read_csv(t1, "Table 1", ("variable",))
+        if names is not None and "label" in names.columns:
+            for var, lab in zip(names["variable"].astype(str), names["label"], strict=True):
+                if isinstance(lab, str) and lab and var not in labels:
+                    labels[var] = lab
     if "label" in replicas.columns:  # printed labels carried by the rows themselves
         for term, lab in zip(replicas["term"], replicas["label"], strict=True):
-            if isinstance(lab, str) and lab and term not in labels:
-                labels[str(term)] = lab
+            if isinstance(lab, str) and lab:
+                labels.setdefault(str(term), lab)
     return TableData(replicas, columns, tests, source, titles, notes, labels, unit, time, titles_zh,
                      legacy=source.endswith("cells.json"))
 

@@ -87,6 +87,11 @@ def test_a_callers_sentence_replaces_the_generic_one_and_notes_merge(tmp_path: P
             _overflow(1)
     notes = json.loads((tmp_path / "notes.json").read_text(encoding="utf-8"))
     assert [n["kind"] for n in notes] == ["pareto_k", "loo_bad_k", "overflow"]
+    # A step run again that no longer warns leaves no stale note; the others stay.
+    with quiet(tmp_path, stream=io.StringIO()) as q, q.step("DEA"):
+        pass
+    notes = json.loads((tmp_path / "notes.json").read_text(encoding="utf-8"))
+    assert [n["kind"] for n in notes] == ["pareto_k", "loo_bad_k"]
 
 
 def test_verbose_shows_them_raw_and_errors_still_write_the_notes(tmp_path: Path) -> None:
