@@ -71,11 +71,24 @@ def _package(origin: str) -> str:
     return path.split("/")[-1].removesuffix(".py").split(".")[0] or "python"
 
 
+def _first_sentence(msg: str, limit: int = 160) -> str:
+    """The first sentence of a message, cut at a word boundary with an ellipsis when long."""
+    text = " ".join(msg.split())
+    m = re.search(r"(?<=[.!?])\s", text)
+    text = text[: m.start()] if m else text
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + "…"
+    return text
+
+
 def classify(rec: _Record) -> tuple[str, dict[str, Any]]:
     """(kind, fields) of a captured record: what it means in plain words is the catalogue's sentence."""
     msg, cat, pkg = rec.message, rec.category, _package(rec.origin)
-    first = msg.strip().splitlines()[0][:140] if msg.strip() else cat
-    base = {"where": rec.step or pkg, "package": pkg, "example": first}
+    base = {"where": rec.step or pkg, "package": pkg, "example": _first_sentence(msg) or cat}
+    if cat in ("INFO", "DEBUG"):  # library chatter ("Sampling 2 chains ..."): log.txt only, whatever it says
+        return "other", {**base, "category": cat}
+    if "fork()" in msg and "multi-threaded" in msg:
+        return "fork", base
     if "Pareto distribution is greater than" in msg or "pareto k" in msg.lower():
         m = re.search(r"greater than ([0-9.]+)", msg)
         return "pareto_k", {**base, "k": m.group(1) if m else "0.7"}

@@ -79,6 +79,9 @@ NOTES: dict[str, tuple[str, str]] = {
               "{where}:{count}条numba提示(\u201c{example}\u201d),只影响速度,不影响结果"),
     "no_compiler": ("PyTensor found no C compiler - models run in Python mode: slower, the same results",
                     "PyTensor未找到C编译器,模型以Python模式运行:更慢,结果相同"),
+    "fork": ("{where}: the sampler's worker processes were forked from a multi-threaded process, which Python "
+             "warns can deadlock; the step finished, so it did not",
+             "{where}:抽样器的工作进程由多线程进程fork而来,Python提示这可能导致死锁;该步骤已完成,未发生死锁"),
     "sampler": ("{where}: sampler warning (\u201c{example}\u201d) - the convergence gate in the report decides "
                 "whether this fit is used",
                 "{where}:抽样器警告(\u201c{example}\u201d),是否采用该拟合由报告中的收敛检验决定"),

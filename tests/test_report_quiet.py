@@ -42,6 +42,8 @@ def test_warnings_are_logged_and_said_once_in_plain_words(tmp_path: Path,
             _pareto_warning()
         logging.getLogger("pymc").warning("The rhat statistic is larger than 1.01 for some parameters.")
         logging.getLogger("pymc").info("Sampling 2 chains for 100 tune and 100 draw iterations")
+        logging.getLogger("pytensor.configparser").info("Suppressed KeyError in PyTensorConfigParser.add for "
+                                                        "parameter 'cxx'!")
         warnings.warn("x is deprecated", FutureWarning, stacklevel=1)
     text = out.getvalue()
     captured = capsys.readouterr()
@@ -54,6 +56,7 @@ def test_warnings_are_logged_and_said_once_in_plain_words(tmp_path: Path,
     assert lines[1] == ("note: LOO for `ordbeta`: Pareto k > 0.57 for some observations - its LOO estimate and "
                         "any LOO comparison are unreliable")
     assert any(ln.startswith("note: pymc: sampler warning") for ln in lines)
+    assert not any("C compiler" in ln for ln in lines)  # an INFO record about config keys says nothing of it
     assert any("deprecation notice(s)" in ln for ln in lines)
     assert not any("Sampling 2 chains" in ln for ln in lines)  # INFO chatter: log.txt only
     assert lines[-1] == f"note: the messages themselves are in {tmp_path / 'log.txt'}"
@@ -107,6 +110,16 @@ def test_verbose_shows_them_raw_and_errors_still_write_the_notes(tmp_path: Path)
     assert json.loads((tmp_path / "notes.json").read_text())[0]["kind"] == "overflow"
     # Library loggers get their handlers back.
     assert logging.getLogger("pytensor").propagate is True
+
+
+def test_fork_warnings_are_said_for_what_they_are(tmp_path: Path) -> None:
+    out = io.StringIO()
+    with quiet(tmp_path, stream=out) as q, q.step("bayes-headline"):
+        warnings.warn_explicit("This process (pid=1) is multi-threaded, use of fork() may lead to deadlocks in the "
+                               "child.", DeprecationWarning, "/usr/lib/python3.12/multiprocessing/popen_fork.py", 66)
+    assert out.getvalue().splitlines()[0] == (
+        "note: bayes-headline: the sampler's worker processes were forked from a multi-threaded process, which "
+        "Python warns can deadlock; the step finished, so it did not")
 
 
 def test_numba_notices_are_speed_only() -> None:
