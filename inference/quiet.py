@@ -183,7 +183,8 @@ class _Handler(logging.Handler):
 @contextmanager
 def quiet(run_dir: str | Path | None, *, verbose: bool = False, stream: TextIO | None = None) -> Iterator[Quiet]:
     """Capture third-party warnings and log records; on exit write log.txt and notes.json into `run_dir` (when
-    given) and print each kind of notice once. Errors propagate unchanged (and the notes are still written)."""
+    given) and print each kind of notice once. Errors propagate unchanged: the notes are written, not printed, so
+    a user mistake still ends in one line."""
     out = stream if stream is not None else sys.stderr
     root = Path(run_dir) if run_dir is not None else None
     q = Quiet(root, verbose, out)
@@ -202,11 +203,13 @@ def quiet(run_dir: str | Path | None, *, verbose: bool = False, stream: TextIO |
         if verbose:
             out.write(warnings.formatwarning(message, category, filename, lineno, line))
 
+    failed = True
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always")  # count every occurrence; log.txt lists each distinct one once
             warnings.showwarning = show
             yield q
+        failed = False
     finally:
         for lg, handlers, propagate, level in saved:
             lg.handlers, lg.propagate = handlers, propagate
@@ -214,7 +217,8 @@ def quiet(run_dir: str | Path | None, *, verbose: bool = False, stream: TextIO |
         notes = q.notes()
         if root is not None:
             _write(root, q, notes)
-        shown = [n for n in notes if not _log_only(n)]
+        # A block that fails ends in its one error line: the notes are in notes.json and log.txt, not printed.
+        shown = [] if failed else [n for n in notes if not _log_only(n)]
         for n in shown:
             print(f"note: {n.text}", file=out)
         if shown and root is not None:

@@ -101,7 +101,8 @@ def _hetero(run: RunFolder) -> Any | None:
     diffs = post.slope_diffs(fit) if fit is not None and fit.has_posterior else None
     if diffs is None:
         return None
-    perm = {d["split"]: d for d in run.diffs or []}
+    tests = tables.split_tests(run)
+    perm = {d["split"]: d for d in (tests.to_dict("records") if tests is not None else [])}
     t = Table(title="Group differences (group 1 − group 0)", title_justify="left")
     for col in ("split", "posterior mean", "95% ETI", "P(diff>0)", "replica perm. p", "paper p"):
         t.add_column(col, justify="left" if col == "split" else "right")
