@@ -351,6 +351,8 @@ def _notes_section(run: RunFolder, sections: dict[str, Section], lang: str, fig_
     each in one plain sentence; the messages themselves are in log.txt."""
     s = Section("notes", _("7 · Notes on this run"))
     lines: list[str] = []
+    checking = sections.get("checking")
+    precise = {model for model, _n in (checking.facts.get("bad_k", []) if checking else [])}
     path = run.root / "notes.json"
     if path.is_file():
         try:
@@ -358,9 +360,12 @@ def _notes_section(run: RunFolder, sections: dict[str, Section], lang: str, fig_
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise InputError(f"{path}: run notes are not valid JSON ({err}); rerun the run") from None
         for n in notes if isinstance(notes, list) else []:
+            # ArviZ's generic Pareto-k warning of a fit is replaced by the LOO table's count for that model
+            if isinstance(n, dict) and n.get("kind") == "pareto_k" and \
+                    str(n.get("step", "")).removeprefix("bayes-") in precise:
+                continue
             if isinstance(n, dict) and "kind" in n:
                 lines.append(note_text(str(n["kind"]), lang, dict(n.get("fields") or {}), int(n.get("count") or 1)))
-    checking = sections.get("checking")
     for model, n in (checking.facts.get("bad_k", []) if checking else []):
         lines.append(note_text("loo_bad_k", lang, {"model": model, "k": "0.7"}, n))
     if fig_note:
