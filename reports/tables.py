@@ -158,9 +158,14 @@ def ctfp_tables(run: RunFolder) -> dict[str, Table] | None:
 
 
 def sbm_settings(run: RunFolder) -> Table | None:
-    spec = (run.run or {}).get("spec") or {}
+    rec = run.run or {}
+    spec = rec.get("spec") or {}
     sbm = spec.get("sbm") if isinstance(spec, dict) else None
-    sbm = sbm if isinstance(sbm, dict) else (run.run or {}).get("sbm")
+    sbm = sbm if isinstance(sbm, dict) else rec.get("sbm")
+    study = rec.get("study") if isinstance(rec.get("study"), dict) else {}
+    measures = [m for m in study.get("measure") or [] if isinstance(m, dict)]
+    if not isinstance(sbm, dict) and measures:  # the study's [[measure]] of the score shown (ctfp), else the first
+        sbm = next((m for m in measures if m.get("name") == "ctfp"), measures[0])
     if not isinstance(sbm, dict):
         return None
     items = [(k, v) for k, v in sbm.items() if not isinstance(v, dict)]

@@ -151,9 +151,9 @@ def test_chinese_latex_compiles_with_the_papers_terms(frames: tuple[pd.DataFrame
     for term in ("变量", "城市固定效应", "年份固定效应", "原文", "复现", "括号内为t值", "\\renewcommand{\\tablename}{表}"):
         assert term in doc
     assert "\\usepackage{CJKutf8}" in doc and "\\begin{CJK}{UTF8}{gbsn}" in doc
-    pdflatex = shutil.which("pdflatex")
-    if pdflatex is None or not Path("/usr/share/texlive/texmf-dist/tex/latex/cjk").exists() and subprocess.run(
-            ["kpsewhich", "CJKutf8.sty"], capture_output=True, text=True, check=False).stdout.strip() == "":
+    pdflatex, kpsewhich = shutil.which("pdflatex"), shutil.which("kpsewhich")
+    if pdflatex is None or kpsewhich is None or not subprocess.run(
+            [kpsewhich, "CJKutf8.sty"], capture_output=True, text=True, check=False).stdout.strip():
         pytest.skip("pdflatex with CJKutf8 not installed (.ci/run installs latex-cjk-chinese); structure checked")
     (tmp_path / "t2zh.tex").write_text(doc, encoding="utf-8")
     res = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "t2zh.tex"], cwd=tmp_path,
