@@ -62,6 +62,12 @@ class RegTable:
     caption: str = ""  # the study's title alone (LaTeX numbers its own floats)
     number: str = ""  # "2" for T2
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the table as the report does."""
+        from ctfp.reports.regwriters import HTML_CSS, to_html
+
+        return f"<style>{HTML_CSS}</style>" + to_html(self)
+
     def panels(self, max_leaf: int = 12) -> list[RegTable]:
         """The table cut into panels of whole models with at most `max_leaf` number columns each (Table 6's
         twelve models print as two panels of six), for pages that cannot hold it; notes stay with the last."""

@@ -198,6 +198,7 @@ def test_markdown_and_html_print_the_same_numbers(frames: tuple[pd.DataFrame, pd
                      page)
     assert cell and float(cell.group(1)) == rt.numbers()["T2.(2).ai.estimate"]
     assert md.splitlines()[2].startswith("| Variable | Innovation quality (1) Published |")
+    assert rt._repr_html_().count('data-key="T2.(2).ai.estimate"') == 1  # a notebook shows the same table
 
 
 def test_chinese_table_has_the_papers_terms_and_the_same_numbers(frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
