@@ -48,7 +48,7 @@ class Study:
             s = make_quick(s)
         if not bayes:
             s = without_bayes(s)
-        Pipeline(s, out, console=Console(stderr=True, quiet=not progress), progress=progress, quick=quick).run()
+        Pipeline(s, out, console=Console(stderr=True, quiet=not progress), progress=progress).run()
         return open_run(out)
 
     def __repr__(self) -> str:

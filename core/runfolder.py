@@ -248,7 +248,7 @@ class RunFolder:
         if not isinstance(d, dict):
             raise InputError(f"{self.run_json}: run record must be a JSON object; rerun `ctfp run`")
         if "unit" not in d:  # a run folder written before the study model (schema 1): the paper's names
-            d = {**d, "unit": "city", "time": "year", "study": d.get("spec", {}), "study_file": "",
+            d = {**d, "unit": "city", "time": "year", "study": d.get("spec", {}), "study_file": "", "schema": 1,
                  "measures": ["ctfp"] if (self.root / "dea").is_dir() else []}
         return RunRecord.from_dict(d)
 

@@ -27,7 +27,7 @@ NOWHERE = Where("(default)")
 
 # Domains of the study file's enumerated keys. They are the model layer's own lists (a test holds them equal:
 # ctfp.models.dea.MODELS, ctfp.models.bayes.spec.LIKELIHOODS, ...); core cannot import the model layer.
-MEASURE_MODELS: tuple[str, ...] = ("sbm", "super-sbm", "ccr", "bcc")
+MEASURE_MODELS: tuple[str, ...] = ("sbm", "super-sbm", "ccr", "bcc", "super-ccr", "super-bcc")
 ORIENTATIONS: tuple[str, ...] = ("none", "input", "output")
 RTS: tuple[str, ...] = ("crs", "vrs")
 FRONTIERS: tuple[str, ...] = ("global", "contemporaneous", "sequential", "window:K")
@@ -208,12 +208,9 @@ class Study:
     def where(self, *path: str | int) -> Where:
         """Where the key at `path` (e.g. "tables", 0, "columns", 1, "formula") is set: its line, or its
         nearest enclosing key's line."""
-        p = tuple(path)
-        while p:
-            if p in self.lines:
-                return Where(self.label, self.lines[p])
-            p = p[:-1]
-        return Where(self.label)
+        from ctfp.core.tomllines import line_of
+
+        return Where(self.label, line_of(self.lines, tuple(path)))
 
     @property
     def synthetic_panel(self) -> bool:

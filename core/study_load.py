@@ -49,7 +49,7 @@ from ctfp.core.study import (
     TableColumn,
     Where,
 )
-from ctfp.core.tomllines import key_lines
+from ctfp.core.tomllines import key_lines, line_of
 
 SECTIONS = ("study", "data", "groups", "measure", "tables", "published", "bayes", "report", "compute",
             "multiverse")
@@ -113,8 +113,8 @@ def loads_study(text: str, *, path: Path | None = None, label: str | None = None
         raise InputError(f"{name}{at}: not valid TOML ({msg}); fix that line") from None
     ld = _Loader(name, raw, key_lines(text), path)
     study = ld.study(preset_default)
-    return replace(study, path=path.resolve() if path is not None else None, text=text, raw=raw,
-                   lines=ld.lines)
+    # the path as the user gave it: messages name the file they typed (Study.resolve makes paths absolute)
+    return replace(study, path=path, text=text, raw=raw, lines=ld.lines)
 
 
 # --- the loader -------------------------------------------------------------------------------------------
@@ -124,12 +124,7 @@ class _Loader:
         self.label, self.raw, self.lines, self.path = label, raw, lines, path
 
     def where(self, path: tuple[str | int, ...]) -> Where:
-        p = tuple(path)
-        while p:
-            if p in self.lines:
-                return Where(self.label, self.lines[p])
-            p = p[:-1]
-        return Where(self.label)
+        return Where(self.label, line_of(self.lines, tuple(path)))
 
     def err(self, path: tuple[str | int, ...], msg: str) -> InputError:
         return InputError(f"{self.where(path)}: {msg}")

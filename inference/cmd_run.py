@@ -49,8 +49,7 @@ def _execute(study_path: str | Path, out: str, args: argparse.Namespace, panel: 
     if args.no_bayes:
         study = without_bayes(study)
     # the pipeline's closing summary ends with the report's path
-    Pipeline(study, out, console=Console(stderr=True), progress=not args.no_progress, quick=args.quick,
-             verbose=args.verbose).run()
+    Pipeline(study, out, console=Console(stderr=True), progress=not args.no_progress, verbose=args.verbose).run()
     return 0
 
 

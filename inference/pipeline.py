@@ -33,7 +33,6 @@ from ctfp.core.runfolder import (
 from ctfp.core.study import Study
 
 PIPELINE_VERSION = "2"  # bump when a step's meaning changes, so old run folders are recomputed
-LEGACY_REPLICA_SEED = 20251201
 
 
 def semantic(obj: Any) -> Any:
@@ -52,9 +51,8 @@ class Pipeline:
     """Runs the steps of one study into one run folder."""
 
     def __init__(self, study: Study, out_dir: str | Path, *, console: Console | None = None,
-                 progress: bool = True, quick: bool = False, verbose: bool = False) -> None:
+                 progress: bool = True, verbose: bool = False) -> None:
         self.study = study
-        self.quick = quick
         self.rf = RunFolder(check_out_dir(out_dir))
         self.console = console or Console(stderr=True)
         self.progress = progress
@@ -105,7 +103,7 @@ class Pipeline:
         fp_analysis = object_fingerprint([fp_data, fp_measures])
         self._step("analysis", fp_analysis, self._step_analysis,
                    upstream=("data", *(f"dea-{m.name}" for m in s.measures)))
-        if s.tables or self._legacy_tables():
+        if s.tables:
             fp = object_fingerprint([fp_analysis, semantic(s.tables), semantic(s.published), self._published_sha()])
             self._step("tables", fp, self._step_tables, upstream=("analysis",))
         if s.bayes.run:
@@ -119,7 +117,8 @@ class Pipeline:
     def _record(self) -> None:
         s = self.study
         self.rf.write_record(RunRecord(
-            study=s.raw, study_file=str(s.path or ""), data_source=self.data_source, inputs=self.inputs,
+            study=s.raw, study_file=str(s.path.resolve()) if s.path else "", data_source=self.data_source,
+            inputs=self.inputs,
             unit=s.data.unit, time=s.data.time, measures=[m.name for m in s.measures],
             bayes_models=[m.name for m in s.bayes.models], report=semantic(s.report), preset=s.meta.preset))
 
@@ -227,34 +226,9 @@ class Pipeline:
         return describe_table1(frame, names)
 
     def _step_tables(self) -> list[Path]:
-        frame = self.analysis_frame()
-        try:
-            from ctfp.inference.tables import run_tables  # the formula-driven tables engine (branch `tables`)
-        except ModuleNotFoundError:  # until it lands: the preset's fixed replicas, or a note
-            if self._legacy_tables():
-                return self._legacy_replicas(frame)
-            self.console.print("tables: this build has no formula-driven tables engine (ctfp.inference.tables); "
-                               "[[tables]] were checked but not estimated", style="yellow", markup=False)
-            return []
-        run_tables(self.study, frame, self.rf.root, progress=self.progress)
-        return [p for p in (self.rf.replicas_csv, self.rf.columns_csv, self.rf.tests_csv) if p.is_file()]
+        from ctfp.inference.tables import run_tables
 
-    def _legacy_tables(self) -> bool:
-        """Until the tables engine lands, the preset's fixed replicas run for a preset study."""
-        import importlib.util
-
-        if importlib.util.find_spec("ctfp.inference.tables") is not None:
-            return False
-        return self.preset is not None and bool(self.preset.claims())
-
-    def _legacy_replicas(self, frame: Any) -> list[Path]:
-        from ctfp.inference.replicate import run_replicas
-
-        perms = [d.permutations for t in self.study.tables for d in t.tests]
-        permutations = perms[0] if perms else (200 if self.quick else 1000)
-        run_replicas(frame, self.rf.legacy_replicas_dir, permutations=permutations, seed=LEGACY_REPLICA_SEED,
-                     progress=self.progress)
-        return [self.rf.legacy_replicas_dir / "cells.json", self.rf.legacy_replicas_dir / "group_diffs.json"]
+        return list(run_tables(self.study, self.analysis_frame(), self.rf.root, progress=self.progress).files)
 
     def _step_bayes(self, model: Any) -> list[Path]:
         from ctfp.inference.fit import fit_from_spec_dict

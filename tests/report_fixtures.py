@@ -466,9 +466,8 @@ def write_run_folder(root: Path, df: pd.DataFrame, dts: dict[str, Any], *, data_
 def copy_run(src: Path, dst: Path, *, data_source: str | None = None) -> Path:
     """Copy a run folder (without built outputs), optionally changing its data_source."""
     def built(folder: str, names: list[str]) -> list[str]:  # what `ctfp report` writes, not the run's inputs
-        keep = {"replicas.csv", "columns.csv", "tests.csv"}
-        out = [n for n in names if n in ("figures", "report.html", "report.zh.html", "notes.json")]
-        return out + ([n for n in names if n not in keep] if Path(folder).name == "tables" else [])
+        out = [n for n in names if n in ("figures", "report.html", "report.zh.html", "notes.json", "log.txt")]
+        return out + ([n for n in names if n.startswith("report_")] if Path(folder).name == "tables" else [])
 
     shutil.copytree(src, dst, ignore=built)
     if data_source is not None:

@@ -195,3 +195,14 @@ def test_domains_are_the_model_layers_own() -> None:
     assert sm.MEASURE_MODELS == MODELS and sm.ORIENTATIONS == ORIENTATIONS
     assert sm.LIKELIHOODS == LIKELIHOODS and sm.SERIALS == SERIALS and sm.SAMPLERS == SAMPLERS
     assert PRIOR_SCALES == tuple(inspect.signature(PriorScales).parameters)
+
+
+def test_the_readme_study_file_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "produc.csv").write_text("state,year\n")
+    (tmp_path / "produc.toml").write_text(block)
+    s = load_study(tmp_path / "produc.toml")
+    assert s.data.mapping["Gross state product"] == "gsp" and [g.kind for g in s.groups] == ["expr", "median"]
+    assert s.measures[0].rts == "vrs" and s.table("T1").tests[0].columns == ("(2)", "(3)")
+    assert s.bayes.models[0].by == ("south", "big")

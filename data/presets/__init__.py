@@ -24,9 +24,10 @@ class Claim:
     claim_id: str
     claim: str
     published: str
-    cells: tuple[tuple[str, str, str], ...]  # (table, column, row) replica cells that must match
+    cells: tuple[tuple[str, str, str], ...]  # (table, column, term) cells of tables/replicas.csv that must match
     sign: int  # +1 / -1 claimed sign; 0 = "not significant"
     posterior: tuple[str, ...] = ()  # ("treatment", model) | ("group", split, level) | ("diff", split)
+    test: tuple[str, str, str, str] = ()  # (table, column_a, column_b, term): a permutation test of tests.csv
 
 
 @dataclass
