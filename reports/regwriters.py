@@ -289,6 +289,8 @@ def _docx_grid(doc: object, rt: RegTable, *, size: float, label_in: float, col_i
     table = doc.add_table(rows=n_head + len(rt.rows), cols=rt.n_leaf + 1)  # type: ignore[attr-defined]
     table.autofit = False
     widths = [Inches(label_in)] + [Inches(col_in)] * rt.n_leaf
+    for j, col in enumerate(table.columns):  # the grid (LibreOffice reads it) and every cell (Word reads those)
+        col.width = widths[j]
     for row in table.rows:
         for j, cell in enumerate(row.cells):
             cell.width = widths[j]
