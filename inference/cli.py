@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "ctfp.inference.cmd_multiverse",  # multiverse
     "ctfp.inference.cmd_panel",  # fe, iv, replicate
     "ctfp.inference.cmd_fit",  # fit
+    "ctfp.inference.cmd_table",  # table
     "ctfp.inference.cmd_report",  # report
 )
 
