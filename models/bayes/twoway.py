@@ -47,7 +47,7 @@ def effects(
         if dim == "city" and city_basis is not None:
             n, k = city_basis.shape
             # Scaled so that sigma_city is the sd of a city's effect, as in the unconstrained form.
-            basis = city_basis * np.sqrt(n / k)
+            basis = pm.Data(f"city_basis{prefix}", city_basis * np.sqrt(n / k))
             if dim in centred:
                 raw = pm.Normal(f"u_city{prefix}", 0.0, s, shape=k)
                 eff = pm.Deterministic(f"city_effect{prefix}", pt.dot(basis, raw), dims="city")
@@ -78,6 +78,15 @@ def city_complement(design: PanelDesign) -> np.ndarray | None:
     return q[:, rank:]
 
 
+def scale_data(design: PanelDesign) -> dict[str, pt.TensorVariable]:
+    """The design's standardisation constants as `pm.Data`: with every data-dependent value in `pm.Data`, one
+    compiled model serves every panel of the same structure (`inference.sampling.structure_key`)."""
+    out = {name: pm.Data(name, float(getattr(design, name))) for name in ("y_mean", "y_sd", "x_mean", "x_sd")}
+    if design.controls.shape[1]:
+        out["control_sd"] = pm.Data("control_sd", design.control_sd, dims="control")
+    return out
+
+
 def linear_terms(
     prefix: str, design: PanelDesign, spec: BayesSpec, controls: pt.TensorVariable, mundlak: pt.TensorVariable
 ) -> tuple[pt.TensorVariable, pt.TensorVariable | None]:
@@ -103,10 +112,11 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         city_idx = pm.Data("city_idx", design.unit_idx, dims="obs")
         year_idx = pm.Data("year_idx", design.time_idx, dims="obs")
         y_data = pm.Data("y_obs", design.y, dims="obs")
+        sc = scale_data(design)
 
         # ordbeta's eta is on the logit scale of E[y | 0<y<1]: centre the intercept there.
         a0 = float(np.log(np.clip(design.y.mean(), 0.02, 0.98) / (1 - np.clip(design.y.mean(), 0.02, 0.98))))
-        alpha = pm.Normal("alpha", mu=a0 if ordbeta else 0.0, sigma=spec.priors.intercept)
+        alpha = pm.Normal("alpha", mu=pm.Data("alpha_mean", a0) if ordbeta else 0.0, sigma=spec.priors.intercept)
         beta_std = pm.Normal("beta_std", 0.0, spec.priors.beta)
         terms, gamma_std = linear_terms("", design, spec, controls, mundlak)
         slope = beta_std + pt.zeros(design.n)  # dE/dx per row (standardised), for the marginal effects
@@ -116,7 +126,7 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
             g = pm.Data("G_splits", design.splits, dims=("obs", "split"))
             w = pm.Data("W_interactions", design.interactions, dims=("obs", "split"))
             delta = pm.Normal("delta_std", 0.0, spec.priors.split, dims="split")
-            slope = slope + pt.dot(g - design.split_centre, delta)
+            slope = slope + pt.dot(g - pm.Data("split_centre", design.split_centre, dims="split"), delta)
             treat = treat + pt.dot(w, delta)
         if spec.serial == "random_slopes":
             s_slope = pm.HalfNormal("sigma_slope", sigma=spec.priors.split)
@@ -129,25 +139,25 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         if spec.likelihood == "normal":
             sigma = pm.HalfNormal("sigma", sigma=spec.priors.sigma)
             if spec.serial == "ar1":
-                eta_obs, sigma_obs = _ar1(eta, sigma, y_data, design)
-                d_eta = normal_obs(eta_obs, sigma_obs, y_data, design.y_mean, design.y_sd)
+                eta_obs, sigma_obs = _ar1(eta, sigma, y_data, design, sc)
+                d_eta = normal_obs(eta_obs, sigma_obs, y_data, sc["y_mean"], sc["y_sd"])
             else:
-                d_eta = normal_obs(eta, sigma, y_data, design.y_mean, design.y_sd)
+                d_eta = normal_obs(eta, sigma, y_data, sc["y_mean"], sc["y_sd"])
         elif spec.likelihood == "censored":
             sigma = pm.HalfNormal("sigma", sigma=spec.priors.sigma)
-            d_eta = censored_obs(eta, sigma, y_data, design.y_mean, design.y_sd, spec.censor_at)
+            d_eta = censored_obs(eta, sigma, y_data, sc["y_mean"], sc["y_sd"], spec.censor_at)
         else:
             d_eta = ordbeta_obs(eta, y_data, bool(np.any(design.y == 0)), spec.priors.phi)
 
         # Coefficients back in the data's units (latent scale for censored, logit scale for ordbeta).
-        y_unit = 1.0 if ordbeta else design.y_sd
-        pm.Deterministic("beta", beta_std * y_unit / design.x_sd)
+        y_unit = 1.0 if ordbeta else sc["y_sd"]
+        pm.Deterministic("beta", beta_std * y_unit / sc["x_sd"])
         if gamma_std is not None:
-            pm.Deterministic("gamma", gamma_std * y_unit / design.control_sd, dims="control")
-        marginal = slope * d_eta / design.x_sd  # dE[y_it]/dx_it in data units
+            pm.Deterministic("gamma", gamma_std * y_unit / sc["control_sd"], dims="control")
+        marginal = slope * d_eta / sc["x_sd"]  # dE[y_it]/dx_it in data units
         pm.Deterministic("ame", pt.mean(marginal))
         if delta is not None:
-            pm.Deterministic("slope_inter", delta * y_unit / design.x_sd, dims="split")
+            pm.Deterministic("slope_inter", delta * y_unit / sc["x_sd"], dims="split")
             group_slopes(marginal, design.splits, design.fe_weight)
     return model
 
@@ -162,26 +172,29 @@ def group_slopes(marginal: pt.TensorVariable, splits: np.ndarray, fe_weight: np.
     """
     w = np.ones(splits.shape[0]) if fe_weight is None else np.asarray(fe_weight, float)
 
-    def level_means(weights: np.ndarray) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    def level_means(weights: np.ndarray, name: str) -> tuple[pt.TensorVariable, pt.TensorVariable]:
         w1 = splits * weights[:, None]
         w0 = (1 - splits) * weights[:, None]
-        return pt.dot(marginal, w1 / w1.sum(axis=0)), pt.dot(marginal, w0 / w0.sum(axis=0))
+        # pm.Data: the weights are data, so a compiled model can be reused with another panel
+        return (pt.dot(marginal, pm.Data(f"{name}_1", w1 / w1.sum(axis=0), dims=("obs", "split"))),
+                pt.dot(marginal, pm.Data(f"{name}_0", w0 / w0.sum(axis=0), dims=("obs", "split"))))
 
-    s1, s0 = level_means(w)
+    s1, s0 = level_means(w, "w_group")
     pm.Deterministic("slope_group", pt.stack([s1, s0], axis=1), dims=("split", "level"))
     pm.Deterministic("slope_diff", s1 - s0, dims="split")
-    r1, r0 = level_means(np.ones(splits.shape[0]))
+    r1, r0 = level_means(np.ones(splits.shape[0]), "w_group_rows")
     pm.Deterministic("slope_group_rows", pt.stack([r1, r0], axis=1), dims=("split", "level"))
 
 
 def _ar1(
-    eta: pt.TensorVariable, sigma: pt.TensorVariable, y_data: pt.TensorVariable, design: PanelDesign
+    eta: pt.TensorVariable, sigma: pt.TensorVariable, y_data: pt.TensorVariable, design: PanelDesign,
+    sc: dict[str, pt.TensorVariable],
 ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
     """City-level AR(1) errors: condition each row on the previous year's residual (stationary first row)."""
     rho = pm.Uniform("rho", lower=-0.99, upper=0.99)
-    has_prev = design.prev_idx >= 0
-    prev = np.where(has_prev, design.prev_idx, 0)
-    resid = (y_data - design.y_mean) / design.y_sd - eta
+    has_prev = pm.Data("has_prev", (design.prev_idx >= 0).astype(np.int8), dims="obs") > 0
+    prev = pm.Data("prev_row", np.where(design.prev_idx >= 0, design.prev_idx, 0), dims="obs")
+    resid = (y_data - sc["y_mean"]) / sc["y_sd"] - eta
     eta_obs = eta + pt.where(has_prev, rho * resid[prev], 0.0)
     sigma_obs = pt.where(has_prev, sigma, sigma / pt.sqrt(1 - rho**2))
     return eta_obs, sigma_obs
