@@ -251,15 +251,15 @@ def sbc_ranks(
 ) -> dict[str, np.ndarray]:
     """Simulation-based calibration (Talts et al. 2018): ranks of prior draws among posterior draws.
 
-    Draws (parameters, y) jointly from the prior predictive, then refits the SAME compiled nutpie model with
-    `y` swapped through `pm.Data` (`with_data`), so only the first fit pays compilation. Returns, per variable,
+    Draws (parameters, y) jointly from the prior predictive, then refits the SAME compiled nutpie model
+    (`compiled_nutpie`) with `y` swapped through `pm.Data` (`with_data`), so only the first fit pays compilation. Returns, per variable,
     the ranks in 0..thin_to; a calibrated sampler gives uniform ranks.
     """
     import nutpie
     import pymc as pm
 
     prior = pm.sample_prior_predictive(draws=n_reps, model=model, random_seed=seed)
-    compiled = nutpie.compile_pymc_model(model, backend="numba")
+    compiled = compiled_nutpie(model, DEFAULT_BACKEND["nutpie"])
     ranks: dict[str, list[int]] = {v: [] for v in var_names}
     for i in range(n_reps):
         y = np.asarray(prior["prior_predictive"]["y"].isel(chain=0, draw=i).values)
