@@ -209,7 +209,7 @@ def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predi
     if "observed_data" not in dt.children:
         # nutpie's tree lacks it on some versions: rebuild from the model's observed data.
         dt["observed_data"] = xr.Dataset(
-            {name: (("obs",), model.rvs_to_values[model[name]].eval()) for name in observed}
+            {name: (("obs",), model.rvs_to_values[model[name]].eval(mode="FAST_COMPILE")) for name in observed}
         )
     wall = time.perf_counter() - t0
     # The samplers stamp the time of the draws alone on the posterior; the rest of pm.sample is compilation,
@@ -258,8 +258,10 @@ def sbc_ranks(
     import nutpie
     import pymc as pm
 
-    prior = pm.sample_prior_predictive(draws=n_reps, model=model, random_seed=seed)
-    compiled = compiled_nutpie(model, DEFAULT_BACKEND["nutpie"])
+    backend = DEFAULT_BACKEND["nutpie"]
+    prior = pm.sample_prior_predictive(draws=n_reps, model=model, random_seed=seed,
+                                       backend=predictive_backend(SamplerConfig(backend=backend), model))
+    compiled = compiled_nutpie(model, backend)
     ranks: dict[str, list[int]] = {v: [] for v in var_names}
     for i in range(n_reps):
         y = np.asarray(prior["prior_predictive"]["y"].isel(chain=0, draw=i).values)
