@@ -3,11 +3,13 @@
 For each candidate (sampler:backend, e.g. pymc:c, pymc:numba, nutpie:numba, numpyro:jax) the script makes a
 fresh PyTensor base_compiledir (which also holds PyTensor's numba cache) and a fresh NUMBA_CACHE_DIR, runs the
 fits in a subprocess (cold), then runs them again in a second subprocess on the same, now warm, directories. Per
-model it prints build, compile (pm.sample minus the draws), draws and post-processing (log-likelihood and
-posterior predictive, which compile their own functions) times, wall, min bulk/tail ESS per second of wall and
-the gate (R-hat <= 1.01, bulk and tail ESS >= 400, 0 divergences); then the totals and the cold/warm ratio.
+model it prints build, compile (sampler call minus the draws), draws and post-processing (log-likelihood and
+posterior predictive, which compile their own functions) times, wall, min bulk/tail ESS per second of wall, the
+gate (R-hat <= 1.01, bulk and tail ESS >= 400, 0 divergences) and the CPU seconds the fit used; then the totals
+and the cold/warm ratio.
 
-The machine may be shared: the load average is printed before and after; compare ratios, not seconds.
+The machine may be shared: the load average is printed before and after; compare ratios, not seconds. CPU
+seconds do not grow with other people's load: on an idle machine a fit's wall time is at most its CPU time.
 
 Run: .venv/bin/python benchmarks/bench_cold.py [--candidates pymc:c,pymc:numba] [--models headline,iv]
      [--draws 1000 --tune 1000 --chains 4] [--panel runs/demo/panel/analysis.parquet] [--no-warm]
@@ -45,6 +47,14 @@ def demo_panel(path: str | None) -> Path:
     return out / "run" / "panel" / "analysis.parquet"
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (all threads) and of its finished children (PyMC's chain processes)."""
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
 def worker(args: argparse.Namespace) -> None:
     """One process: fit the chosen demo models with one candidate; print one RESULT line per model."""
     warnings.filterwarnings("ignore")
@@ -66,7 +76,7 @@ def worker(args: argparse.Namespace) -> None:
                         seed=args.seed, target_accept=float(spec["bayes"].get("target_accept", 0.9)))
     models = {m["name"]: m for m in spec["bayes"]["models"]}
     for name in args.models.split(","):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         bspec = spec_from_dicts(spec["variables"], models[name])
         design = make_design(panel, bspec)
         model = build_from_design(design, bspec)
@@ -78,7 +88,7 @@ def worker(args: argparse.Namespace) -> None:
             "model": name, "build_s": t_build, "compile_s": dt.attrs["compile_s"], "draws_s": dt.attrs["draws_s"],
             "post_s": dt.attrs["postprocess_s"], "wall_s": wall, "min_ess_bulk": gate.min_ess_bulk,
             "min_ess_tail": gate.min_ess_tail, "max_rhat": gate.max_rhat, "divergences": gate.divergences,
-            "gate": gate.passed, "ame": float(dt["posterior"]["ame"].mean()),
+            "gate": gate.passed, "ame": float(dt["posterior"]["ame"].mean()), "cpu_s": _cpu() - c0,
         }
         print(f"RESULT {json.dumps(row)}", flush=True)
 
@@ -110,7 +120,7 @@ def run_candidate(candidate: str, args: argparse.Namespace, panel: Path, cache: 
 
 def print_rows(rows: list[dict]) -> None:
     head = (f"{'candidate':<14}{'cache':<6}{'model':<17}{'build':>7}{'compile':>9}{'draws':>7}{'post':>7}{'wall':>8}"
-            f"{'ESS/s b':>9}{'ESS/s t':>9}{'R-hat':>8}{'div':>5}  gate")
+            f"{'ESS/s b':>9}{'ESS/s t':>9}{'R-hat':>8}{'div':>5}{'cpu s':>7}  gate")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -120,7 +130,8 @@ def print_rows(rows: list[dict]) -> None:
             continue
         print(f"{r['candidate']:<14}{r['cache']:<6}{r['model']:<17}{r['build_s']:>7.1f}{r['compile_s']:>9.1f}"
               f"{r['draws_s']:>7.1f}{r['post_s']:>7.1f}{r['wall_s']:>8.1f}{r['min_ess_bulk'] / r['wall_s']:>9.1f}"
-              f"{r['min_ess_tail'] / r['wall_s']:>9.1f}{r['max_rhat']:>8.4f}{r['divergences']:>5d}  "
+              f"{r['min_ess_tail'] / r['wall_s']:>9.1f}{r['max_rhat']:>8.4f}{r['divergences']:>5d}"
+              f"{r.get('cpu_s', float('nan')):>7.1f}  "
               f"{'pass' if r['gate'] else 'FAIL'}")
 
 
