@@ -61,23 +61,29 @@ def worker(args: argparse.Namespace) -> None:
     t_imp = time.perf_counter()
     import pandas as pd
 
+    from ctfp.core.study_load import load_study
     from ctfp.inference.diagnostics import check_gate
     from ctfp.inference.fit import spec_from_dicts
     from ctfp.inference.sampling import SamplerConfig, sample_model
-    from ctfp.inference.spec import load_spec
     from ctfp.models.bayes.builder import build_from_design
     from ctfp.models.bayes.design import make_design
+    from ctfp.studies import study_path
 
     print(f"RESULT {json.dumps({'import_s': time.perf_counter() - t_imp})}", flush=True)
-    spec = load_spec(None)
+    study = load_study(study_path())  # the demo's study
     panel = pd.read_parquet(args.panel) if args.panel.endswith(".parquet") else pd.read_csv(args.panel)
     sampler, backend = args.candidate.split(":")
     cfg = SamplerConfig(sampler=sampler, backend=backend, draws=args.draws, tune=args.tune, chains=args.chains,
-                        seed=args.seed, target_accept=float(spec["bayes"].get("target_accept", 0.9)))
-    models = {m["name"]: m for m in spec["bayes"]["models"]}
+                        seed=args.seed, target_accept=study.bayes.target_accept)
+    models = {m.name: m for m in study.bayes.models}
     for name in args.models.split(","):
         t0, c0 = time.perf_counter(), _cpu()
-        bspec = spec_from_dicts(spec["variables"], models[name])
+        m = models[name]  # as the pipeline's bayes step maps a study model onto a spec
+        entry = {"name": m.name, "likelihood": m.likelihood, "mundlak": m.mundlak, "by": list(m.by),
+                 "serial": m.serial, "censor_at": m.censor_at, **({"instrument": m.instrument} if m.instrument else {}),
+                 **({"priors": dict(m.priors)} if m.priors else {})}
+        variables = {"outcome": m.outcome, "treatment": m.treatment, "controls": list(m.controls)}
+        bspec = spec_from_dicts(variables, entry, study.data.unit, study.data.time)
         design = make_design(panel, bspec)
         model = build_from_design(design, bspec)
         t_build = time.perf_counter() - t0

@@ -25,6 +25,19 @@ class Where:
 
 NOWHERE = Where("(default)")
 
+# Domains of the study file's enumerated keys. They are the model layer's own lists (a test holds them equal:
+# ctfp.models.dea.MODELS, ctfp.models.bayes.spec.LIKELIHOODS, ...); core cannot import the model layer.
+MEASURE_MODELS: tuple[str, ...] = ("sbm", "super-sbm", "ccr", "bcc")
+ORIENTATIONS: tuple[str, ...] = ("none", "input", "output")
+RTS: tuple[str, ...] = ("crs", "vrs")
+FRONTIERS: tuple[str, ...] = ("global", "contemporaneous", "sequential", "window:K")
+BAD_TREATMENTS: tuple[str, ...] = ("undesirable", "negative_normalisation")
+LIKELIHOODS: tuple[str, ...] = ("normal", "censored", "ordbeta")
+SERIALS: tuple[str, ...] = ("none", "ar1", "random_slopes")
+SAMPLERS: tuple[str, ...] = ("pymc", "nutpie", "numpyro")
+TEST_METHODS: tuple[str, ...] = ("permutation", "chow", "suest")
+TEST_LEVELS: tuple[str, ...] = ("unit", "obs")
+
 
 @dataclass(frozen=True)
 class StudyMeta:
@@ -55,6 +68,8 @@ class GroupRule:
     kind: Literal["expr", "median", "column"]
     value: str  # the expression, the column whose unit means are split at the median, or an existing 0/1 column
     where: Where = NOWHERE
+    # median: 1 where the unit's mean of `value` is strictly above the median of the unit means, else 0 (a
+    # unit exactly at the median is 0); every row of a unit gets its unit's flag; a unit with no value is NaN.
 
 
 @dataclass(frozen=True)
@@ -70,7 +85,12 @@ class Measure:
     rts: str = "crs"
     frontier: str = "global"  # global | contemporaneous | sequential | window:K
     weights: tuple[float, float] = (1.0, 1.0)  # good : bad
+    bad_treatment: str = ""  # "" = the model's default (SBM: undesirable; radial: negative_normalisation)
     where: Where = NOWHERE
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (*self.inputs, *self.good, *self.bad)
 
 
 @dataclass(frozen=True)
@@ -125,9 +145,9 @@ class BayesModel:
     likelihood: str = "normal"  # normal | censored | ordbeta
     instrument: str = ""
     mundlak: bool = True
-    serial: str = ""  # "" | "ar1" | "slopes": the error-dependence remedy
-    formula: str = ""  # a bambi formula: fitted through bambi instead of ctfp's builders
-    family: str = ""  # bambi family (with formula)
+    serial: str = "none"  # none | ar1 | random_slopes: the error-dependence remedy
+    censor_at: float = 1.0  # the censoring point of likelihood = "censored"
+    priors: dict[str, float] = field(default_factory=dict)  # prior scales (ctfp.models.bayes.spec.PriorScales)
     where: Where = NOWHERE
 
 
@@ -183,6 +203,25 @@ class Study:
     path: Path | None = None  # the study file; None = built in code
     text: str = ""  # its text (for error lines)
     raw: dict[str, Any] = field(default_factory=dict)  # the resolved TOML, recorded in run.json
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)  # key path -> line
+
+    def where(self, *path: str | int) -> Where:
+        """Where the key at `path` (e.g. "tables", 0, "columns", 1, "formula") is set: its line, or its
+        nearest enclosing key's line."""
+        from ctfp.core.tomllines import line_of
+
+        return Where(self.label, line_of(self.lines, tuple(path)))
+
+    @property
+    def synthetic_panel(self) -> bool:
+        """True when the panel is the preset's embedded SYNTHETIC panel ([data] panel = "")."""
+        return not self.data.panel
+
+    def measure(self, name: str) -> Measure:
+        for m in self.measures:
+            if m.name == name:
+                return m
+        raise KeyError(name)
 
     @property
     def label(self) -> str:

@@ -36,6 +36,9 @@ RAW_SOURCES: dict[str, tuple[str, ...]] = {
     "green1": ("green1",),
     "green2": ("green2",),
     "gcons": GCONS,
+    "province": (),  # from the city facts (the city code)
+    "city_name": (),  # from the city facts
+    "provyear": (),  # province (city facts) x year: Table 3 col 5 clusters on it
     "g_ua": (),  # from the city facts
     "g_resource": (),  # from the city facts
     "g_attention": ("env_words",),

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "ctfp.inference.cmd_run",  # demo, run
     "ctfp.inference.cmd_data",  # data synth, data check
     "ctfp.inference.cmd_dea",  # dea
+    "ctfp.inference.cmd_multiverse",  # multiverse
     "ctfp.inference.cmd_panel",  # fe, iv, replicate
     "ctfp.inference.cmd_fit",  # fit
     "ctfp.inference.cmd_report",  # report

@@ -54,6 +54,12 @@ def read_any_panel(path: str):  # noqa: ANN201 - pandas imported lazily
 
 
 def run_fit(args: argparse.Namespace) -> int:
+    from ctfp.core.atomic import check_output_path
+
+    out = check_output_path(args.out, "folder")  # before reading and sampling, never after
+    for name in ("posterior.nc", "summary.json"):
+        check_output_path(out / name, "file")
+
     from ctfp.inference.fit import fit_spec
     from ctfp.inference.sampling import SamplerConfig
     from ctfp.models.bayes.spec import BayesSpec

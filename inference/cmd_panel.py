@@ -83,12 +83,16 @@ def _iv(args: argparse.Namespace) -> int:
 
 
 def _emit(res: Any, args: argparse.Namespace) -> None:
+    for w in res.warnings:  # what makes the inference unreliable: on stderr, whatever the output format
+        print(f"warning: {args.data}: {w}", file=sys.stderr)
     if args.json:
         print(json.dumps(_clean(res.to_dict()), indent=2))
         return
     from rich.console import Console
 
-    Console().print(*render(res))
+    console = Console()
+    for part in render(res):  # one renderable per line (notes are never joined)
+        console.print(part)
 
 
 def _clean(obj: Any) -> Any:
@@ -104,6 +108,7 @@ def _clean(obj: Any) -> Any:
 def render(res: Any) -> list[Any]:
     """Rich renderables of a fit laid out like Stata's output."""
     from rich.table import Table
+    from rich.text import Text
 
     lo, hi = res.ci()
     title = ("Linear regression" if res.method == "ols" else "IV (2SLS) regression")
@@ -120,8 +125,8 @@ def render(res: Any) -> list[Any]:
     for c in ("Coefficient", "Std. err.", "t", "P>|t|", "[95% conf.", "interval]"):
         tab.add_column(c, justify="right")
     for j, name in enumerate(res.names):
-        tab.add_row(name, f"{res.coef[j]:.7g}", f"{res.se[j]:.7g}", f"{res.t[j]:.2f}", f"{res.p[j]:.3f}",
-                    f"{lo[j]:.7g}", f"{hi[j]:.7g}")
+        tab.add_row(name, _f(res.coef[j], ".7g"), _f(res.se[j], ".7g"), _f(res.t[j], ".2f"), _f(res.p[j], ".3f"),
+                    _f(lo[j], ".7g"), _f(hi[j], ".7g"))
     out: list[Any] = [head, tab]
     if res.first_stage is not None:
         fs = res.first_stage
@@ -129,7 +134,7 @@ def render(res: Any) -> list[Any]:
         for c in ("instrument", "Coefficient", "Std. err.", "t", "P>|t|"):
             ft.add_column(c, justify="right" if c != "instrument" else "left")
         for j, name in enumerate(fs.names):
-            ft.add_row(name, f"{fs.coef[j]:.6g}", f"{fs.se[j]:.6g}", f"{fs.t[j]:.2f}", f"{fs.p[j]:.3f}")
+            ft.add_row(name, _f(fs.coef[j], ".6g"), _f(fs.se[j], ".6g"), _f(fs.t[j], ".2f"), _f(fs.p[j], ".3f"))
         out.append(ft)
         d = res.diagnostics
         diag = Table.grid(padding=(0, 2))
@@ -145,9 +150,16 @@ def render(res: Any) -> list[Any]:
             diag.add_row("Hansen J (overidentification)",
                          f"{d['hansen_j']:.3f}  Chi-sq({d['hansen_j_df']}) p = {d['hansen_j_p']:.4f}")
         out.append(diag)
+    if res.warnings and any(v != v for v in res.se):
+        out.append(Text("n/a: not defined for this fit; the reasons are the warnings on stderr"))
     for note in res.notes:
-        out.append(f"note: {note}")
+        out.append(Text(f"note: {note}"))  # plain text: a column name in brackets is not rich markup
     return out
+
+
+def _f(x: float, spec: str) -> str:
+    """A number as Stata prints it; a statistic that is not defined (NaN) is shown as 'n/a', never as 0."""
+    return "n/a" if x != x else format(x, spec)
 
 
 def _replicate(args: argparse.Namespace) -> int:

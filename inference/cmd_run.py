@@ -1,28 +1,25 @@
-"""`ctfp demo` and `ctfp run SPEC.toml`: the whole study, end to end, into one run folder."""
+"""`ctfp demo` and `ctfp run STUDY.toml`: a whole study, end to end, into one run folder."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
-
-QUICK = {"bayes": {"draws": 300, "tune": 300, "chains": 2}, "replicas": {"permutations": 200}}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="run the paper's study on the embedded SYNTHETIC panel and write a report",
-                          description="Run the whole pipeline of the paper's specification on the embedded "
-                                      "synthetic paper-world panel (clearly labelled SYNTHETIC).")
+                          description="Run the shipped paper study (studies/shen_chao_2025/study.toml) on its "
+                                      "preset's embedded synthetic panel (clearly labelled SYNTHETIC).")
     demo.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
     _common(demo)
     demo.set_defaults(func=_demo)
 
-    run = sub.add_parser("run", help="run an analysis specification (TOML) on a panel",
-                         description="Run an analysis specification: read, validate, derive, CTFP, replicas, "
-                                     "Bayesian fits, validation and report. Finished steps are reused.")
-    run.add_argument("spec", help="analysis specification (.toml); see ctfp/inference/specs/paper.toml")
-    run.add_argument("--out", help="run folder (default: runs/<spec name>)")
-    run.add_argument("--panel", help="panel file; overrides [data] panel of the spec")
+    run = sub.add_parser("run", help="run a study file (TOML) on its panel",
+                         description="Run a study (docs/study.md): data, derive, groups, DEA measures, tables, "
+                                     "Bayesian models, validation and report. Finished steps are reused.")
+    run.add_argument("study", help="study file (.toml); docs/study.md documents every key")
+    run.add_argument("--out", help="run folder (default: runs/<study file name>)")
+    run.add_argument("--panel", help="panel file; replaces [data] panel of the study")
     _common(run)
     run.set_defaults(func=_run)
 
@@ -30,41 +27,36 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true",
                    help="fewer draws (2 chains x 300) and permutations (200): a fast look, not for a paper")
-    p.add_argument("--no-bayes", action="store_true", help="skip the Bayesian fits")
+    p.add_argument("--no-bayes", action="store_true", help="skip the Bayesian models")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    over: dict[str, Any] = {}
-    if args.quick:
-        over = {k: dict(v) for k, v in QUICK.items()}
-    if args.no_bayes:
-        over.setdefault("bayes", {})["run"] = False
-    return over
-
-
-def _execute(spec_path: str | None, out: str, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> int:
+def _execute(study_path: str | Path, out: str, args: argparse.Namespace, panel: str | None = None) -> int:
     from rich.console import Console
 
+    from ctfp.core.runfolder import check_out_dir
+    from ctfp.core.study_load import load_study, quick, with_panel, without_bayes
     from ctfp.inference.pipeline import Pipeline
-    from ctfp.inference.spec import load_spec
 
-    over = _overrides(args)
-    if extra:
-        for k, v in extra.items():
-            over.setdefault(k, {}).update(v)
-    spec = load_spec(spec_path, overrides=over)
-    console = Console(stderr=True)
+    check_out_dir(out)  # before any work: --out must be new, empty or a run folder
+    study = load_study(study_path)
+    if panel:
+        study = with_panel(study, panel)
+    if args.quick:
+        study = quick(study)
+    if args.no_bayes:
+        study = without_bayes(study)
     # the pipeline's closing summary ends with the report's path
-    Pipeline(spec, out, console=console, progress=not args.no_progress).run()
+    Pipeline(study, out, console=Console(stderr=True), progress=not args.no_progress).run()
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    return _execute(None, args.out, args)
+    from ctfp.studies import study_path
+
+    return _execute(study_path(), args.out, args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    out = args.out or str(Path("runs") / Path(args.spec).stem)
-    extra = {"data": {"panel": str(Path(args.panel).resolve())}} if args.panel else None
-    return _execute(args.spec, out, args, extra)
+    out = args.out or str(Path("runs") / Path(args.study).stem)
+    return _execute(args.study, out, args, panel=args.panel)

@@ -87,6 +87,12 @@ def fit_spec(
         summary["notes"].append("`coefficient` is on the latent (censored) or logit (ordbeta) scale; `treatment` is on E[y]")
     if spec.instrument is not None:
         summary["instrument"] = instrument_strength(dt)
+    try:  # power-scaling prior sensitivity (inference/psense.py); like LOO an extra that must not lose a fit
+        from ctfp.inference.psense import prior_sensitivity
+
+        summary["prior_sensitivity"] = prior_sensitivity(dt, model, spec)
+    except Exception as err:
+        summary["prior_sensitivity"] = {"error": f"{type(err).__name__}: {err}"}
     try:
         summary["loo"] = loo_summary(dt)
     except Exception as err:  # LOO is a report extra: its failure must not lose a finished fit

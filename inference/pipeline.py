@@ -1,12 +1,16 @@
-"""The analysis pipeline: read → validate → derive → CTFP → replicas → Bayesian fits → validation → report.
+"""The pipeline of one study: data -> measures (DEA) -> analysis panel -> tables -> Bayesian models ->
+validation -> report. It reads only the typed `Study` (ctfp.core.study).
 
-Each step writes its artefacts atomically into the run folder and records a fingerprint of what it was
-computed from; a rerun with the same inputs skips finished steps (an interrupted run resumes where it stopped).
+Each step writes its artefacts atomically into the run folder (`ctfp.core.runfolder`) and records a fingerprint
+of what it was computed from plus the SHA-256 of each output; a rerun reuses a step only when both still match.
+Computing a step removes every recorded step downstream of it, so nothing stale is ever reported. Everything a
+later step needs from the panel (columns, measure domains, formulas, samples) is checked right after the data
+step, before any estimation.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,64 +18,86 @@ from typing import Any
 
 from rich.console import Console
 
-from ctfp.core.atomic import write_csv, write_json
+from ctfp.core.atomic import atomic_path, write_csv, write_json
 from ctfp.core.errors import InputError
-from ctfp.inference.runfolder import (
+from ctfp.core.runfolder import (
     RunFolder,
+    RunRecord,
+    check_out_dir,
+    clear_run_folder,
     code_fingerprint,
     file_fingerprint,
     object_fingerprint,
     package_versions,
 )
-from ctfp.inference.spec import AnalysisSpec
+from ctfp.core.study import Study
 
-PIPELINE_VERSION = "1"  # bump when a step's meaning changes, so old run folders are recomputed
+PIPELINE_VERSION = "2"  # bump when a step's meaning changes, so old run folders are recomputed
+
+
+def semantic(obj: Any) -> Any:
+    """A dataclass as plain data without its line numbers: moving a key in the file changes no fingerprint."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: semantic(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if f.name not in ("where", "lines")}
+    if isinstance(obj, list | tuple):
+        return [semantic(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): semantic(v) for k, v in obj.items()}
+    return obj
 
 
 class Pipeline:
-    """Runs the steps of one analysis specification into one run folder."""
+    """Runs the steps of one study into one run folder."""
 
-    def __init__(self, spec: AnalysisSpec, out_dir: str | Path, *, console: Console | None = None,
+    def __init__(self, study: Study, out_dir: str | Path, *, console: Console | None = None,
                  progress: bool = True) -> None:
-        self.spec = spec
-        self.rf = RunFolder(Path(out_dir))
+        self.study = study
+        self.rf = RunFolder(check_out_dir(out_dir))
         self.console = console or Console(stderr=True)
         self.progress = progress
-        panel = spec["data"].get("panel") or ""
-        self.panel_path: Path | None = Path(panel) if panel else None
-        if self.panel_path is not None and spec.path is not None and not self.panel_path.is_absolute():
-            self.panel_path = (spec.path.parent / self.panel_path).resolve()
-        self.data_source = "user" if self.panel_path else "synthetic"
-        self._panel = None
+        from ctfp.data.study_panel import preset_of
+
+        self.preset = preset_of(study)
+        self.data_source = "synthetic" if study.synthetic_panel else "user"
+        self._frame: Any = None
 
     # ------------------------------------------------------------------------------------------------
     def run(self) -> Path:
-        v = self.spec.values
-        inputs = self._input_fingerprints()
-        self._inputs = inputs
+        s = self.study
+        self.rf.root.mkdir(parents=True, exist_ok=True)
+        old = self.rf.read_record() if self.rf.run_json.is_file() else None
+        if old is not None and old.schema < 2:  # an old layout: start afresh rather than mix artefacts
+            clear_run_folder(self.rf.root)
+        self.inputs = self._input_fingerprints()
         self._record()
-        base = [PIPELINE_VERSION, inputs, package_versions(), code_fingerprint()]
-        fp_data = object_fingerprint([base, v["data"], v["variables"]])
-        fp_dea = object_fingerprint([fp_data, v["sbm"]])
-        fp_rep = object_fingerprint([fp_dea, v["replicas"], v["variables"]])
-        self._step("data", fp_data, self._step_data)
-        src = self.rf.path("panel", "source.json")
-        if src.exists() and json.loads(src.read_text())["data_source"] != self.data_source:
-            self.data_source = json.loads(src.read_text())["data_source"]  # learnt by a finished data step
-            self._record()
-        self._step("dea", fp_dea, self._step_dea)
-        if v["replicas"].get("run", True):
-            self._step("replicas", fp_rep, self._step_replicas)
-        if v["bayes"].get("run", True):
-            sampler = {k: v["bayes"][k] for k in ("sampler", "draws", "tune", "chains", "seed", "target_accept")
-                       if k in v["bayes"]}
-            for model in v["bayes"].get("models", []):
-                fp = object_fingerprint([fp_dea, v["variables"], sampler, model])
-                self._step(f"bayes-{model['name']}", fp, lambda m=model, s=sampler: self._step_bayes(m, s))
-        self._section("validation against the published claims")
-        from ctfp.inference.validate import validate_run
+        base = [PIPELINE_VERSION, self.inputs, package_versions(), code_fingerprint()]
+        fp_data = object_fingerprint([base, semantic(s.meta), semantic(s.data), semantic(s.groups)])
+        self._forget_steps_outside_the_study()
 
-        validate_run(self.rf.root)
+        self._step("data", fp_data, self._step_data, upstream=())
+        prov = self.rf.read_provenance("panel") or {}
+        if prov.get("data_source", self.data_source) != self.data_source:
+            self.data_source = prov["data_source"]  # learnt by a finished data step (a synthetic file)
+            self._record()
+        self._preflight()
+        fp_measures = []
+        for m in s.measures:
+            fp = object_fingerprint([fp_data, semantic(m)])
+            fp_measures.append(fp)
+            self._step(f"dea-{m.name}", fp, lambda m=m: self._step_dea(m), upstream=("data",))
+        fp_analysis = object_fingerprint([fp_data, fp_measures])
+        self._step("analysis", fp_analysis, self._step_analysis,
+                   upstream=("data", *(f"dea-{m.name}" for m in s.measures)))
+        if s.tables:
+            fp = object_fingerprint([fp_analysis, semantic(s.tables), semantic(s.published), self._published_sha()])
+            self._step("tables", fp, self._step_tables, upstream=("analysis",))
+        if s.bayes.run:
+            sampler = semantic(dataclasses.replace(s.bayes, models=()))
+            for model in s.bayes.models:
+                fp = object_fingerprint([fp_analysis, sampler, semantic(model)])
+                self._step(f"bayes-{model.name}", fp, lambda m=model: self._step_bayes(m), upstream=("analysis",))
+        self._validation()
         self._section("report")
         from ctfp.reports import build_report, print_summary
 
@@ -81,123 +107,173 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------------
     def _record(self) -> None:
-        self.rf.write_record(spec=self.spec.values, data_source=self.data_source, inputs=self._inputs)
+        s = self.study
+        self.rf.write_record(RunRecord(
+            study=s.raw, study_file=str(s.path.resolve()) if s.path else "", data_source=self.data_source,
+            inputs=self.inputs,
+            unit=s.data.unit, time=s.data.time, measures=[m.name for m in s.measures],
+            bayes_models=[m.name for m in s.bayes.models], report=semantic(s.report), preset=s.meta.preset))
 
     def _input_fingerprints(self) -> dict[str, str]:
-        if self.panel_path is None:
-            from ctfp.inference.prepare import SYNTH_SEED
+        s = self.study
+        if s.synthetic_panel:
+            if self.preset is None:
+                raise InputError(f"{s.where('data', 'panel')}: [data] panel is empty and the study has no preset; "
+                                 "name the panel file")
+            return {"panel": self.preset.synthetic_label}
+        path = s.resolve(s.data.panel)
+        if not path.is_file():
+            raise InputError(f"{s.where('data', 'panel')}: panel file {path} not found; fix [data] panel "
+                             "(relative to the study file) or pass --panel")
+        out = {"panel": str(path), "sha256": file_fingerprint(path)}
+        if s.published.file:
+            out["published"] = str(s.resolve(s.published.file))
+        return out
 
-            return {"panel": f"embedded synthetic paper-world panel, seed {SYNTH_SEED}"}
-        if not self.panel_path.is_file():
-            raise InputError(f"{self.spec.where('panel')}: panel file {self.panel_path} not found; "
-                             "fix [data] panel")
-        return {"panel": str(self.panel_path), "sha256": file_fingerprint(self.panel_path)}
+    def _published_sha(self) -> str:
+        return file_fingerprint(self.study.resolve(self.study.published.file)) if self.study.published.file else ""
+
+    def _forget_steps_outside_the_study(self) -> None:
+        """Recorded steps the study no longer has (a removed measure or model) go, with their artefacts."""
+        s = self.study
+        known = {"data", "analysis", "tables", *(f"dea-{m.name}" for m in s.measures),
+                 *(f"bayes-{m.name}" for m in s.bayes.models)}
+        for rec in self.rf.recorded_steps():
+            if rec.step not in known:
+                self.rf.remove_step(rec.step)
 
     def _section(self, title: str) -> None:
         self.console.rule(f"[bold]{title}")
 
-    def _step(self, name: str, fingerprint: str, fn: Callable[[], list[Path]]) -> None:
+    def _step(self, name: str, fingerprint: str, fn: Callable[[], list[Path]], *, upstream: tuple[str, ...]) -> None:
         if self.rf.step_done(name, fingerprint):
             self.console.print(f"[dim]✓ {name}: finished earlier with the same inputs, reused[/dim]")
             return
+        gone = self.rf.invalidate_downstream(name)
+        self.rf.remove_step(name)
+        if gone:
+            self.console.print(f"[dim]{name} changed: removed the results of {', '.join(gone)}[/dim]")
         self._section(name)
         t0 = time.perf_counter()
         outputs = fn()
         wall = time.perf_counter() - t0
-        self.rf.mark_done(name, fingerprint, outputs, wall_s=round(wall, 2))
+        self.rf.mark_done(name, fingerprint, outputs, upstream=upstream, wall_s=wall)
         self.console.print(f"✓ {name} ({wall:.1f} s)")
 
     # --- steps ----------------------------------------------------------------------------------------
     def _step_data(self) -> list[Path]:
-        from ctfp.inference.prepare import derive_checked, read_raw_panel
+        from ctfp.inference.prepare import prepare_panel
 
-        data = self.spec["data"]
-        raw = read_raw_panel(self.panel_path, mapping=data.get("mapping") or None)
-        if "synthetic" in raw.columns and bool(raw["synthetic"].astype(bool).all()):
-            # the synthetic panel passed as a file is still synthetic: the report must say so
-            self.data_source = "synthetic"
-            self._record()
-        self._check_spec_columns(raw)
-        source = str(self.panel_path) if self.panel_path else "synthetic panel"
-        panel, warnings = derive_checked(raw, source, data)
-        for w in warnings:
-            self.console.print(w.line(), style="yellow", markup=False)
-        outs = [self._write_panel(panel, "derived"), write_json(self.rf.path("panel", "source.json"),
-                                                                {"data_source": self.data_source})]
-        if "truth" in raw.attrs:
-            outs.append(write_json(self.rf.path("panel", "truth.json"), raw.attrs["truth"]))
+        prep = prepare_panel(self.study)
+        self.data_source = prep.data_source
+        self._record()
+        for w in prep.warnings:
+            self.console.print(w, style="yellow", markup=False)
+        outs = [self._write_parquet(prep.frame, self.rf.derived_parquet)]
+        outs += [self.rf.write_provenance(k, v) for k, v in prep.provenance.items()]
+        if prep.truth is not None:
+            outs.append(write_json(self.rf.truth_json, prep.truth))
         return outs
 
-    def _step_dea(self) -> list[Path]:
-        from ctfp.inference.prepare import compute_ctfp
+    def _step_dea(self, m: Any) -> list[Path]:
+        from ctfp.inference.prepare import score_measure
 
-        panel = self._read_panel("derived")
-        panel, scores = compute_ctfp(panel, self.spec["sbm"], progress=self.progress)
-        outs = [write_csv(self.rf.path("dea", "scores.csv"), scores), self._write_panel(panel, "analysis")]
-        outs.append(write_csv(self.rf.path("panel", "analysis.csv"), panel))
-        from ctfp.data.table1 import compare_table1
+        scores, prov = score_measure(self._read(self.rf.derived_parquet), m, self.study, self._source(),
+                                     progress=self.progress)
+        return [write_csv(self.rf.path("dea", f"{m.name}.csv"), scores),
+                self.rf.write_provenance(f"dea_{m.name}", prov)]
 
-        outs.append(write_csv(self.rf.path("tables", "table1.csv"), compare_table1(panel)))
-        return outs
-
-    def _step_replicas(self) -> list[Path]:
-        from ctfp.inference.replicate import run_replicas
-
-        rep = self.spec["replicas"]
-        run_replicas(self.analysis_panel(), self.rf.path("replicas", "x").parent,
-                     permutations=int(rep.get("permutations", 1000)), seed=int(rep.get("seed", 0)),
-                     progress=self.progress)
-        return [self.rf.path("replicas", "cells.json")]
-
-    def _step_bayes(self, model: dict[str, Any], sampler: dict[str, Any]) -> list[Path]:
-        from ctfp.inference.fit import fit_from_spec_dict
-
-        out = self.rf.path("bayes", model["name"], "x").parent
-        fit_from_spec_dict(self.analysis_panel(), variables=self.spec["variables"], model=model,
-                           sampler=sampler, out_dir=out, progress=self.progress)
-        return [out / "posterior.nc", out / "summary.json"]
-
-    # --- helpers --------------------------------------------------------------------------------------
-    def _write_panel(self, panel: Any, name: str) -> Path:
-        from ctfp.core.atomic import atomic_path
-
-        target = self.rf.path("panel", f"{name}.parquet")
-        with atomic_path(target) as tmp:
-            panel.to_parquet(tmp, index=False)
-        return target
-
-    def _read_panel(self, name: str) -> Any:
+    def _step_analysis(self) -> list[Path]:
         import pandas as pd
 
-        panel = pd.read_parquet(self.rf.path("panel", f"{name}.parquet"))
-        panel.attrs["data_source"] = self.data_source
-        return panel
+        from ctfp.inference.prepare import attach_scores
 
-    def analysis_panel(self) -> Any:
-        if self._panel is None:
-            self._panel = self._read_panel("analysis")
-        return self._panel
+        s = self.study
+        frame = self._read(self.rf.derived_parquet)
+        scores = {m.name: pd.read_csv(self.rf.dea_csv(m.name), dtype={s.data.unit: frame[s.data.unit].dtype})
+                  for m in s.measures}
+        frame = attach_scores(frame, s, scores)
+        outs = [self._write_parquet(frame, self.rf.analysis_parquet), write_csv(self.rf.analysis_csv, frame)]
+        outs.append(write_csv(self.rf.table1_csv, self._table1(frame)))
+        return outs
 
-    def _check_spec_columns(self, raw: Any) -> None:
-        """Every variable the spec names must be derivable from the panel: name the variable and the line."""
-        from ctfp.data.lineage import raw_sources
+    def _table1(self, frame: Any) -> Any:
+        """Table 1, computed once here (the report only formats it): the preset's (beside the published
+        numbers) or N / mean / sd / min / max of every numeric column the study uses."""
+        import pandas as pd
 
-        v = self.spec["variables"]
-        names: list[tuple[str, str]] = []
-        for key in ("treatment",):
-            names.append((key, v[key]))
-        for key in ("controls", "instruments", "mechanisms", "splits"):
-            names += [(key, n) for n in v.get(key, [])]
-        for key in ("inputs", "good", "bad"):
-            names += [(key, n) for n in self.spec["sbm"].get(key, [])]
-        mapping = self.spec["data"].get("mapping") or {}
-        inverse = {ctfp_name: user for user, ctfp_name in mapping.items()}
-        for key, name in names:
-            needed = raw_sources(name)
-            absent = [c for c in needed if c not in raw.columns]
-            if absent:
-                user_names = ", ".join(f"'{inverse.get(c, c)}'" for c in absent)
-                raise InputError(
-                    f"{self.spec.where(key, name)}: {key} names '{name}', which needs column(s) {user_names} "
-                    f"that {self.panel_path or 'the panel'} does not have; add the column, map your own name to "
-                    f"it in [data.mapping], or remove '{name}' from the spec")
+        from ctfp.data.table1 import describe_table1
+        from ctfp.inference.prepare import needed_columns
+
+        if self.preset is not None:
+            t = self.preset.table1(frame)
+            if t is not None:
+                return t
+        names = [n for n, _ in needed_columns(self.study, include_made=True)]
+        names = [n for n in dict.fromkeys(names) if n in frame.columns and pd.api.types.is_numeric_dtype(frame[n])
+                 and n not in (self.study.data.unit, self.study.data.time)]
+        if not names:  # nothing numeric to describe: the header alone
+            return pd.DataFrame(columns=["variable", "label", "N", "mean", "sd", "min", "max"])
+        return describe_table1(frame, names)
+
+    def _step_tables(self) -> list[Path]:
+        from ctfp.inference.tables import run_tables
+
+        return list(run_tables(self.study, self.analysis_frame(), self.rf.root, progress=self.progress).files)
+
+    def _step_bayes(self, model: Any) -> list[Path]:
+        from ctfp.inference.fit import fit_from_spec_dict
+
+        s = self.study
+        out = self.rf.bayes_dir(model.name)
+        variables = {"outcome": model.outcome, "treatment": model.treatment, "controls": list(model.controls)}
+        spec: dict[str, Any] = {"name": model.name, "likelihood": model.likelihood, "mundlak": model.mundlak,
+                                "by": list(model.by), "serial": model.serial, "censor_at": model.censor_at}
+        if model.instrument:
+            spec["instrument"] = model.instrument
+        if model.priors:
+            spec["priors"] = dict(model.priors)
+        sampler = {"sampler": s.bayes.sampler, "draws": s.bayes.draws, "tune": s.bayes.tune,
+                   "chains": s.bayes.chains, "seed": s.bayes.seed, "target_accept": s.bayes.target_accept}
+        fit_from_spec_dict(self.analysis_frame(), variables=variables, model=spec, sampler=sampler, out_dir=out,
+                           progress=self.progress, unit=s.data.unit, time_col=s.data.time)
+        return [self.rf.posterior_nc(model.name), self.rf.summary_json(model.name)]
+
+    def _validation(self) -> None:
+        claims = self.preset.claims() if self.preset is not None else ()
+        if not claims:
+            self.rf.validation_json.unlink(missing_ok=True)
+            return
+        self._section("validation against the published claims")
+        from ctfp.inference.validate import validate_run
+
+        validate_run(self.rf.root, claims)
+
+    def _preflight(self) -> None:
+        from ctfp.inference.prepare import preflight
+
+        preflight(self.study, self._read(self.rf.derived_parquet))
+
+    # --- helpers --------------------------------------------------------------------------------------
+    def _source(self) -> str:
+        prov = self.rf.read_provenance("panel") or {}
+        return str(prov.get("source") or "the panel")
+
+    def _write_parquet(self, frame: Any, target: Path) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            frame.to_parquet(tmp, index=False)
+        return target
+
+    def _read(self, path: Path) -> Any:
+        import pandas as pd
+
+        frame = pd.read_parquet(path)
+        frame.attrs["data_source"] = self.data_source
+        frame.attrs["source"] = self._source()
+        return frame
+
+    def analysis_frame(self) -> Any:
+        if self._frame is None:
+            self._frame = self._read(self.rf.analysis_parquet)
+        return self._frame

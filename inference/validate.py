@@ -1,98 +1,64 @@
 """Validation against the paper: one verdict per published claim, from the replica and from the posterior.
 
 Claims are the paper's own statements (H1, H2, the main effect, robustness, each heterogeneity finding).
-A replica verdict reads the replica cells (same sign and significance band as printed); a posterior verdict
-reads the Bayesian summaries (posterior probability of the claimed sign at 95%).
+A replica verdict reads the tables engine's cells and tests (tables/replicas.csv, tests.csv: same sign and
+significance band as printed); a posterior verdict reads the Bayesian summaries (posterior probability of the
+claimed sign at 95%).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ctfp.data.presets import Claim
+
 SUPPORT = 0.95  # posterior probability needed to call a signed claim supported
-
-
-@dataclass(frozen=True)
-class Claim:
-    claim_id: str
-    claim: str
-    published: str
-    cells: tuple[tuple[str, str, str], ...]  # (table, column, row) replica cells that must match
-    sign: int  # +1 / -1 claimed sign; 0 = "not significant"
-    posterior: tuple[str, ...] = ()  # how to read the posterior: ("treatment", model) or ("group", split, level)
-
-
-CLAIMS: tuple[Claim, ...] = (
-    Claim("main", "AI innovation quality raises city carbon TFP (two-way FE, controls)",
-          "Table 2 (2): 0.0248** (t = 2.08)", (("2", "(2)", "AI"),), +1, ("treatment", "headline")),
-    Claim("main_scale", "AI innovation scale raises carbon TFP as well, less than quality",
-          "Table 2 (4): 0.0172** (t = 2.08)", (("2", "(4)", "AI"),), +1),
-    Claim("robust_lag", "The effect persists with a one-year lag",
-          "Table 3 (4): 0.0270* (t = 1.90)", (("3", "(4)", "AI"),), +1),
-    Claim("robust_iv", "The effect survives 2SLS with the 1984 telephone shift-share instrument",
-          "Table 4: 0.0285*** (t = 4.01), KP F = 105.5", (("4", "(2)", "AI"),), +1, ("treatment", "iv")),
-    Claim("H1_dig1", "H1: AI drives industrial digital transformation (digital investment)",
-          "Table 5 (1): 0.0048 (t = 2.07, printed ***)", (("5", "(1)", "AI"),), +1),
-    Claim("H1_dig2", "H1: AI drives industrial digital transformation (digital firms)",
-          "Table 5 (2): 0.0592*** (t = 25.15)", (("5", "(2)", "AI"),), +1),
-    Claim("H2_green1", "H2: AI drives industrial green transformation (green-firm assets)",
-          "Table 5 (3): 0.0621*** (t = 4.16)", (("5", "(3)", "AI"),), +1),
-    Claim("H2_green2", "H2: AI drives industrial green transformation (green-firm revenue)",
-          "Table 5 (4): 0.0097*** (t = 5.39)", (("5", "(4)", "AI"),), +1),
-    Claim("het_ua", "AI raises carbon TFP in urban-agglomeration cities",
-          "Table 6 (1): 0.0254** ", (("6", "(1)", "AI"),), +1, ("group", "g_ua", "1")),
-    Claim("het_nonua", "AI lowers carbon TFP in non-agglomeration cities",
-          "Table 6 (2): -0.4827* ", (("6", "(2)", "AI"),), -1, ("group", "g_ua", "0")),
-    Claim("het_ua_diff", "The agglomeration difference is significant (permutation p = 0.001)",
-          "Table 6 text: p = 0.001", (), +1, ("diff", "g_ua")),
-    Claim("het_resource", "No significant effect in resource-based cities",
-          "Table 6 (3): -0.1356 (t = -1.10)", (("6", "(3)", "AI"),), 0, ("group", "g_resource", "1")),
-    Claim("het_nonresource", "AI raises carbon TFP in non-resource-based cities",
-          "Table 6 (4): 0.0276**", (("6", "(4)", "AI"),), +1, ("group", "g_resource", "0")),
-    Claim("het_attention", "AI raises carbon TFP where government environmental attention is high",
-          "Table 6 (5): 0.0321**; (6): 0.0157 n.s.", (("6", "(5)", "AI"),), +1, ("group", "g_attention", "1")),
-    Claim("het_envinv", "AI raises carbon TFP where environmental investment is high",
-          "Table 6 (7): 0.0256**; (8): 0.0603 n.s.", (("6", "(7)", "AI"),), +1, ("group", "g_envinv", "1")),
-    Claim("het_hum", "AI raises carbon TFP where human capital is high",
-          "Table 6 (9): 0.0245**; (10): -0.0954 n.s.", (("6", "(9)", "AI"),), +1, ("group", "g_hum", "1")),
-    Claim("het_gcons", "AI raises carbon TFP where green consumption is high",
-          "Table 6 (11): 0.0213*; (12): -0.6657 n.s.", (("6", "(11)", "AI"),), +1, ("group", "g_gcons", "1")),
-)
 
 
 def _load(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _replica_verdict(claim: Claim, cells: list[dict[str, Any]] | None,
-                     diffs: list[dict[str, Any]] | None) -> tuple[str, str]:
-    if claim.posterior[:1] == ("diff",):
-        if not diffs:
-            return "not run", "no replicas/group_diffs.json"
-        row = next((d for d in diffs if d.get("split") == claim.posterior[1]), None)
-        if row is None:
-            return "not run", f"no difference test for {claim.posterior[1]}"
-        p = row.get("perm_p_two_sided")
-        ok = p is not None and p < 0.05 and (row.get("diff") or 0) * claim.sign > 0
-        return ("supported" if ok else "not supported"), f"diff = {row.get('diff'):.4f}, permutation p = {p:.3f}"
-    if not cells:
-        return "not run", "no replicas/cells.json"
-    index = {(c.get("table"), c.get("column"), c.get("row")): c for c in cells}
+def _replica_verdict(claim: Claim, cells: dict[tuple[str, str, str], dict[str, Any]] | None,
+                     tests: list[dict[str, Any]] | None) -> tuple[str, str]:
+    if claim.test:
+        if tests is None:
+            return "not run", "no tables/tests.csv"
+        table, col_a, col_b, term = claim.test
+        row = next((d for d in tests if (d["table"], d["column_a"], d["column_b"], d["term"]) == claim.test
+                    and d["method"] == "permutation"), None)
+        if row is None or row.get("p_two_sided") is None:
+            return "not run", f"no permutation test of {term} between {table} {col_a} and {col_b}"
+        p, diff = float(row["p_two_sided"]), float(row["diff"])
+        ok = p < 0.05 and diff * claim.sign > 0
+        return ("supported" if ok else "not supported"), f"diff = {diff:.4f}, permutation p = {p:.3f}"
+    if cells is None:
+        return "not run", "no tables/replicas.csv"
     parts, oks = [], []
     for key in claim.cells:
-        c = index.get(key)
-        if c is None or c.get("replica_coef") is None:
-            return "not run", f"no replica for Table {key[0]} {key[1]}"
-        coef, p = c["replica_coef"], c.get("replica_p", 1.0)
-        parts.append(f"T{key[0]}{key[1]}: {coef:.4f} (p = {p:.3f})")
+        c = cells.get(key)
+        if c is None or c.get("estimate") is None:
+            return "not run", f"no replica for {key[0]} {key[1]} {key[2]}"
+        coef, p = float(c["estimate"]), float(c["p"]) if c.get("p") is not None else 1.0
+        parts.append(f"{key[0]}{key[1]}: {coef:.4f} (p = {p:.3f})")
         if claim.sign == 0:
             oks.append(p >= 0.10)
         else:
             oks.append(coef * claim.sign > 0 and p < 0.10)
     return ("supported" if all(oks) else "not supported"), "; ".join(parts)
+
+
+def _records(path: Path) -> list[dict[str, Any]] | None:
+    """A CSV of the tables engine as records, empty cells as None."""
+    import pandas as pd
+
+    if not path.is_file():
+        return None
+    df = pd.read_csv(path)
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in df.to_dict(orient="records")]
 
 
 def _posterior_verdict(claim: Claim, bayes_dir: Path) -> tuple[str, str]:
@@ -114,9 +80,6 @@ def _posterior_verdict(claim: Claim, bayes_dir: Path) -> tuple[str, str]:
         node = dict(by.get("diff", {}) if kind == "diff" else by.get(claim.posterior[2], {}))
         if not node:
             return "not run", f"bayes/hetero has no split {claim.posterior[1]}"
-        if kind == "group" and "p_gt0" not in node:
-            node["p_gt0"] = _level_p_gt0(bayes_dir / "hetero" / "posterior.nc", claim.posterior[1],
-                                         claim.posterior[2])
         prob = node.get("p_gt0")
         evidence = f"mean {node.get('mean', float('nan')):.4f}, 95% [{_fmt_ci(node)}]"
     if prob is None:
@@ -139,27 +102,18 @@ def _fmt_ci(node: dict[str, Any]) -> str:
     return f"{ci[0]:.4f}, {ci[1]:.4f}"
 
 
-def _level_p_gt0(path: Path, split: str, level: str) -> float | None:
-    """P(slope > 0) for one group level, from the posterior draws of `slope_group`."""
-    if not path.exists():
-        return None
-    import xarray as xr
-
-    with xr.open_datatree(path, engine="h5netcdf") as dt:
-        draws = dt["posterior"]["slope_group"].sel(split=split, level=level)
-        return float((draws > 0).mean())
-
-
-def validate_run(run_dir: Path) -> list[dict[str, Any]]:
-    """Verdicts for every claim from whatever the run folder holds; writes `validation.json`."""
+def validate_run(run_dir: Path, claims: tuple[Claim, ...]) -> list[dict[str, Any]]:
+    """Verdicts for every claim (a preset's `claims()`) from whatever the run folder holds; writes
+    `validation.json`."""
     from ctfp.core.atomic import write_json
 
     run_dir = Path(run_dir)
-    cells = _load(run_dir / "replicas" / "cells.json")
-    diffs = _load(run_dir / "replicas" / "group_diffs.json")
+    recs = _records(run_dir / "tables" / "replicas.csv")
+    cells = None if recs is None else {(r["table"], r["column"], r["term"]): r for r in recs}
+    tests = _records(run_dir / "tables" / "tests.csv")
     rows = []
-    for claim in CLAIMS:
-        r_verdict, r_ev = _replica_verdict(claim, cells, diffs)
+    for claim in claims:
+        r_verdict, r_ev = _replica_verdict(claim, cells, tests)
         p_verdict, p_ev = _posterior_verdict(claim, run_dir / "bayes")
         rows.append({
             "claim_id": claim.claim_id, "claim": claim.claim, "published": claim.published,

@@ -29,6 +29,13 @@ def _table1(run: RunFolder) -> Any | None:
     t1 = tables.table1(run)
     if t1 is None or t1.frame is None:
         return None
+    if "mean_published" not in t1.frame.columns:  # a study without published moments: its own statistics
+        t = Table(title="Table 1 · descriptive statistics", title_justify="left")
+        for col in ("variable", "N", "mean", "sd", "min", "max"):
+            t.add_column(col, justify="left" if col == "variable" else "right", no_wrap=True)
+        for _, r in t1.frame.iterrows():
+            t.add_row(str(r["label"]), str(int(r["N"])), *(fmt_num(r[c]) for c in ("mean", "sd", "min", "max")))
+        return t
     t = Table(title="Table 1 · published | this panel (✓: mean and sd within 15%)", title_justify="left")
     for col in ("variable", "mean pub.", "mean", "sd pub.", "sd", "min", "max", ""):
         t.add_column(col, justify="left" if col == "variable" else "right", no_wrap=True)

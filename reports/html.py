@@ -58,8 +58,14 @@ class _Writer:
         return Figure(fid, title, f"data:image/png;base64,{data}", f"figures/{fid}.png", caption)
 
     def table(self, t: tables.Table | None) -> tables.Table | None:
-        if t is not None and t.frame is not None:
-            write_csv(self.root / "tables" / f"{t.id}.csv", t.frame)
+        from ctfp.core.runfolder import RunFolder as Schema
+
+        schema = Schema(self.root)
+        computed = {schema.table1_csv, schema.replicas_csv, schema.columns_csv, schema.tests_csv}
+        target = self.root / "tables" / f"{t.id}.csv" if t is not None else None
+        # the pipeline's own tables (computed once, fingerprinted) are never rewritten by the report
+        if t is not None and t.frame is not None and target not in computed:
+            write_csv(target, t.frame)
         return t
 
 
@@ -73,14 +79,14 @@ def _data_section(run: RunFolder, w: _Writer) -> Section:
         s.facts["input"] = inputs["panel"]
     if run.run is None:
         s.missing.append("run.json is missing, so the data source is unknown: rebuild the run with "
-                         f"`ctfp demo --out {run.root}` (synthetic) or `ctfp run SPEC --out {run.root}` (your panel).")
+                         f"`ctfp demo --out {run.root}` (synthetic) or `ctfp run STUDY --out {run.root}` (your panel).")
     if facts is None:
-        s.missing.append(f"panel/analysis.csv is missing: produce it with `ctfp run SPEC --out {run.root}`.")
+        s.missing.append(f"panel/analysis.csv is missing: produce it with `ctfp run STUDY --out {run.root}`.")
         return s
     t1 = w.table(tables.table1(run))
     if t1 is None:
-        s.missing.append("Table 1 replica unavailable: the analysis panel lacks the Table 1 variables or "
-                         "ctfp.data.table1 is not installed.")
+        s.missing.append(f"tables/table1.csv is missing: the pipeline computes Table 1 with the analysis panel "
+                         f"(`ctfp run STUDY --out {run.root}`).")
     else:
         s.tables.append(t1)
     return s

@@ -1,4 +1,4 @@
-"""Read the pieces of a run folder (docs/contract.md) for the report.
+"""Read the pieces of a run folder for the report, through the run-folder schema (`ctfp.core.runfolder`).
 
 A piece that is absent is `None` (its section says what is missing and how to produce it); a piece that is
 present but unreadable raises one `InputError` line naming the file and what to do.
@@ -6,7 +6,6 @@ present but unreadable raises one `InputError` line naming the file and what to 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,22 +14,14 @@ from typing import Any
 import pandas as pd
 
 from ctfp.core.errors import InputError
+from ctfp.core.runfolder import RunFolder as Schema
+from ctfp.core.runfolder import read_json
 
 CELL_KEYS = ("table", "column", "row", "published_coef", "replica_coef")
 DIFF_KEYS = ("split", "coef_1", "coef_0", "diff")
 CLAIM_KEYS = ("claim_id", "claim", "replica_verdict", "posterior_verdict")
 # Likelihoods that put probability mass at exactly CTFP = 1; LOO compares only these among themselves.
 BOUNDED_LIKELIHOODS = ("censored", "tobit", "ordbeta", "ordered-beta", "oneinflated", "zoib", "one-inflated-beta")
-
-
-def read_json(path: Path, what: str) -> Any:
-    """The JSON in `path`, or None when the file does not exist."""
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: {what} is not valid JSON ({err}); rerun the step that writes it") from None
 
 
 def read_csv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame | None:
@@ -119,6 +110,7 @@ class RunFolder:
     diffs: list[dict[str, Any]] | None
     validation: list[dict[str, Any]] | None
     models: dict[str, ModelFit] = field(default_factory=dict)
+    table1: pd.DataFrame | None = None  # tables/table1.csv, computed once by the pipeline
 
     @property
     def data_source(self) -> str:
@@ -146,28 +138,41 @@ class RunFolder:
 
 
 def load_run(run_dir: str | Path) -> RunFolder:
-    """Read a run folder; raises InputError when it does not exist or a present file is corrupt."""
+    """Read a run folder; raises InputError when it does not exist or a present file is corrupt.
+
+    The report still speaks of cities and years: the study's unit and time columns are shown under those
+    names, and `ctfp` is the measure of that name (dea/ctfp.csv).
+    """
     root = Path(run_dir)
     if not root.is_dir():
         raise InputError(f"{root}: no such run folder; create one with `ctfp demo --out {root}`")
-    run = read_json(root / "run.json", "run record")
+    schema = Schema(root)
+    run = read_json(schema.run_json, "run record")
     if run is not None and not isinstance(run, dict):
-        raise InputError(f"{root / 'run.json'}: run record must be a JSON object")
-    panel = read_csv(root / "panel" / "analysis.csv", "analysis panel", ("city", "year"))
-    scores = read_csv(root / "dea" / "scores.csv", "DEA scores", ("city", "year", "ctfp"))
-    cells_path = root / "replicas" / "cells.json"
-    diffs_path = root / "replicas" / "group_diffs.json"
-    val_path = root / "validation.json"
+        raise InputError(f"{schema.run_json}: run record must be a JSON object")
+    rec = schema.read_record()
+    unit, time = (rec.unit, rec.time) if rec is not None else ("city", "year")
+    panel = read_csv(schema.analysis_csv, "analysis panel", (unit, time))
+    as_paper = {k: v for k, v in ((unit, "city"), (time, "year"))
+                if k != v and (panel is None or v not in panel.columns)}
+    if panel is not None:
+        panel = panel.rename(columns=as_paper)
+    scores = read_csv(schema.dea_csv("ctfp"), "DEA scores", (unit, time, "ctfp"))
+    if scores is not None:
+        scores = scores.rename(columns=as_paper)
+    table1 = read_csv(schema.table1_csv, "Table 1", ("variable",))
+    cells_path = schema.legacy_replicas_dir / "cells.json"
+    diffs_path = schema.legacy_replicas_dir / "group_diffs.json"
+    val_path = schema.validation_json
     cells = _records(read_json(cells_path, "replica cells"), cells_path, "replica cells", CELL_KEYS)
     diffs = _records(read_json(diffs_path, "group differences"), diffs_path, "group differences", DIFF_KEYS)
     validation = _records(read_json(val_path, "validation"), val_path, "validation", CLAIM_KEYS)
     models: dict[str, ModelFit] = {}
-    bayes = root / "bayes"
-    if bayes.is_dir():
-        for folder in sorted(p for p in bayes.iterdir() if p.is_dir()):
-            summary = read_json(folder / "summary.json", "fit summary")
-            if summary is not None and not isinstance(summary, dict):
-                raise InputError(f"{folder / 'summary.json'}: fit summary must be a JSON object")
-            if summary is not None or (folder / "posterior.nc").is_file():
-                models[folder.name] = ModelFit(folder.name, folder, summary)
-    return RunFolder(root, run, panel, scores, cells, diffs, validation, models)
+    for name in schema.bayes_models():
+        folder = schema.bayes_dir(name)
+        summary = read_json(schema.summary_json(name), "fit summary")
+        if summary is not None and not isinstance(summary, dict):
+            raise InputError(f"{schema.summary_json(name)}: fit summary must be a JSON object")
+        if summary is not None or schema.posterior_nc(name).is_file():
+            models[name] = ModelFit(name, folder, summary)
+    return RunFolder(root, run, panel, scores, cells, diffs, validation, models, table1)

@@ -83,18 +83,20 @@ def _mark_cell(ok: Any, key: str) -> Cell:
 
 # ---------------------------------------------------------------------------------------------- data
 def table1(run: RunFolder) -> Table | None:
-    """Table 1 replica beside the published one (ctfp.data.table1.compare_table1)."""
-    if run.panel is None:
+    """Table 1 as the pipeline stored it (tables/table1.csv): beside the published one when it has them."""
+    cmp = run.table1
+    if cmp is None:
         return None
-    try:
-        from ctfp.data.table1 import DEFAULT_TOLERANCE, compare_table1
-    except ImportError:
-        return None
-    panel = run.panel.copy()
-    frame = run.ctfp_frame()
-    if "ctfp" not in panel.columns and frame is not None:
-        panel = panel.merge(frame[["city", "year", "ctfp"]], on=["city", "year"], how="left")
-    cmp = compare_table1(panel)
+    from ctfp.data.table1 import DEFAULT_TOLERANCE
+
+    if "mean_published" not in cmp.columns:
+        t = Table("table1", "Table 1 · Descriptive statistics", ["variable", "N", "mean", "sd", "min", "max"],
+                  frame=cmp)
+        for r in cmp.itertuples(index=False):
+            t.rows.append([Cell(str(r.label), cls="label"), *[
+                _c((fmt_int if stat == "N" else fmt_num)(getattr(r, stat)), f"t1.{r.variable}.{stat}",
+                   getattr(r, stat)) for stat in ("N", "mean", "sd", "min", "max")]])
+        return t
     t = Table("table1", "Table 1 · Descriptive statistics: published | this panel",
               ["variable", "N pub.", "N", "mean pub.", "mean", "sd pub.", "sd", "min pub.", "min", "max pub.",
                "max", "agreement"], frame=cmp,

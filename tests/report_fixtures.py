@@ -319,6 +319,9 @@ def write_run_folder(root: Path, df: pd.DataFrame, dts: dict[str, Any], *, data_
     write_csv(root / "panel" / "analysis.csv", df)
     scores = df[["city", "year", "ctfp", "ctfp_bcc"]].assign(slack_labor=0.0, status="optimal")
     write_csv(root / "dea" / "scores.csv", scores)
+    from ctfp.data.table1 import compare_table1
+
+    write_csv(root / "tables" / "table1.csv", compare_table1(df))  # the pipeline computes Table 1 once
     cells, diffs = make_cells(df)
     write_json(root / "replicas" / "cells.json", cells)
     write_json(root / "replicas" / "group_diffs.json", diffs)
@@ -334,7 +337,7 @@ def write_run_folder(root: Path, df: pd.DataFrame, dts: dict[str, Any], *, data_
 
 def copy_run(src: Path, dst: Path, *, data_source: str | None = None) -> Path:
     """Copy a run folder (without built outputs), optionally changing its data_source."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("figures", "tables", "report.html"))
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("figures", "report.html"))
     if data_source is not None:
         run = json.loads((dst / "run.json").read_text())
         run["data_source"] = data_source

@@ -1,10 +1,12 @@
-"""End to end: the pipeline on the synthetic panel recovers the DGP, a user's panel runs through a spec with a
-column mapping, a missing variable is named with its spec line, and an interrupted run resumes."""
+"""End to end: the paper study on the synthetic panel recovers the DGP, a user's raw panel runs through a copy of
+the study file with a column mapping, a missing variable is named with its study line, and an interrupted run
+resumes."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,25 +17,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ctfp.core.study_load import load_study, without_bayes
 from ctfp.inference.cli import main
 from ctfp.inference.pipeline import Pipeline
-from ctfp.inference.spec import load_spec
+from ctfp.studies import study_path
 
 pytestmark = pytest.mark.slow
-
-NO_BAYES = {"bayes": {"run": False}, "replicas": {"permutations": 100}}
+PAPER = study_path().read_text()
 
 
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    Pipeline(load_spec(overrides=NO_BAYES), out, progress=False).run()
+    Pipeline(without_bayes(load_study(study_path())), out, progress=False).run()
     return out
 
 
 def _cells(run: Path) -> dict[str, dict]:
-    return {c["spec"]: c for c in json.loads((run / "replicas" / "cells.json").read_text())
-            if c["row"] in ("AI", "tel", "res")}
+    """The treatment and instrument cells of tables/replicas.csv keyed "T2c2" (table T2, column (2))."""
+    df = pd.read_csv(run / "tables" / "replicas.csv")
+    df = df[df["term"].isin(["ai", "scale", "l_ai", "iv_tel", "iv_res"])]
+    return {f"{r.table}c{r.column.strip('()')}": {"replica_coef": r.estimate, "replica_ci_low": r.ci_low,
+                                                  "replica_ci_high": r.ci_high} for r in df.itertuples()}
 
 
 def test_synthetic_run_is_labelled_and_complete(synthetic_run: Path) -> None:
@@ -42,8 +47,8 @@ def test_synthetic_run_is_labelled_and_complete(synthetic_run: Path) -> None:
     assert rec["versions"]["pymc"] != "not installed"
     html = (synthetic_run / "report.html").read_text()
     assert "SYNTHETIC" in html
-    for f in ("dea/scores.csv", "panel/analysis.csv", "replicas/cells.json", "replicas/table6.md",
-              "validation.json", "tables/table1.csv"):
+    for f in ("dea/ctfp.csv", "dea/ctfp_bcc.csv", "panel/analysis.csv", "tables/replicas.csv",
+              "tables/T6.md", "validation.json", "tables/table1.csv", "provenance/derive.json"):
         assert (synthetic_run / f).exists(), f
 
 
@@ -52,7 +57,7 @@ def test_pipeline_recovers_the_dgp(synthetic_run: Path) -> None:
     assert truth["SYNTHETIC"] is True
     # CTFP: the SBM on the raw synthetic inputs returns the score the DGP built in, city-year by city-year
     t = pd.DataFrame({k: truth["ctfp"][k] for k in ("city", "year", "value")})
-    scores = pd.read_csv(synthetic_run / "dea" / "scores.csv").merge(t, on=["city", "year"], validate="1:1")
+    scores = pd.read_csv(synthetic_run / "dea" / "ctfp.csv").merge(t, on=["city", "year"], validate="1:1")
     assert len(scores) == 1248
     np.testing.assert_allclose(scores["ctfp"], scores["value"], atol=1e-6)
     cells = _cells(synthetic_run)
@@ -88,26 +93,30 @@ def _user_panel(tmp: Path, drop: tuple[str, ...] = ()) -> tuple[Path, Path]:
     panel = tmp / "my_panel.csv"
     raw.to_csv(panel, index=False)
     spec = tmp / "study.toml"
-    spec.write_text(
-        "[data]\n"
-        f'panel = "{panel.name}"\n'
-        "\n[data.mapping]\n"
-        + "".join(f'"{v}" = "{k}"\n' for k, v in renames.items() if k not in drop)
-        + '\n[bayes]\nrun = false\n\n[replicas]\npermutations = 50\n'
-    )
+    mapping = "".join(f'"{v}" = "{k}"\n' for k, v in renames.items() if k not in drop)
+    text = PAPER.replace('panel = ""', f'panel = "{panel.name}"', 1)
+    text = text.replace("[data.mapping]", "[data.mapping]\n" + mapping.rstrip("\n"), 1)
+    spec.write_text(text.replace("[bayes]\nrun = true", "[bayes]\nrun = false", 1))
+    shutil.copy(study_path().parent / "published.csv", tmp)  # [published] file, beside the study file
     return panel, spec
+
+
+def _line(text: str, start: str) -> int:
+    return next(i for i, ln in enumerate(text.splitlines(), 1) if ln.startswith(start))
 
 
 def test_user_panel_missing_variable_names_variable_and_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     _, spec = _user_panel(tmp_path, drop=("road_km",))
-    code = main(["run", str(spec), "--out", str(tmp_path / "run"), "--no-progress"])
+    code = main(["run", str(spec), "--out", str(tmp_path / "run"), "--no-progress", "--quick"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     errors = [e for e in err if e.startswith("ctfp: error: ")]
     assert len(errors) == 1 and err[-1] == errors[0]  # one line, the last thing said
     line = errors[0]
     assert "Traceback" not in "\n".join(err)
-    assert "paper.toml), line 23" in line  # the paper spec's controls list names lninf there
+    n = _line(spec.read_text(), '  { id = "(2)", formula = "ctfp ~ ai + pop + hum + lninf')  # T2 (2) reads it first
+    assert line.startswith(f"ctfp: error: {spec}, line {n}: [[tables]] 'T2' column '(2)' formula ")
+    assert "names 'lninf', which needs column(s) 'road_km'" in line
     assert "'lninf'" in line and "'road_km'" in line
     assert not (tmp_path / "run" / "report.html").exists()
 
@@ -115,7 +124,7 @@ def test_user_panel_missing_variable_names_variable_and_line(tmp_path: Path, cap
 def test_user_panel_full_report_without_banner(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                synthetic_run: Path) -> None:
     _, spec = _user_panel(tmp_path)
-    assert main(["run", str(spec), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert main(["run", str(spec), "--out", str(tmp_path / "run"), "--no-progress", "--quick"]) == 0
     out = capsys.readouterr().out
     assert "report:" in out
     assert "Table 1 · published | this panel" in out and "0.4327" in out  # the panel summary beside Table 1
@@ -132,15 +141,15 @@ def test_user_panel_full_report_without_banner(tmp_path: Path, capsys: pytest.Ca
 
 def test_interrupted_run_leaves_no_corrupt_artefact_and_resumes(tmp_path: Path) -> None:
     spec = tmp_path / "quick.toml"
-    spec.write_text(
-        '[replicas]\npermutations = 50\n\n[bayes]\ndraws = 150\ntune = 150\nchains = 2\n\n'
-        '[[bayes.models]]\nname = "headline"\nlikelihood = "normal"\nmundlak = true\n'
-    )
+    text = PAPER.replace("draws = 1000\ntune = 1000\nchains = 4", "draws = 150\ntune = 150\nchains = 2", 1)
+    cut_from, cut_to = text.index('[[bayes.models]]\nname = "censored"'), text.index("[report]")
+    spec.write_text(text[:cut_from] + text[cut_to:])  # only the headline model
+    shutil.copy(study_path().parent / "published.csv", tmp_path)
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "ctfp.inference", "run", str(spec), "--out", str(out), "--no-progress"]
+    cmd = [sys.executable, "-m", "ctfp.inference", "run", str(spec), "--out", str(out), "--no-progress", "--quick"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 300
-    while not (out / "steps" / "replicas.json").exists():  # wait until sampling is under way
+    while not (out / "steps" / "tables.json").exists():  # wait until sampling is under way
         assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
         assert time.time() < deadline
         time.sleep(0.5)
@@ -152,10 +161,10 @@ def test_interrupted_run_leaves_no_corrupt_artefact_and_resumes(tmp_path: Path) 
     for f in out.rglob("*.json"):
         json.loads(f.read_text())
     done = {p.stem for p in (out / "steps").glob("*.json")}
-    assert {"data", "dea", "replicas"} <= done and "bayes-headline" not in done
+    assert {"data", "dea-ctfp", "dea-ctfp_bcc", "analysis", "tables"} <= done and "bayes-headline" not in done
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
-    for step in ("data", "dea", "replicas"):
+    for step in ("data", "dea-ctfp", "dea-ctfp_bcc", "analysis", "tables"):
         assert f"{step}: finished earlier with the same inputs, reused" in res.stderr
     assert (out / "bayes" / "headline" / "posterior.nc").exists()
     assert (out / "report.html").exists()

@@ -5,24 +5,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ctfp.inference.validate import CLAIMS, validate_run
+from ctfp.data.presets.shen_chao_2025 import CLAIMS
+from ctfp.inference.validate import validate_run
 
 
 def _cell(table: str, column: str, coef: float, p: float) -> dict:
-    return {"table": table, "column": column, "row": "AI", "replica_coef": coef, "replica_p": p}
+    return {"table": table, "column": column, "term": "ai", "kind": "coef", "estimate": coef, "p": p}
 
 
 def test_verdicts_from_replicas_and_posterior(tmp_path: Path) -> None:
-    (tmp_path / "replicas").mkdir()
-    cells = [_cell("2", "(2)", 0.03, 0.01), _cell("6", "(1)", 0.02, 0.04), _cell("6", "(2)", 0.05, 0.5),
-             _cell("6", "(3)", -0.1, 0.3), _cell("6", "(4)", 0.03, 0.2)]
-    (tmp_path / "replicas" / "cells.json").write_text(json.dumps(cells))
-    diffs = [{"split": "g_ua", "diff": 0.4, "perm_p_two_sided": 0.002}]
-    (tmp_path / "replicas" / "group_diffs.json").write_text(json.dumps(diffs))
+    import pandas as pd
+
+    (tmp_path / "tables").mkdir()
+    cells = [_cell("T2", "(2)", 0.03, 0.01), _cell("T6", "(1)", 0.02, 0.04), _cell("T6", "(2)", 0.05, 0.5),
+             _cell("T6", "(3)", -0.1, 0.3), _cell("T6", "(4)", 0.03, 0.2),
+             {"table": "T6", "column": "(1)-(2)", "term": "diff_p", "kind": "stat", "estimate": 0.001}]
+    pd.DataFrame(cells).to_csv(tmp_path / "tables" / "replicas.csv", index=False)
+    tests = [{"table": "T6", "column_a": "(1)", "column_b": "(2)", "term": "ai", "method": "permutation",
+              "diff": 0.4, "p": 0.001, "p_two_sided": 0.002},
+             {"table": "T6", "column_a": "(1)", "column_b": "(2)", "term": "ai", "method": "chow",
+              "diff": 0.4, "p": 0.3, "p_two_sided": 0.3}]
+    pd.DataFrame(tests).to_csv(tmp_path / "tables" / "tests.csv", index=False)
     (tmp_path / "bayes" / "headline").mkdir(parents=True)
     (tmp_path / "bayes" / "headline" / "summary.json").write_text(json.dumps(
         {"treatment": {"mean": 0.02, "eti95": [0.001, 0.04], "p_gt0": 0.98}, "gate": {"passed": True}}))
-    rows = {r["claim_id"]: r for r in validate_run(tmp_path)}
+    rows = {r["claim_id"]: r for r in validate_run(tmp_path, CLAIMS)}
     assert len(rows) == len(CLAIMS)
     assert rows["main"]["replica_verdict"] == "supported"
     assert rows["main"]["posterior_verdict"] == "supported"
@@ -42,5 +49,5 @@ def test_failed_gate_is_said(tmp_path: Path) -> None:
     (tmp_path / "bayes" / "headline").mkdir(parents=True)
     (tmp_path / "bayes" / "headline" / "summary.json").write_text(json.dumps(
         {"treatment": {"mean": 0.02, "p_gt0": 0.99}, "gate": {"passed": False}}))
-    rows = {r["claim_id"]: r for r in validate_run(tmp_path)}
+    rows = {r["claim_id"]: r for r in validate_run(tmp_path, CLAIMS)}
     assert rows["main"]["posterior_verdict"] == "supported (diagnostics gate failed)"

@@ -10,6 +10,7 @@ for a 2x2 correlation, i.e. (rho + 1)/2 ~ Beta(2, 2).
 
 from __future__ import annotations
 
+import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
@@ -30,8 +31,10 @@ def build_iv(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         year_idx = pm.Data("year_idx", design.time_idx, dims="obs")
         y_data = pm.Data("y_obs", design.y, dims="obs")
         x_data = pm.Data("x_obs", design.x * design.x_sd + design.x_mean, dims="obs")
-        sc = scale_data(design)
-        z_sd = pm.Data("z_sd", float(design.z_sd))
+        k = scale_data(design)  # data-dependent constants as pm.Data (twoway.design_data)
+        y_mean, y_sd, x_sd = k["y_mean"], k["y_sd"], k["x_sd"]
+        x_mean = pm.Data("x_mean", np.float64(design.x_mean))
+        z_sd = pm.Data("z_sd", np.float64(design.z_sd))
 
         basis = city_complement(design)
         # With Mundlak terms the treatment is two-way demeaned: its city and year effects and city means are zero
@@ -45,7 +48,7 @@ def build_iv(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         if not spec.mundlak:
             mu_x = mu_x + effects("_first", spec.priors.effects, city_idx, year_idx, spec.centred, None)
         s_v = pm.HalfNormal("sigma_first", sigma=spec.priors.sigma)
-        pm.Normal("x_first", mu=sc["x_mean"] + sc["x_sd"] * mu_x, sigma=sc["x_sd"] * s_v, observed=x_data, dims="obs")
+        pm.Normal("x_first", mu=x_mean + x_sd * mu_x, sigma=x_sd * s_v, observed=x_data, dims="obs")
 
         # Outcome conditional on the first-stage residual.
         alpha = pm.Normal("alpha", 0.0, spec.priors.intercept)
@@ -58,11 +61,11 @@ def build_iv(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         mu_y = alpha + beta_std * x_std + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + terms_2
         eta = mu_y + rho * (s_e / s_v) * v
         sd_y = s_e * pt.sqrt(1 - rho**2)
-        pm.Normal("y", mu=sc["y_mean"] + sc["y_sd"] * eta, sigma=sc["y_sd"] * sd_y, observed=y_data, dims="obs")
+        pm.Normal("y", mu=y_mean + y_sd * eta, sigma=y_sd * sd_y, observed=y_data, dims="obs")
 
-        pm.Deterministic("beta", beta_std * sc["y_sd"] / sc["x_sd"])
-        pm.Deterministic("ame", beta_std * sc["y_sd"] / sc["x_sd"])
-        pm.Deterministic("pi", pi_std * sc["x_sd"] / z_sd)
+        pm.Deterministic("beta", beta_std * y_sd / x_sd)
+        pm.Deterministic("ame", beta_std * y_sd / x_sd)
+        pm.Deterministic("pi", pi_std * x_sd / z_sd)
         if gamma_std is not None:
-            pm.Deterministic("gamma", gamma_std * sc["y_sd"] / sc["control_sd"], dims="control")
+            pm.Deterministic("gamma", gamma_std * y_sd / k["control_sd"], dims="control")
     return model

@@ -19,6 +19,8 @@ Serial = Literal["none", "ar1", "random_slopes"]
 
 LIKELIHOODS: tuple[str, ...] = ("normal", "censored", "ordbeta")
 SERIALS: tuple[str, ...] = ("none", "ar1", "random_slopes")
+ErrorScale = Literal["common", "unit"]
+ERROR_SCALES: tuple[str, ...] = ("common", "unit")
 PAPER_SPLITS: tuple[str, ...] = ("g_ua", "g_resource", "g_attention", "g_envinv", "g_hum", "g_gcons")
 PAPER_CONTROLS: tuple[str, ...] = ("pop", "hum", "lninf", "isu", "trade", "er", "tec")
 
@@ -61,6 +63,7 @@ class BayesSpec:
     instrument: str | None = None
     mundlak: bool = True
     serial: Serial = "none"
+    error_scale: ErrorScale = "common"  # "unit": each unit its own error sd (log-normal around sigma)
     censor_at: float = 1.0
     centred: tuple[str, ...] = ("city", "year")  # effects in the centred form; others non-centred (see docs)
     priors: PriorScales = field(default_factory=PriorScales)
@@ -76,6 +79,10 @@ class BayesSpec:
             raise InputError(f"likelihood '{self.likelihood}' unknown: use one of {', '.join(LIKELIHOODS)}")
         if self.serial not in SERIALS:
             raise InputError(f"serial '{self.serial}' unknown: use one of {', '.join(SERIALS)}")
+        if self.error_scale not in ERROR_SCALES:
+            raise InputError(f"error_scale '{self.error_scale}' unknown: use one of {', '.join(ERROR_SCALES)}")
+        if self.error_scale == "unit" and (self.likelihood == "ordbeta" or self.instrument is not None):
+            raise InputError("error_scale='unit' needs likelihood 'normal' or 'censored' and no instrument")
         if self.serial == "ar1" and self.likelihood != "normal":
             raise InputError("serial='ar1' needs likelihood 'normal'; use serial='random_slopes' instead")
         if self.instrument is not None and (self.likelihood != "normal" or self.splits or self.serial != "none"):
@@ -131,6 +138,10 @@ class BayesSpec:
             out["split_interactions"] = f"Normal(0, {p.split}) per split on the centred group indicator"
         if self.serial == "ar1":
             out["rho"] = "Uniform(-1, 1), city-level AR(1) errors"
+        if self.error_scale == "unit":
+            out["unit_error_scales"] = (
+                f"sigma_unit = sigma * exp(tau * z), z ~ Normal(0, 1) per unit, tau ~ HalfNormal({p.split})"
+            )
         if self.serial == "random_slopes":
             out["city_slopes"] = f"sigma_slope * Normal(0, 1) per city, sigma_slope ~ HalfNormal({p.split})"
         if self.likelihood == "ordbeta":

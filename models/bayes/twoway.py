@@ -46,7 +46,8 @@ def effects(
         s = pm.HalfNormal(f"sigma_{dim}{prefix}", sigma=scale)
         if dim == "city" and city_basis is not None:
             n, k = city_basis.shape
-            # Scaled so that sigma_city is the sd of a city's effect, as in the unconstrained form.
+            # Scaled so that sigma_city is the sd of a city's effect, as in the unconstrained form. In pm.Data:
+            # the basis depends on the data (city means), so a compiled model can be refitted on another world.
             basis = pm.Data(f"city_basis{prefix}", city_basis * np.sqrt(n / k))
             if dim in centred:
                 raw = pm.Normal(f"u_city{prefix}", 0.0, s, shape=k)
@@ -78,15 +79,6 @@ def city_complement(design: PanelDesign) -> np.ndarray | None:
     return q[:, rank:]
 
 
-def scale_data(design: PanelDesign) -> dict[str, pt.TensorVariable]:
-    """The design's standardisation constants as `pm.Data`: with every data-dependent value in `pm.Data`, one
-    compiled model serves every panel of the same structure (`inference.sampling.structure_key`)."""
-    out = {name: pm.Data(name, float(getattr(design, name))) for name in ("y_mean", "y_sd", "x_mean", "x_sd")}
-    if design.controls.shape[1]:
-        out["control_sd"] = pm.Data("control_sd", design.control_sd, dims="control")
-    return out
-
-
 def linear_terms(
     prefix: str, design: PanelDesign, spec: BayesSpec, controls: pt.TensorVariable, mundlak: pt.TensorVariable
 ) -> tuple[pt.TensorVariable, pt.TensorVariable | None]:
@@ -112,11 +104,14 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         city_idx = pm.Data("city_idx", design.unit_idx, dims="obs")
         year_idx = pm.Data("year_idx", design.time_idx, dims="obs")
         y_data = pm.Data("y_obs", design.y, dims="obs")
-        sc = scale_data(design)
+        # Every array that depends on the data values (not only on the panel's shape) is pm.Data, so one compiled
+        # model refits another panel of the same structure (`design_data`: calibration, SBC, design analysis).
+        k = scale_data(design)
+        y_mean, y_sd, x_sd = k["y_mean"], k["y_sd"], k["x_sd"]
 
         # ordbeta's eta is on the logit scale of E[y | 0<y<1]: centre the intercept there.
-        a0 = float(np.log(np.clip(design.y.mean(), 0.02, 0.98) / (1 - np.clip(design.y.mean(), 0.02, 0.98))))
-        alpha = pm.Normal("alpha", mu=pm.Data("alpha_mean", a0) if ordbeta else 0.0, sigma=spec.priors.intercept)
+        a0 = pm.Data("alpha_mu", alpha_centre(design.y) if ordbeta else 0.0)
+        alpha = pm.Normal("alpha", mu=a0, sigma=spec.priors.intercept)
         beta_std = pm.Normal("beta_std", 0.0, spec.priors.beta)
         terms, gamma_std = linear_terms("", design, spec, controls, mundlak)
         slope = beta_std + pt.zeros(design.n)  # dE/dx per row (standardised), for the marginal effects
@@ -126,7 +121,8 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
             g = pm.Data("G_splits", design.splits, dims=("obs", "split"))
             w = pm.Data("W_interactions", design.interactions, dims=("obs", "split"))
             delta = pm.Normal("delta_std", 0.0, spec.priors.split, dims="split")
-            slope = slope + pt.dot(g - pm.Data("split_centre", design.split_centre, dims="split"), delta)
+            centre = pm.Data("split_centre", design.split_centre, dims="split")
+            slope = slope + pt.dot(g - centre, delta)
             treat = treat + pt.dot(w, delta)
         if spec.serial == "random_slopes":
             s_slope = pm.HalfNormal("sigma_slope", sigma=spec.priors.split)
@@ -137,32 +133,35 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         eta = alpha + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + treat + terms
 
         if spec.likelihood == "normal":
-            sigma = pm.HalfNormal("sigma", sigma=spec.priors.sigma)
+            sigma = _error_sd(spec, city_idx)
             if spec.serial == "ar1":
-                eta_obs, sigma_obs = _ar1(eta, sigma, y_data, design, sc)
-                d_eta = normal_obs(eta_obs, sigma_obs, y_data, sc["y_mean"], sc["y_sd"])
+                eta_obs, sigma_obs = _ar1(eta, sigma, (y_data - y_mean) / y_sd, design)
+                d_eta = normal_obs(eta_obs, sigma_obs, y_data, y_mean, y_sd)
             else:
-                d_eta = normal_obs(eta, sigma, y_data, sc["y_mean"], sc["y_sd"])
+                d_eta = normal_obs(eta, sigma, y_data, y_mean, y_sd)
         elif spec.likelihood == "censored":
-            sigma = pm.HalfNormal("sigma", sigma=spec.priors.sigma)
-            d_eta = censored_obs(eta, sigma, y_data, sc["y_mean"], sc["y_sd"], spec.censor_at)
+            sigma = _error_sd(spec, city_idx)
+            d_eta = censored_obs(eta, sigma, y_data, y_mean, y_sd, spec.censor_at)
         else:
             d_eta = ordbeta_obs(eta, y_data, bool(np.any(design.y == 0)), spec.priors.phi)
 
         # Coefficients back in the data's units (latent scale for censored, logit scale for ordbeta).
-        y_unit = 1.0 if ordbeta else sc["y_sd"]
-        pm.Deterministic("beta", beta_std * y_unit / sc["x_sd"])
+        y_unit = 1.0 if ordbeta else y_sd
+        pm.Deterministic("beta", beta_std * y_unit / x_sd)
         if gamma_std is not None:
-            pm.Deterministic("gamma", gamma_std * y_unit / sc["control_sd"], dims="control")
-        marginal = slope * d_eta / sc["x_sd"]  # dE[y_it]/dx_it in data units
+            pm.Deterministic("gamma", gamma_std * y_unit / k["control_sd"], dims="control")
+        marginal = slope * d_eta / x_sd  # dE[y_it]/dx_it in data units
         pm.Deterministic("ame", pt.mean(marginal))
         if delta is not None:
-            pm.Deterministic("slope_inter", delta * y_unit / sc["x_sd"], dims="split")
-            group_slopes(marginal, design.splits, design.fe_weight)
+            pm.Deterministic("slope_inter", delta * y_unit / x_sd, dims="split")
+            fe_weight = pm.Data("fe_weight", design.fe_weight, dims="obs")
+            group_slopes(marginal, g, fe_weight)
     return model
 
 
-def group_slopes(marginal: pt.TensorVariable, splits: np.ndarray, fe_weight: np.ndarray | None = None) -> None:
+def group_slopes(
+    marginal: pt.TensorVariable, splits: pt.TensorVariable, fe_weight: pt.TensorVariable | None = None
+) -> None:
     """Per split and level, the marginal effect averaged over the level's rows.
 
     `slope_group` weights rows by the squared two-way within treatment (`fe_weight`): with heterogeneous slopes
@@ -170,31 +169,96 @@ def group_slopes(marginal: pt.TensorVariable, splits: np.ndarray, fe_weight: np.
     paper's Table 6 columns. `slope_group_rows` is the plain row average (the average effect among the level's
     city-years). `slope_diff` = level 1 - level 0 of `slope_group`.
     """
-    w = np.ones(splits.shape[0]) if fe_weight is None else np.asarray(fe_weight, float)
+    splits = pt.as_tensor_variable(splits)
+    ones = pt.ones_like(splits[:, 0])
+    w = ones if fe_weight is None else pt.as_tensor_variable(fe_weight)
 
-    def level_means(weights: np.ndarray, name: str) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    def level_means(weights: pt.TensorVariable) -> tuple[pt.TensorVariable, pt.TensorVariable]:
         w1 = splits * weights[:, None]
         w0 = (1 - splits) * weights[:, None]
-        # pm.Data: the weights are data, so a compiled model can be reused with another panel
-        return (pt.dot(marginal, pm.Data(f"{name}_1", w1 / w1.sum(axis=0), dims=("obs", "split"))),
-                pt.dot(marginal, pm.Data(f"{name}_0", w0 / w0.sum(axis=0), dims=("obs", "split"))))
+        return pt.dot(marginal, w1 / w1.sum(axis=0)), pt.dot(marginal, w0 / w0.sum(axis=0))
 
-    s1, s0 = level_means(w, "w_group")
+    s1, s0 = level_means(w)
     pm.Deterministic("slope_group", pt.stack([s1, s0], axis=1), dims=("split", "level"))
     pm.Deterministic("slope_diff", s1 - s0, dims="split")
-    r1, r0 = level_means(np.ones(splits.shape[0]), "w_group_rows")
+    r1, r0 = level_means(ones)
     pm.Deterministic("slope_group_rows", pt.stack([r1, r0], axis=1), dims=("split", "level"))
 
 
+def alpha_centre(y: np.ndarray) -> float:
+    """Logit of the (clipped) outcome mean: where the ordered-beta intercept's prior is centred."""
+    m = float(np.clip(np.mean(y), 0.02, 0.98))
+    return float(np.log(m / (1 - m)))
+
+
+def scale_data(design: PanelDesign) -> dict[str, pt.TensorVariable]:
+    """The standardisation constants as pm.Data (`y_mean`, `y_sd`, `x_sd`, `control_sd`; inside a model)."""
+    return {
+        "y_mean": pm.Data("y_mean", np.float64(design.y_mean)),
+        "y_sd": pm.Data("y_sd", np.float64(design.y_sd)),
+        "x_sd": pm.Data("x_sd", np.float64(design.x_sd)),
+        "control_sd": pm.Data("control_sd", np.asarray(design.control_sd, float), dims="control"),
+    }
+
+
+def design_data(design: PanelDesign, spec: BayesSpec) -> dict[str, np.ndarray]:
+    """Values of every pm.Data of the model of `spec` on `design`, by name.
+
+    Two designs of the same structure (same shapes, same spec) give the same keys and shapes: a model compiled
+    for one refits the other with `compiled.with_data(**design_data(other, spec))` (nutpie) or `pm.set_data`.
+    """
+    basis = city_complement(design)
+    out: dict[str, np.ndarray] = {
+        "x": design.x,
+        "X_controls": design.controls,
+        "X_mundlak": design.mundlak,
+        "city_idx": design.unit_idx,
+        "year_idx": design.time_idx,
+        "y_obs": design.y,
+        "y_mean": np.float64(design.y_mean),
+        "y_sd": np.float64(design.y_sd),
+        "x_sd": np.float64(design.x_sd),
+        "control_sd": np.asarray(design.control_sd, float),
+    }
+    if basis is not None:
+        out["city_basis"] = basis * np.sqrt(basis.shape[0] / basis.shape[1])
+    if spec.instrument is not None:
+        out.update({"z": design.z, "x_obs": design.x * design.x_sd + design.x_mean,
+                    "x_mean": np.float64(design.x_mean), "z_sd": np.float64(design.z_sd)})
+        return out
+    out["alpha_mu"] = np.float64(alpha_centre(design.y) if spec.likelihood == "ordbeta" else 0.0)
+    if design.splits.shape[1]:
+        out.update({"G_splits": design.splits, "W_interactions": design.interactions,
+                    "split_centre": design.split_centre, "fe_weight": design.fe_weight})
+    return out
+
+
+def _error_sd(spec: BayesSpec, city_idx: pt.TensorVariable) -> pt.TensorVariable:
+    """The residual sd: one `sigma`, or per unit sigma*exp(tau*z_i) (`error_scale="unit"`, non-centred).
+
+    Unit-varying error scales matter for calibration as much as serial correlation: a few noisy units otherwise
+    look like information about the slope (docs/bayes.md, the calibration study).
+    """
+    sigma = pm.HalfNormal("sigma", sigma=spec.priors.sigma)
+    if spec.error_scale != "unit":
+        return sigma
+    tau = pm.HalfNormal("tau_sigma", sigma=spec.priors.split)
+    z = pm.Normal("z_sigma", 0.0, 1.0, dims="city")
+    sigma_unit = pm.Deterministic("sigma_unit", sigma * pt.exp(tau * z), dims="city")
+    return sigma_unit[city_idx]
+
+
 def _ar1(
-    eta: pt.TensorVariable, sigma: pt.TensorVariable, y_data: pt.TensorVariable, design: PanelDesign,
-    sc: dict[str, pt.TensorVariable],
+    eta: pt.TensorVariable, sigma: pt.TensorVariable, y_std: pt.TensorVariable, design: PanelDesign
 ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
-    """City-level AR(1) errors: condition each row on the previous year's residual (stationary first row)."""
+    """City-level AR(1) errors: condition each row on the previous year's residual (stationary first row).
+
+    `y_std` is the outcome on the standardised scale. Rows and gaps (`prev_idx`) are structure, not data.
+    """
     rho = pm.Uniform("rho", lower=-0.99, upper=0.99)
-    has_prev = pm.Data("has_prev", (design.prev_idx >= 0).astype(np.int8), dims="obs") > 0
-    prev = pm.Data("prev_row", np.where(design.prev_idx >= 0, design.prev_idx, 0), dims="obs")
-    resid = (y_data - sc["y_mean"]) / sc["y_sd"] - eta
+    has_prev = design.prev_idx >= 0
+    prev = np.where(has_prev, design.prev_idx, 0)
+    resid = y_std - eta
     eta_obs = eta + pt.where(has_prev, rho * resid[prev], 0.0)
     sigma_obs = pt.where(has_prev, sigma, sigma / pt.sqrt(1 - rho**2))
     return eta_obs, sigma_obs
