@@ -1,6 +1,8 @@
 """Atomic file writes: write to a temporary file in the same folder, then rename.
 
-A crash or a kill mid-write leaves either the old file or nothing, never half a file.
+A crash or a kill mid-write leaves either the old file or nothing, never half a file. A written file gets the
+mode a plain `open()` would give it (0o666 less the user's umask), not mkstemp's private 0o600.
+`check_output_path` refuses an `--out` that cannot be written before any work is done.
 """
 
 from __future__ import annotations
@@ -24,10 +26,65 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.is_file():  # a writer may replace the temp path; a folder written there keeps its modes
+            os.chmod(tmp_path, 0o666 & ~current_umask())
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux exposes it (/proc), else set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_output_path(path: str | os.PathLike[str], kind: str, *, flag: str = "--out") -> Path:
+    """Refuse an output path that cannot be written, before any work: one line naming it and what to do.
+
+    kind "file": the path must not be a folder; kind "folder": it must not be a file. Every existing ancestor
+    must be a folder, and the nearest existing one writable (probed by creating and removing a temporary file,
+    so read-only file systems and permissions are both caught).
+    """
+    from ctfp.core.errors import InputError
+
+    if kind not in ("file", "folder"):
+        raise ValueError(f"kind must be 'file' or 'folder', not {kind!r}")
+    p = Path(path)
+    if str(path).strip() == "":
+        raise InputError(f"{flag}: empty path; name the output {kind}")
+    if kind == "file" and p.is_dir():
+        raise InputError(f"{flag} {path}: is a folder, but a file is written here; name a file "
+                         f"(e.g. {p / 'out.csv'}) or remove the folder")
+    if kind == "file" and str(path).endswith(("/", os.sep)):
+        raise InputError(f"{flag} {path}: ends with a slash, but a file is written here; name a file")
+    if kind == "folder" and p.exists() and not p.is_dir():
+        raise InputError(f"{flag} {path}: is a file, but a folder is written here; name a folder or remove "
+                         "the file")
+    anc = p if kind == "folder" else p.parent
+    anc = anc if str(anc) else Path(".")
+    while not anc.exists():
+        if anc.is_symlink():
+            raise InputError(f"{flag} {path}: {anc} is a broken link; fix or remove it")
+        anc = anc.parent
+    if not anc.is_dir():
+        raise InputError(f"{flag} {path}: {anc} is a file, not a folder; choose another path")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".ctfp-write-check.", dir=anc)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise InputError(f"{flag} {path}: cannot write in {anc} ({err.strerror or err}); choose a folder you "
+                         "can write to") from None
+    return p
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -27,7 +27,7 @@ NOWHERE = Where("(default)")
 
 # Domains of the study file's enumerated keys. They are the model layer's own lists (a test holds them equal:
 # ctfp.models.dea.MODELS, ctfp.models.bayes.spec.LIKELIHOODS, ...); core cannot import the model layer.
-MEASURE_MODELS: tuple[str, ...] = ("sbm", "super-sbm", "ccr", "bcc")
+MEASURE_MODELS: tuple[str, ...] = ("sbm", "super-sbm", "ccr", "bcc", "super-ccr", "super-bcc")
 ORIENTATIONS: tuple[str, ...] = ("none", "input", "output")
 RTS: tuple[str, ...] = ("crs", "vrs")
 FRONTIERS: tuple[str, ...] = ("global", "contemporaneous", "sequential", "window:K")
@@ -150,15 +150,16 @@ class BayesModel:
     error_scale: str = "auto"  # auto | common | unit: one residual sd, or one per unit
     censor_at: float = 1.0  # the censoring point of likelihood = "censored"
     priors: dict[str, float] = field(default_factory=dict)  # prior scales (ctfp.models.bayes.spec.PriorScales)
-    formula: str = ""  # a bambi formula ("y ~ x + (1|unit)"): fitted through bambi instead of ctfp's builders
-    family: str = ""  # its bambi family ("" = gaussian)
+    formula: str = ""  # a bambi formula: fitted through bambi (ctfp.inference.bambi_models) instead
+    family: str = ""  # bambi family (with formula; "" = gaussian)
+    link: str = ""  # bambi link (with formula; "" = the family's default)
     where: Where = NOWHERE
 
 
 @dataclass(frozen=True)
 class BayesSettings:
     run: bool = True
-    sampler: str = "pymc"
+    sampler: str = "nutpie"  # on JAX: compiles in seconds on an empty cache (docs/bayes.md, "first run")
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
@@ -212,12 +213,9 @@ class Study:
     def where(self, *path: str | int) -> Where:
         """Where the key at `path` (e.g. "tables", 0, "columns", 1, "formula") is set: its line, or its
         nearest enclosing key's line."""
-        p = tuple(path)
-        while p:
-            if p in self.lines:
-                return Where(self.label, self.lines[p])
-            p = p[:-1]
-        return Where(self.label)
+        from ctfp.core.tomllines import line_of
+
+        return Where(self.label, line_of(self.lines, tuple(path)))
 
     @property
     def synthetic_panel(self) -> bool:

@@ -50,7 +50,7 @@ from ctfp.core.study import (
     TableColumn,
     Where,
 )
-from ctfp.core.tomllines import key_lines
+from ctfp.core.tomllines import key_lines, line_of
 
 SECTIONS = ("study", "data", "groups", "measure", "tables", "published", "bayes", "report", "compute",
             "multiverse")
@@ -114,8 +114,8 @@ def loads_study(text: str, *, path: Path | None = None, label: str | None = None
         raise InputError(f"{name}{at}: not valid TOML ({msg}); fix that line") from None
     ld = _Loader(name, raw, key_lines(text), path)
     study = ld.study(preset_default)
-    return replace(study, path=path.resolve() if path is not None else None, text=text, raw=raw,
-                   lines=ld.lines)
+    # the path as the user gave it: messages name the file they typed (Study.resolve makes paths absolute)
+    return replace(study, path=path, text=text, raw=raw, lines=ld.lines)
 
 
 # --- the loader -------------------------------------------------------------------------------------------
@@ -125,12 +125,7 @@ class _Loader:
         self.label, self.raw, self.lines, self.path = label, raw, lines, path
 
     def where(self, path: tuple[str | int, ...]) -> Where:
-        p = tuple(path)
-        while p:
-            if p in self.lines:
-                return Where(self.label, self.lines[p])
-            p = p[:-1]
-        return Where(self.label)
+        return Where(self.label, line_of(self.lines, tuple(path)))
 
     def err(self, path: tuple[str | int, ...], msg: str) -> InputError:
         return InputError(f"{self.where(path)}: {msg}")
@@ -453,7 +448,8 @@ class _Loader:
         if not isinstance(models_raw, list):
             raise s.error("models", "[[bayes.models]] must be an array of tables: write each as [[bayes.models]]")
         known = ("name", "outcome", "treatment", "controls", "by", "likelihood", "instrument", "mundlak",
-                 "serial", "error_scale", "censor_at", "priors", "formula", "family")
+                 "serial", "error_scale", "censor_at", "priors", "formula", "family", "link")
+        bambi_keys = ("name", "formula", "family", "treatment", "link")
         models: list[BayesModel] = []
         for i, m in enumerate(models_raw):
             label = m.get("name") if isinstance(m, dict) and isinstance(m.get("name"), str) else f"#{i + 1}"
@@ -463,22 +459,18 @@ class _Loader:
                 raise ms.error("name", f"[[bayes.models]] name '{name}' names a folder: use letters, digits, _ . -")
             if any(x.name == name for x in models):
                 raise ms.error("name", f"[[bayes.models]] '{name}' is defined twice; give each model its own name")
-            formula = ms.str("formula", "")
-            family = ms.str("family", "")
-            if family and not formula:
-                raise ms.error("family", f"[[bayes.models]] '{name}': family is for a bambi formula model; add "
-                               "formula = \"y ~ x + (1|unit)\"")
-            if formula:
-                if "~" not in formula or not formula.split("~", 1)[0].strip():
-                    raise ms.error("formula", f"[[bayes.models]] '{name}': formula '{formula}' needs an outcome "
-                                   "and '~' (e.g. \"ctfp ~ ai + pop + (1|city) + (1|year)\")")
-                for key in ("by", "instrument", "likelihood", "serial", "error_scale", "priors", "controls"):
-                    if key in m:
-                        raise ms.error(key, f"[[bayes.models]] '{name}': '{key}' does not apply to a formula "
-                                       "model; write it into the formula (bambi syntax) or drop it")
-                models.append(BayesModel(
-                    name=name, outcome=formula.split("~", 1)[0].strip(), treatment=ms.str("treatment", ""),
-                    formula=formula, family=family, where=ms.at()))
+            if "formula" in ms.d:  # a bambi formula model: the formula states outcome, terms and effects
+                for k in ms.d:
+                    if k not in bambi_keys:
+                        raise ms.error(k, f"[[bayes.models]] '{name}': {k} does not apply to a bambi formula model "
+                                       f"(keys: {', '.join(bambi_keys)})")
+                formula = ms.str("formula", None, required=True)
+                if "~" not in formula:
+                    raise ms.error("formula", f"[[bayes.models]] '{name}': formula '{formula}' has no '~'; write "
+                                   "\"y ~ x + (1|unit) + (1|year)\"")
+                models.append(BayesModel(name=name, outcome=formula.split("~", 1)[0].strip(),
+                                         treatment=ms.str("treatment", ""), formula=formula,
+                                         family=ms.str("family", ""), link=ms.str("link", ""), where=ms.at()))
                 continue
             outcome = ms.str("outcome", base.get("outcome"))
             treatment = ms.str("treatment", base.get("treatment"))
@@ -507,7 +499,7 @@ class _Loader:
                 likelihood=likelihood, instrument=ms.str("instrument", ""), mundlak=ms.bool("mundlak", True),
                 serial=serial, error_scale=error_scale, censor_at=ms.float("censor_at", 1.0), priors={k: float(v) for k, v in priors.items()},
                 where=ms.at()))
-        return BayesSettings(run=s.bool("run", True), sampler=s.choice("sampler", "pymc", SAMPLERS),
+        return BayesSettings(run=s.bool("run", True), sampler=s.choice("sampler", "nutpie", SAMPLERS),
                              draws=s.int("draws", 1000, minimum=1), tune=s.int("tune", 1000, minimum=0),
                              chains=s.int("chains", 4, minimum=1), seed=s.int("seed", 1), target_accept=ta,
                              models=tuple(models), where=s.at())

@@ -7,6 +7,7 @@ or incomplete optional columns) do not.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from ctfp.data.dictionary import (
     VARIABLES,
 )
 
+_DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 SBM_COLUMNS = ("emp", "fai", "energy", "gdp", "green", "co2")
 _SEVERITY_ORDER = {"error": 0, "warning": 1}
 
@@ -117,10 +119,16 @@ def file_row(i: int) -> int:
 
 def _check_columns(df: pd.DataFrame, out: _Collector) -> None:
     cols = list(df.columns)
-    for name in REQUIRED:
-        if name not in cols:
-            out.add("error", f"required column is missing; add it or map your column onto {name!r} with --mapping",
-                    column=name)
+    lacking = [name for name in REQUIRED if name not in cols]
+    for name in lacking:
+        out.add("error", f"required column is missing; add it or map your column onto {name!r} with --mapping",
+                column=name)
+    sheets = list(df.attrs.get("sheets", []) or [])
+    if lacking and len(sheets) > 1:
+        chosen = df.attrs.get("sheet", sheets[0])
+        others = ", ".join(repr(s) for s in sheets if s != chosen)
+        out.add("error", f"read sheet {chosen!r}; the workbook also has {others}: if the panel is on another "
+                f"sheet, name it as FILE.xlsx#SHEET")
     dup = sorted({c for c in cols if cols.count(c) > 1})
     for c in dup:
         out.add("error", "appears more than once; keep one", column=c)
@@ -146,7 +154,9 @@ def _numeric(df: pd.DataFrame, out: _Collector) -> tuple[pd.DataFrame, pd.DataFr
         vals = pd.to_numeric(col, errors="coerce").astype(float)
         bad = col.notna().to_numpy() & vals.isna().to_numpy()
         for i in np.flatnonzero(bad):
-            out.add("error", f"{str(col.iloc[i])!r} is not a number; fix the cell", file_row(i), name,
+            cell = str(col.iloc[i])
+            hint = " (a decimal comma? write the number with a point)" if _DECIMAL_COMMA.match(cell) else ""
+            out.add("error", f"{cell!r} is not a number{hint}; fix the cell", file_row(i), name,
                     check="nonnumeric")
         num[name] = vals.to_numpy()
         unparsed[name] = bad
@@ -213,19 +223,20 @@ def _check_domains(num: pd.DataFrame, out: _Collector) -> None:
     for name in num.columns:
         var = VARIABLES[name]
         v = num[name].to_numpy()
+        finite = np.isfinite(v)  # an infinite cell is reported once, as infinite, not also as out of range
         for i in np.flatnonzero(np.isinf(v)):
             out.add("error", f"value {v[i]:g} is infinite; fix the cell", file_row(i), name, check="inf")
         if var.positive:
             why = "SBM inputs and outputs must be > 0" if name in SBM_COLUMNS else "it must be > 0"
-            for i in np.flatnonzero(v <= 0):
+            for i in np.flatnonzero((v <= 0) & finite):
                 out.add("error", f"value {v[i]:g} is not positive ({why}); correct the value", file_row(i), name,
                         check="positive")
         elif var.nonnegative:
-            for i in np.flatnonzero(v < 0):
+            for i in np.flatnonzero((v < 0) & finite):
                 out.add("error", f"value {v[i]:g} is negative (it must be >= 0); correct the value", file_row(i),
                         name, check="nonnegative")
         if var.domain == "percent" or name == "green":
-            for i in np.flatnonzero(v > 100):
+            for i in np.flatnonzero((v > 100) & finite):
                 out.add("error", f"value {v[i]:g} exceeds 100 (a percentage); correct the value", file_row(i),
                         name, check="percent")
 

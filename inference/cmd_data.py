@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ctfp.core.errors import InputError
 
@@ -66,8 +67,23 @@ def _check(args: argparse.Namespace) -> int:
         n_warn = len(problems) - n_err
         print(f"{args.panel}: {n_err} error(s), {n_warn} warning(s); fix the errors and rerun", file=sys.stderr)
         return 1
-    _print_summary(args.panel, summarize_panel(df), len(problems))
+    summary = summarize_panel(df)
+    summary["read_as"] = _read_as(df.attrs)
+    _print_summary(args.panel, summary, len(problems))
     return 0
+
+
+def _read_as(attrs: dict) -> str:
+    """How the file was read (encoding and delimiter detected, or the sheet), for the summary."""
+    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+    parts = []
+    if "encoding" in attrs:
+        parts.append(str(attrs["encoding"]).upper())
+    if "delimiter" in attrs:
+        parts.append(f"{names.get(attrs['delimiter'], repr(attrs['delimiter']))}-separated")
+    if "sheet" in attrs:
+        parts.append(f"sheet {attrs['sheet']!r} of {len(attrs.get('sheets', [])) or 1}")
+    return ", ".join(parts)
 
 
 def _print_summary(path: str, s: dict, n_warn: int) -> None:
@@ -77,6 +93,8 @@ def _print_summary(path: str, s: dict, n_warn: int) -> None:
     print(f"{path}: no errors" + (f", {n_warn} warning(s)" if n_warn else ""))  # plain: never wrapped
     t = Table(show_header=False)
     years = s["years"]
+    if s.get("read_as"):
+        t.add_row("read as", str(s["read_as"]))
     t.add_row("rows", str(s["rows"]))
     t.add_row("cities", str(s["cities"]))
     t.add_row("years", f"{years[0]}-{years[1]} ({s['n_years']})" if years else "-")
@@ -89,8 +107,14 @@ def _print_summary(path: str, s: dict, n_warn: int) -> None:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from ctfp.data.synth import write_panel
+    from ctfp.core.atomic import check_output_path
+    from ctfp.data.synth import FORMATS, write_panel
 
+    ext = Path(args.out).suffix.lower()
+    if ext not in FORMATS:  # before the panel is synthesised
+        raise InputError(f"--out {args.out}: unknown panel format {ext or '(none)'}; use one of {', '.join(FORMATS)}")
+    check_output_path(args.out, "file")
+    check_output_path(f"{args.out}.truth.json", "file")
     write_panel(args.out, args.seed)
     print(f"wrote {args.out} (SYNTHETIC paper-world panel, seed {args.seed}) and {args.out}.truth.json")
     return 0

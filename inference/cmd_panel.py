@@ -1,4 +1,5 @@
-"""`ctfp fe`, `ctfp iv`, `ctfp replicate`: Stata-exact panel regressions and the paper's Tables 2–6.
+"""`ctfp fe`, `ctfp iv`, `ctfp replicate`: Stata-exact panel regressions and a study's tables (default: the
+paper's Tables 2–6).
 
 Heavy imports (pandas, scipy, rich) happen inside the handlers so `ctfp --help` stays fast.
 """
@@ -33,16 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="no small-sample correction, normal p-values (ivreg2 without `small`)")
     iv.set_defaults(func=_iv)
 
-    rep = sub.add_parser("replicate", help="the paper's Tables 2-6 beside the published numbers",
-                         description="Fit every regression of the paper's Tables 2-6 on an analysis panel "
-                                     "(default: the embedded synthetic panel) and write DIR/replicas/tableN.csv|.md, "
-                                     "cells.json and group_diffs.json.")
-    rep.add_argument("panel", nargs="?", default=None, help="panel file (raw or analysis); default: synthetic")
-    rep.add_argument("--out", required=True, help="output folder (files go to OUT/replicas/)")
-    rep.add_argument("--permutations", type=int, default=1000, help="permutations per Table 6 split (1000)")
-    rep.add_argument("--permutation-level", choices=("city", "observation"), default="city",
-                     help="permute whole cities (default, keeps the panel structure) or single city-years")
-    rep.add_argument("--seed", type=int, default=20251201, help="seed of the permutations")
+    rep = sub.add_parser("replicate", help="a study's tables beside its published numbers (default: the paper's "
+                                           "Tables 2-6)",
+                         description="Estimate every [[tables]] column of a study file (default: the shipped "
+                                     "Shen & Chao 2025 study) on a panel (default: the study's; for the paper the "
+                                     "embedded synthetic panel) and write DIR/tables/replicas.csv, columns.csv, "
+                                     "tests.csv and one Markdown file per table.")
+    rep.add_argument("panel", nargs="?", default=None, help="panel file (raw or analysis); default: the study's")
+    rep.add_argument("--out", required=True, help="output folder (files go to OUT/tables/)")
+    rep.add_argument("--study", default=None, help="study file (default: the paper's, studies/shen_chao_2025)")
+    rep.add_argument("--permutations", type=int, default=None,
+                     help="permutations of every permutation test (default: as the study file says)")
+    rep.add_argument("--permutation-level", choices=("unit", "obs"), default=None,
+                     help="permute whole units' label paths or single observations (default: as the study says)")
+    rep.add_argument("--seed", type=int, default=None,
+                     help="seed of the k-th permutation test = SEED + k (default: the study file's seeds)")
     rep.add_argument("--quiet", action="store_true", help="no progress lines")
     rep.set_defaults(func=_replicate)
 
@@ -83,12 +89,16 @@ def _iv(args: argparse.Namespace) -> int:
 
 
 def _emit(res: Any, args: argparse.Namespace) -> None:
+    for w in res.warnings:  # what makes the inference unreliable: on stderr, whatever the output format
+        print(f"warning: {args.data}: {w}", file=sys.stderr)
     if args.json:
         print(json.dumps(_clean(res.to_dict()), indent=2))
         return
     from rich.console import Console
 
-    Console().print(*render(res))
+    console = Console()
+    for part in render(res):  # one renderable per line (notes are never joined)
+        console.print(part)
 
 
 def _clean(obj: Any) -> Any:
@@ -104,6 +114,7 @@ def _clean(obj: Any) -> Any:
 def render(res: Any) -> list[Any]:
     """Rich renderables of a fit laid out like Stata's output."""
     from rich.table import Table
+    from rich.text import Text
 
     lo, hi = res.ci()
     title = ("Linear regression" if res.method == "ols" else "IV (2SLS) regression")
@@ -120,8 +131,8 @@ def render(res: Any) -> list[Any]:
     for c in ("Coefficient", "Std. err.", "t", "P>|t|", "[95% conf.", "interval]"):
         tab.add_column(c, justify="right")
     for j, name in enumerate(res.names):
-        tab.add_row(name, f"{res.coef[j]:.7g}", f"{res.se[j]:.7g}", f"{res.t[j]:.2f}", f"{res.p[j]:.3f}",
-                    f"{lo[j]:.7g}", f"{hi[j]:.7g}")
+        tab.add_row(name, _f(res.coef[j], ".7g"), _f(res.se[j], ".7g"), _f(res.t[j], ".2f"), _f(res.p[j], ".3f"),
+                    _f(lo[j], ".7g"), _f(hi[j], ".7g"))
     out: list[Any] = [head, tab]
     if res.first_stage is not None:
         fs = res.first_stage
@@ -129,7 +140,7 @@ def render(res: Any) -> list[Any]:
         for c in ("instrument", "Coefficient", "Std. err.", "t", "P>|t|"):
             ft.add_column(c, justify="right" if c != "instrument" else "left")
         for j, name in enumerate(fs.names):
-            ft.add_row(name, f"{fs.coef[j]:.6g}", f"{fs.se[j]:.6g}", f"{fs.t[j]:.2f}", f"{fs.p[j]:.3f}")
+            ft.add_row(name, _f(fs.coef[j], ".6g"), _f(fs.se[j], ".6g"), _f(fs.t[j], ".2f"), _f(fs.p[j], ".3f"))
         out.append(ft)
         d = res.diagnostics
         diag = Table.grid(padding=(0, 2))
@@ -145,27 +156,64 @@ def render(res: Any) -> list[Any]:
             diag.add_row("Hansen J (overidentification)",
                          f"{d['hansen_j']:.3f}  Chi-sq({d['hansen_j_df']}) p = {d['hansen_j_p']:.4f}")
         out.append(diag)
+    if res.warnings and any(v != v for v in res.se):
+        out.append(Text("n/a: not defined for this fit; the reasons are the warnings on stderr"))
     for note in res.notes:
-        out.append(f"note: {note}")
+        out.append(Text(f"note: {note}"))  # plain text: a column name in brackets is not rich markup
     return out
 
 
+def _f(x: float, spec: str) -> str:
+    """A number as Stata prints it; a statistic that is not defined (NaN) is shown as 'n/a', never as 0."""
+    return "n/a" if x != x else format(x, spec)
+
+
 def _replicate(args: argparse.Namespace) -> int:
+    """A study's tables (default: the paper's Tables 2-6) on a panel: `run_tables` and a one-line summary."""
     from pathlib import Path
 
+    from ctfp.core.atomic import check_output_path
     from ctfp.core.errors import InputError
+    from ctfp.core.study_load import load_study
     from ctfp.inference.prepare import load_analysis_panel
-    from ctfp.inference.replicate import run_replicas
+    from ctfp.inference.tables import run_tables
+    from ctfp.studies import study_path
 
-    if args.permutations < 1:
+    if args.permutations is not None and args.permutations < 1:
         raise InputError(f"--permutations must be at least 1, got {args.permutations}")
-    panel = load_analysis_panel(args.panel, progress=not args.quiet)
-    out = run_replicas(panel, Path(args.out) / "replicas", permutations=args.permutations, seed=args.seed,
-                       progress=not args.quiet, permutation_level=args.permutation_level)
-    coef = [c for c in out["cells"] if c["kind"] == "coef" and c["published_coef"] is not None]
-    est = [c for c in coef if c["replica_coef"] is not None]
-    sign = sum(bool(c["same_sign"]) for c in est)
-    star = sum(bool(c["same_stars"]) for c in est)
-    print(f"{len(est)} of {len(coef)} published coefficients replicated: same sign {sign}, same stars {star}; "
-          f"tables in {Path(args.out) / 'replicas'}", file=sys.stdout)
+    check_output_path(args.out, "folder")  # before the panel is scored and the tables fitted
+    study = load_study(args.study or study_path())
+    if not study.tables:
+        raise InputError(f"{study.label}: the study has no [[tables]] to replicate; add them (docs/study.md)")
+    study = _override_tests(study, args.permutations, args.permutation_level, args.seed)
+    panel = load_analysis_panel(args.panel, study=study, progress=not args.quiet)
+    res = run_tables(study, panel, Path(args.out), progress=not args.quiet)
+    rep = res.replicas
+    coef = rep[(rep["kind"] == "coef") & rep["published_estimate"].notna()]
+    est = coef[coef["estimate"].notna()]
+    print(f"{len(est)} of {len(coef)} published coefficients replicated: same sign "
+          f"{int(est['sign_agrees'].fillna(False).sum())}, same stars {int(est['stars_agree'].fillna(False).sum())}, "
+          f"published inside the CI {int(est['published_in_ci'].fillna(False).sum())}; "
+          f"tables in {Path(args.out) / 'tables'}", file=sys.stdout)
     return 0
+
+
+def _override_tests(study: Any, permutations: int | None, level: str | None, seed: int | None) -> Any:
+    """The study with its permutation tests' settings overridden from the command line (the k-th permutation
+    test gets seed SEED + k, as the paper's study numbers its seeds)."""
+    from dataclasses import replace
+
+    if permutations is None and level is None and seed is None:
+        return study
+    k = 0
+    tables = []
+    for t in study.tables:
+        tests = []
+        for d in t.tests:
+            if d.method == "permutation":
+                d = replace(d, permutations=permutations or d.permutations, level=level or d.level,
+                            seed=d.seed if seed is None else seed + k)
+                k += 1
+            tests.append(d)
+        tables.append(replace(t, tests=tuple(tests)))
+    return replace(study, tables=tuple(tables))

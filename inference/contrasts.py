@@ -47,7 +47,8 @@ def effect_summary(dt: xr.DataTree, var: str = "ame", prob: float = PROB) -> dic
 
 
 def group_contrasts(dt: xr.DataTree, rope: float = 0.0, prob: float = PROB) -> xr.Dataset:
-    """Per split: each level's slope (mean, 95% ETI), the difference 1 - 0, P(diff > 0) and P(|diff| < rope).
+    """Per split: each level's slope (mean, 95% ETI, P(slope > 0)), the difference 1 - 0, P(diff > 0) and
+    P(|diff| < rope).
 
     `rope` is the half-width of the region of practical equivalence in the treatment's data units (0 = none).
     """
@@ -61,6 +62,7 @@ def group_contrasts(dt: xr.DataTree, rope: float = 0.0, prob: float = PROB) -> x
             "slope_sd": slope.std(SAMPLE_DIMS),
             "slope_lower": s_lo,
             "slope_upper": s_hi,
+            "slope_p_gt0": (slope > 0).mean(SAMPLE_DIMS),
             "diff_mean": diff.mean(SAMPLE_DIMS),
             "diff_sd": diff.std(SAMPLE_DIMS),
             "diff_lower": d_lo,
@@ -83,6 +85,7 @@ def by_dict(contrasts: xr.Dataset) -> dict[str, Any]:
                 "mean": float(c["slope_mean"].sel(level=lvl)),
                 "sd": float(c["slope_sd"].sel(level=lvl)),
                 "eti95": [float(c["slope_lower"].sel(level=lvl)), float(c["slope_upper"].sel(level=lvl))],
+                "p_gt0": float(c["slope_p_gt0"].sel(level=lvl)),
             }
             for lvl in ("1", "0")
         }

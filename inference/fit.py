@@ -158,7 +158,7 @@ def fit_from_spec_dict(
 
     A failed gate is recorded in summary.json and printed loudly; the pipeline carries on.
     """
-    keys = ("sampler", "draws", "tune", "chains", "seed", "target_accept")
+    keys = ("sampler", "draws", "tune", "chains", "seed", "target_accept", "backend")
     cfg = SamplerConfig(**{k: sampler[k] for k in keys if k in sampler})
     if model.get("formula"):  # any bambi formula (inference/bambi_models.py)
         from ctfp.inference.bambi_models import fit_bambi

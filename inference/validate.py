@@ -80,9 +80,6 @@ def _posterior_verdict(claim: Claim, bayes_dir: Path) -> tuple[str, str]:
         node = dict(by.get("diff", {}) if kind == "diff" else by.get(claim.posterior[2], {}))
         if not node:
             return "not run", f"bayes/hetero has no split {claim.posterior[1]}"
-        if kind == "group" and "p_gt0" not in node:
-            node["p_gt0"] = _level_p_gt0(bayes_dir / "hetero" / "posterior.nc", claim.posterior[1],
-                                         claim.posterior[2])
         prob = node.get("p_gt0")
         evidence = f"mean {node.get('mean', float('nan')):.4f}, 95% [{_fmt_ci(node)}]"
     if prob is None:
@@ -103,17 +100,6 @@ def _fmt_ci(node: dict[str, Any]) -> str:
     if not ci or ci[0] is None or ci[1] is None:
         return "n/a"
     return f"{ci[0]:.4f}, {ci[1]:.4f}"
-
-
-def _level_p_gt0(path: Path, split: str, level: str) -> float | None:
-    """P(slope > 0) for one group level, from the posterior draws of `slope_group`."""
-    if not path.exists():
-        return None
-    import xarray as xr
-
-    with xr.open_datatree(path, engine="h5netcdf") as dt:
-        draws = dt["posterior"]["slope_group"].sel(split=split, level=level)
-        return float((draws > 0).mean())
 
 
 def validate_run(run_dir: Path, claims: tuple[Claim, ...]) -> list[dict[str, Any]]:

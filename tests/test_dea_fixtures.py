@@ -1,4 +1,4 @@
-"""DEA scores against published tables and independent computations (../shared/fixtures/dea)."""
+"""DEA scores against published tables and independent computations (vendored: tests/fixtures/dea)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The FWL core reproduces Stata (reghdfe, ivreghdfe, ivreg2) to rtol 1e-6 on the shared fixtures.
+"""The FWL core reproduces Stata (reghdfe, ivreghdfe, ivreg2) to rtol 1e-6 on the vendored fixtures.
 
-Reference numbers: ../shared/fixtures/econometrics/expected.yaml (Cigar from FixedEffectModels.jl's Stata-matched
+Reference numbers: tests/fixtures/econometrics/expected.yaml (Cigar from FixedEffectModels.jl's Stata-matched
 tests, sim_cluster from ivreg2r's Stata output). Each case's command string maps to one call here.
 """
 

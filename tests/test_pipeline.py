@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,6 +97,7 @@ def _user_panel(tmp: Path, drop: tuple[str, ...] = ()) -> tuple[Path, Path]:
     text = PAPER.replace('panel = ""', f'panel = "{panel.name}"', 1)
     text = text.replace("[data.mapping]", "[data.mapping]\n" + mapping.rstrip("\n"), 1)
     spec.write_text(text.replace("[bayes]\nrun = true", "[bayes]\nrun = false", 1))
+    shutil.copy(study_path().parent / "published.csv", tmp)  # [published] file, beside the study file
     return panel, spec
 
 
@@ -112,8 +114,9 @@ def test_user_panel_missing_variable_names_variable_and_line(tmp_path: Path, cap
     assert len(errors) == 1 and err[-1] == errors[0]  # one line, the last thing said
     line = errors[0]
     assert "Traceback" not in "\n".join(err)
-    n = _line(spec.read_text(), "controls = ")  # the [bayes] controls list names lninf there
-    assert line.startswith(f"ctfp: error: {spec}, line {n}: [[bayes.models]] 'headline' controls names 'lninf'")
+    n = _line(spec.read_text(), '  { id = "(2)", formula = "ctfp ~ ai + pop + hum + lninf')  # T2 (2) reads it first
+    assert line.startswith(f"ctfp: error: {spec}, line {n}: [[tables]] 'T2' column '(2)' formula ")
+    assert "names 'lninf', which needs column(s) 'road_km'" in line
     assert "'lninf'" in line and "'road_km'" in line
     assert not (tmp_path / "run" / "report.html").exists()
 
@@ -141,6 +144,7 @@ def test_interrupted_run_leaves_no_corrupt_artefact_and_resumes(tmp_path: Path) 
     text = PAPER.replace("draws = 1000\ntune = 1000\nchains = 4", "draws = 150\ntune = 150\nchains = 2", 1)
     cut_from, cut_to = text.index('[[bayes.models]]\nname = "censored"'), text.index("[report]")
     spec.write_text(text[:cut_from] + text[cut_to:])  # only the headline model
+    shutil.copy(study_path().parent / "published.csv", tmp_path)
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "ctfp.inference", "run", str(spec), "--out", str(out), "--no-progress", "--quick"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)

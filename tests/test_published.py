@@ -1,6 +1,6 @@
 """The published tables as data, checked against the paper's own text.
 
-The paper's markdown (../shared/paper) is parsed independently of the package file: every coefficient,
+The paper's tables (vendored excerpts: tests/fixtures/paper, sources in its README) are parsed independently of the package file: every coefficient,
 t-value, star count, N, R², KP statistic of Tables 1–6 and the p = 0.001 of the text must match, and each
 slip the package records must carry its note.
 """
@@ -16,15 +16,13 @@ from scipy import stats
 
 from ctfp.data import published as pub
 
-PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "shen_chao_2025_resources_science.md"
+PAPER = Path(__file__).resolve().parent / "fixtures" / "paper" / "shen_chao_2025_tables.md"
 CELL = re.compile(r"^(-?[0-9.]+(?:e-?[0-9]+)?)(\**)\s*(?:\((-?[0-9.]+)\))?$")
 LABEL = {"<i>R</i> <sup>2</sup>": "R2", "R <sup>2</sup>": "R2"}
 
 
 @pytest.fixture(scope="module")
 def paper() -> str:
-    if not PAPER.is_file():
-        pytest.skip(f"paper text not found at {PAPER} (CI places ../shared beside the clone)")
     return PAPER.read_text(encoding="utf-8")
 
 

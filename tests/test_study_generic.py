@@ -229,16 +229,20 @@ def test_analysis_ready_panel_needs_no_derivation(tmp_path: Path) -> None:
     df["y"] = 0.5 * df["x"] + rng.normal(size=len(df))
     df.to_parquet(tmp_path / "ready.parquet", index=False)
     (tmp_path / "s.toml").write_text(
-        '[data]\npanel = "ready.parquet"\nunit = "firm"\ntime = "t"\n\n[groups]\nhigh = { expr = "ctrl > 0" }\n')
+        '[data]\npanel = "ready.parquet"\nunit = "firm"\ntime = "t"\n\n[groups]\nhigh = { expr = "ctrl > 0" }\n'
+        '\n[bayes]\ndraws = 100\ntune = 100\nchains = 2\nseed = 4\n\n'
+        '[[bayes.models]]\nname = "bmb"\nformula = "y ~ x + ctrl + (1|firm)"\n')
     assert main(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     a = pd.read_parquet(tmp_path / "run" / "panel" / "analysis.parquet")
     pd.testing.assert_frame_equal(a.drop(columns=["high"]), df)
     np.testing.assert_array_equal(a["high"], (df["ctrl"] > 0).astype(int))
     t1 = pd.read_csv(tmp_path / "run" / "tables" / "table1.csv").set_index("variable")
-    assert list(t1.index) == ["ctrl"]  # the columns the study reads (here: the group's)
+    assert list(t1.index) == ["ctrl", "y", "x"]  # the columns the study reads (the group's, the formula's)
     assert t1.loc["ctrl", "mean"] == pytest.approx(df["ctrl"].mean(), rel=1e-12)
     assert t1.loc["ctrl", "sd"] == pytest.approx(df["ctrl"].std(ddof=1), rel=1e-12)
     assert not (tmp_path / "run" / "dea").exists() and not (tmp_path / "run" / "validation.json").exists()
+    s = json.loads((tmp_path / "run" / "bayes" / "bmb" / "summary.json").read_text())  # fitted through bambi
+    assert s["treatment"]["mean"] == pytest.approx(0.5, abs=0.15)  # the simulated slope of x
 
 
 def test_stata_file_with_float_ids(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -313,3 +317,30 @@ def test_out_must_be_a_run_folder_or_empty(tmp_path: Path, capsys: pytest.Captur
     assert "is not empty and not a ctfp run folder" in _one_error(capsys)
     assert (tmp_path / "afile").read_text() == "keep me" and sorted(p.name for p in (tmp_path / "mine").iterdir()) == [
         "thesis.tex"]
+
+
+def _zero_emp(d: pd.DataFrame) -> pd.DataFrame:
+    return d.assign(Emp=d["Emp"].where(d.index != 30, 0.0))
+
+
+@pytest.mark.parametrize(("edit", "study", "fragment"), [
+    (lambda d: pd.concat([d, d.iloc[[7]]], ignore_index=True), STUDY,
+     "rows 9 and {n}: duplicate (state, year) = (S01, 1978); keep one row per unit and period (2 rows are duplicates)"),
+    (_zero_emp, STUDY, "line 21: [data.derive] 'lemp': 'log(emp)' is not a finite number at state S02, year 1981"),
+    (_zero_emp, STUDY.replace('lemp = "log(emp)"', 'lemp = "log(emp + 1)"'),
+     "states.csv: state S02, year 1981, column emp: 0 (1 such rows); [[measure]] 'eff'"),
+    (lambda d: d.assign(year=d["year"].where(d.index != 3, 1969)), STUDY,
+     "row 5, column year: period 1969 is outside [data] years = [1971, 1990]"),
+    (lambda d: d.assign(state=d["state"].where(d.index != 4, None)), STUDY,
+     "row 6, column state: the unit is missing; every row needs a unit"),
+])
+def test_panel_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, edit: object, study: str,
+                                     fragment: str) -> None:
+    bad = edit(_states_panel())  # type: ignore[operator]
+    bad.to_csv(tmp_path / "states.csv", index=False)
+    (tmp_path / "study.toml").write_text(study)
+    assert main(["run", str(tmp_path / "study.toml"), "--out", str(tmp_path / "run"), "--no-progress",
+                 "--no-bayes"]) == 1
+    msg = _one_error(capsys)
+    assert fragment.format(n=len(bad) + 1) in msg, msg
+    assert not (tmp_path / "run" / "bayes").exists() and not (tmp_path / "run" / "tables").exists()

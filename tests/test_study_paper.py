@@ -145,4 +145,10 @@ def test_posterior_summaries_are_unchanged(paper_run: Path, tmp_path: Path, name
         want = BASELINE["bayes"][name]
         assert s["treatment"] == want["treatment"], name
         assert s["coefficient"] == want["coefficient"], name
-        assert s["by"] == want["by"], name
+        # the summary now also stores each level's P(slope > 0); every value recorded before is unchanged
+        assert set(s["by"]) == set(want["by"]), name
+        for split, node in want["by"].items():
+            for part, values in node.items():
+                assert {k: s["by"][split][part][k] for k in values} == values, (name, split, part)
+            for level in ("1", "0"):
+                assert 0 <= s["by"][split][level]["p_gt0"] <= 1

@@ -7,10 +7,13 @@ One synthesis takes a few seconds, so the default-seed panel is built once per s
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import synthetic
 
 from ctfp.core.errors import InputError
 from ctfp.data.derive import derive_analysis_panel
@@ -24,7 +27,7 @@ TABLE1_EIGHT = ["pop", "hum", "lninf", "isu", "trade", "er", "tec", "ai"]
 
 @pytest.fixture(scope="module")
 def made() -> tuple[pd.DataFrame, dict]:
-    return synthesize_panel(DEFAULT_SEED)
+    return synthetic(DEFAULT_SEED)  # built once per session (conftest), shared with other modules
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +50,10 @@ def test_shape_and_every_contract_column(made: tuple[pd.DataFrame, dict]) -> Non
 
 def test_deterministic_for_a_seed(made: tuple[pd.DataFrame, dict]) -> None:
     raw, truth = made
-    again, truth2 = synthesize_panel(DEFAULT_SEED)
+    again, truth2 = synthesize_panel(DEFAULT_SEED)  # a fresh build equals the session's first one
     pd.testing.assert_frame_equal(raw, again)
     assert truth2["ctfp"]["value"] == truth["ctfp"]["value"]
-    other, _ = synthesize_panel(7)
+    other, _ = synthetic(3)
     assert not np.allclose(other["gdp"].to_numpy(), raw["gdp"].to_numpy())
 
 
@@ -137,6 +140,10 @@ def test_write_panel_with_truth_sidecar(tmp_path, ext: str, made: tuple[pd.DataF
     side = json.loads((tmp_path / f"panel{ext}.truth.json").read_text(encoding="utf-8"))
     assert side["SYNTHETIC"] is True and "SYNTHETIC" in side["label"]
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temp files
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for p in (out, tmp_path / f"panel{ext}.truth.json"):  # the user's umask, not mkstemp's 0600 (issue 11)
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask
 
 
 def test_write_panel_rejects_unknown_format(tmp_path) -> None:

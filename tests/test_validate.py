@@ -240,3 +240,22 @@ def test_summary() -> None:
     assert (s["rows"], s["cities"], s["years"], s["n_years"], s["balanced"]) == (6, 2, (2006, 2008), 3, True)
     assert "newinf" in s["optional_absent"] and "gfin" in s["optional_present"]
     assert summarize_panel(df.iloc[:5])["balanced"] is False
+
+
+def test_infinite_cells_are_called_infinite_once(tmp_path) -> None:  # noqa: ANN001
+    """'inf' / '-inf' cells (as written by pandas or typed in a spreadsheet) are infinite, not missing."""
+    from ctfp.data.readers import read_panel
+
+    df = raw_panel()
+    path = tmp_path / "p.csv"
+    text = df.to_csv(index=False).splitlines()
+    cols = text[0].split(",")
+    j_gdp, j_green = cols.index("gdp"), cols.index("green")
+    row3 = text[2].split(",")
+    row3[j_gdp], row3[j_green] = "inf", "-inf"
+    text[2] = ",".join(row3)
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    got = [p.line() for p in check_panel(read_panel(path), SRC)]
+    assert got == ["error: p.csv, row 3, column gdp: value inf is infinite; fix the cell",
+                   "error: p.csv, row 3, column green: value -inf is infinite; fix the cell"]
+    assert not any("missing" in line for line in got)

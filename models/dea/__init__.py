@@ -9,6 +9,7 @@ are in `result.attrs`. See docs/dea.md for the models and options.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,13 +18,26 @@ from ctfp.core.errors import InputError, NumericalError
 from ctfp.models.dea import frontier as dea_frontier
 from ctfp.models.dea.data import ZERO_OUTPUT_DIVISOR, DeaData, build_data, check_columns
 from ctfp.models.dea.radial import DEFAULT_TRANSLATION, RadialProblem, negative_normalise
-from ctfp.models.dea.run import engines, progress_bar, to_global
+from ctfp.models.dea.run import blas_single_thread, progress_bar
 from ctfp.models.dea.sbm import SbmProblem
+from ctfp.models.dea.score import (
+    CHECK_TOL as CHECK_TOL,
+)
+from ctfp.models.dea.score import (
+    EFFICIENT_TOL,
+    ENGINES,
+    ROUNDOFF_TOL,
+    group_pool,
+    prepare_chunks,
+    score_chunk,
+    score_radial_group,
+    score_sbm_group,
+)
 
-EFFICIENT_TOL = 1e-6  # efficient iff score >= 1 - EFFICIENT_TOL (never test == 1)
-ROUNDOFF_TOL = 1e-9  # |score - 1| below this is solver round-off of an optimum of exactly 1
-CHECK_TOL = 1e-6  # largest relative residual accepted when a solution is checked on the unscaled data
-MODELS = ("sbm", "super-sbm", "ccr", "bcc")
+MODELS = ("sbm", "super-sbm", "ccr", "bcc", "super-ccr", "super-bcc")
+RADIAL = ("ccr", "bcc", "super-ccr", "super-bcc")
+# statuses reported per DMU with efficiency NaN (any other non-optimal status raises NumericalError)
+REPORTED_STATUSES = ("super_infeasible", "super_unbounded", "ill_scaled", "zero_efficiency")
 ORIENTATIONS = ("none", "input", "output")
 
 
@@ -32,14 +46,14 @@ def resolve_options(model: str, orientation: str | None, rts: str | None) -> tup
     model = model.lower()
     if model not in MODELS:
         raise InputError(f"model {model!r} unknown; use one of {', '.join(MODELS)}")
-    radial = model in ("ccr", "bcc")
+    radial = model in RADIAL
     if orientation is None:
         orientation = "input" if radial else "none"
     if orientation not in ORIENTATIONS:
         raise InputError(f"orientation {orientation!r} unknown; use none, input or output")
     if radial and orientation == "none":
         raise InputError(f"model {model} is radial: choose --orientation input (recommended) or output")
-    implied = {"ccr": "crs", "bcc": "vrs"}.get(model)
+    implied = {"ccr": "crs", "bcc": "vrs", "super-ccr": "crs", "super-bcc": "vrs"}.get(model)
     if rts is None:
         rts = implied or "crs"
     if rts not in ("crs", "vrs"):
@@ -68,16 +82,27 @@ def run_dea(
     source: str = "data",
     row_offset: int = 1,
     pricing: bool = True,
+    engine: str = "batch",
+    executor: Any = None,
+    chunk_size: int | None = None,
 ) -> pd.DataFrame:
     """Score every row of `frame` as a DMU. See the module docstring and docs/dea.md.
 
     orientation/rts None take the model's default. `bad_treatment`: "undesirable" (SBM family, default) or
     "negative_normalisation" (radial, default): b' = (max b - b)/(max b - min b) + `translation`.
     `source` and `row_offset` (row number of the first row: 2 for a file with a header) name bad cells in
-    errors. `pricing=False` solves every LP over all reference columns (the plain method, for checks).
+    errors. `engine`: "batch" (compiled simplex over a candidate pool, every solution certified by pricing;
+    radial models use "highs"), "highs" (warm HiGHS with a priced pool) or "plain" (HiGHS over all reference
+    columns per DMU, the textbook method, for checks); `pricing=False` is the same as engine="plain".
+    `executor`: None scores in this process; an object with `map(fn, shared, items, label=, progress=)` and
+    `n_workers` (ctfp.inference.compute) gets the problem once and chunks of `chunk_size` DMUs as tasks.
     """
     model, orientation, rts = resolve_options(model, orientation, rts)
-    radial = model in ("ccr", "bcc")
+    if engine not in ENGINES:
+        raise InputError(f"engine {engine!r} unknown; use one of {', '.join(ENGINES)}")
+    if not pricing:
+        engine = "plain"
+    radial = model in RADIAL
     inputs, good, bad = list(inputs), list(good), list(bad)
     if not inputs or not (good or bad):
         raise InputError(f"{source}: DEA needs at least one input and one output (--inputs, --good/--bad)")
@@ -106,13 +131,22 @@ def run_dea(
     periods = frame[period_col].to_numpy() if period_col else None
     if periods is not None and pd.isna(periods).any():
         raise InputError(f"{source}: column {period_col!r} has missing periods; fill them")
-    groups = dea_frontier.groups(data.n, periods, frontier, period_col=period_col, source=source)
+    order = None
+    if periods is not None:
+        order = dea_frontier.period_positions(frame[period_col], needs_order=kind in dea_frontier.ORDERED_KINDS,
+                                              column=period_col, source=source, why=f"a {frontier} frontier")
+    groups = dea_frontier.groups(data.n, periods, frontier, period_col=period_col, source=source, order=order)
+    tiny, tiny_why = data.ill_scaled(include_bad=treatment == "undesirable")
+    if tiny.any():  # such a DMU's own LP is meaningless at the solver's tolerances: not solved, flagged
+        groups = [dea_frontier.Group(g.label, g.evaluate[~tiny[g.evaluate]], g.reference) for g in groups]
     ids = frame[id_col].to_numpy() if id_col else np.arange(1, data.n + 1)
 
     if radial:
-        out, info = _run_radial(data, treatment, translation, rts, orientation, groups, ids, progress, pricing)
+        out, info = _run_radial(data, model, treatment, translation, rts, orientation, groups, ids, progress,
+                                engine, executor, chunk_size)
     else:
-        out, info = _run_sbm(data, model, rts, orientation, weights, groups, ids, progress, pricing)
+        out, info = _run_sbm(data, model, rts, orientation, weights, groups, ids, progress, engine,
+                             executor, chunk_size)
 
     head = {}
     head[id_col or "dmu"] = ids
@@ -120,7 +154,10 @@ def run_dea(
         head[period_col] = periods
     table = pd.concat([pd.DataFrame(head), pd.DataFrame(out)], axis=1)
     table["zero_adjusted"] = data.zero_log
-    bad_status = table["status"].isin(["optimal", "super_infeasible", "super_unbounded"])
+    if tiny.any():
+        table.loc[tiny, "status"] = "ill_scaled"
+        table.loc[tiny, "efficient"] = False
+    bad_status = table["status"].isin(["optimal", *REPORTED_STATUSES])
     if not bad_status.all():
         first = int(np.flatnonzero(~bad_status.to_numpy())[0])
         raise NumericalError(
@@ -133,6 +170,11 @@ def run_dea(
     near_one = np.abs(eff - 1.0) <= ROUNDOFF_TOL
     table["efficiency"] = np.where(near_one, 1.0, eff)
     info["roundoff_snapped_to_1"] = int(near_one.sum())
+    if "rho" in table:
+        rho = table["rho"].to_numpy(dtype=float)
+        table["rho"] = np.where(np.abs(rho - 1.0) <= ROUNDOFF_TOL, 1.0, rho)
+    info["ill_scaled"] = [f"row {int(i) + row_offset} ({id_col or 'dmu'}={ids[i]}): {tiny_why[i]}"
+                          for i in np.flatnonzero(tiny)]
     table.attrs.update(
         model=model, orientation=orientation, rts=rts, frontier=frontier, inputs=inputs, good=good, bad=bad,
         bad_treatment=treatment if bad else None, efficient_tol=EFFICIENT_TOL,
@@ -160,11 +202,6 @@ def _check_keys(frame: pd.DataFrame, id_col: str | None, period_col: str | None,
         raise InputError(f"{source}: row {r + off} repeats ({vals}); each DMU{'-period' if period_col else ''} must appear once")
 
 
-def _peers(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> str:
-    order = np.argsort(-lam, kind="stable")
-    return ";".join(f"{ids[idx[k]]}:{lam[k]:.6g}" for k in order)
-
-
 def _columns(n: int, names: Sequence[str]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {"efficiency": np.full(n, np.nan)}
     for c in names:
@@ -174,9 +211,44 @@ def _columns(n: int, names: Sequence[str]) -> dict[str, np.ndarray]:
     return out
 
 
+def _dispatch(
+    kind: str, prob: SbmProblem | RadialProblem, model: str, groups: list[dea_frontier.Group], ids: np.ndarray,
+    engine: str, progress: bool | None, executor: Any, chunk_size: int | None, label: str,
+) -> tuple[list[Any], dict[str, object]]:
+    """Score every group: in this process (groups in turn, each group's pool seeding the next) or as chunks
+    of DMUs on `executor` (the problem broadcast once, each chunk an independent task with its own pool)."""
+    n_good = prob.s1 if kind == "sbm" else prob.s  # type: ignore[union-attr]
+    groups = [g for g in groups if len(g.evaluate)]
+    if executor is None:
+        results: list[Any] = []
+        carried: list[int] = []
+        total = sum(len(g.evaluate) for g in groups)
+        with progress_bar(total, progress, label) as advance, blas_single_thread():
+            for g in groups:
+                pool = group_pool(prob.ref, prob.m, n_good, g.reference, carried)
+                if kind == "sbm":
+                    r = score_sbm_group(prob, model, g.reference, g.evaluate, ids, init_pool=pool,  # type: ignore[arg-type]
+                                        engine=engine, advance=advance)
+                else:
+                    r = score_radial_group(prob, g.reference, g.evaluate, ids, init_pool=pool,  # type: ignore[arg-type]
+                                           engine=engine, advance=advance, super_=model.startswith("super-"))
+                results.append(r)
+                carried = r.pool
+        return results, {"scheduler": "in-process", "chunks": len(groups)}
+    workers = max(1, int(getattr(executor, "n_workers", 1)))
+    total = sum(len(g.evaluate) for g in groups)
+    size = chunk_size or max(500, -(-total // (4 * workers)))
+    items = [(gi, g.evaluate[s : s + size]) for gi, g in enumerate(groups) for s in range(0, len(g.evaluate), size)]
+    shared = prepare_chunks(kind, prob, model, ids, engine, [(g.reference, g.evaluate) for g in groups])
+    results = executor.map(score_chunk, shared, items, label=f"{label}: chunks of {size} DMUs", progress=progress)
+    return results, {"scheduler": executor.description, "chunks": len(items), "chunk_size": size,
+                     "tasks_resubmitted": int(getattr(executor, "resubmitted", 0))}
+
+
 def _run_sbm(
     data: DeaData, model: str, rts: str, orientation: str, weights: tuple[float, float],
-    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, pricing: bool,
+    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, engine: str,
+    executor: Any = None, chunk_size: int | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
     prob = SbmProblem(data, rts, orientation, (float(weights[0]), float(weights[1])))
     names = [*data.inputs, *data.good, *data.bad]
@@ -187,35 +259,12 @@ def _run_sbm(
     resid = np.full(n, np.nan)
     rho = np.full(n, np.nan)
     sup = np.full(n, np.nan)
-    solves = 0
     slacks = np.full((len(names), n), np.nan)
-    with progress_bar(n, progress, f"{model} ({rts}, {orientation})") as advance:
-        for g, eng, pos in engines(groups, prob.ref, m, s1, pricing):
-            for o in g.evaluate:
-                p = pos.get(int(o))
-                sol = to_global(eng.solve(prob.sbm_block(o), extra=() if p is None else (p,)), g.reference)
-                solves += sol.rounds
-                score = prob.sbm_score(sol)
-                rho[o] = score
-                st = sol.status
-                if st == "optimal":
-                    sl, lam = prob.slacks(sol)
-                    resid[o] = prob.check(o, sol, score, is_super=False)
-                    if resid[o] > CHECK_TOL or not -CHECK_TOL <= score <= 1 + CHECK_TOL:
-                        st = "check_failed"
-                    slacks[:, o] = sl
-                    peers[o] = _peers(ids, sol.ref_idx, lam)
-                if model == "super-sbm" and st == "optimal" and score >= 1 - EFFICIENT_TOL:
-                    ssol = to_global(eng.solve(prob.super_block(o), exclude=p), g.reference)
-                    solves += ssol.rounds
-                    sup[o], st = prob.super_score(ssol)
-                    if st == "optimal":
-                        r2 = prob.check(o, ssol, sup[o], is_super=True)
-                        resid[o] = max(resid[o], r2)
-                        if r2 > CHECK_TOL or sup[o] < 1 - CHECK_TOL:
-                            st = "check_failed"
-                status[o] = st
-                advance(1)
+    results, run_info = _dispatch("sbm", prob, model, groups, ids, engine, progress, executor, chunk_size,
+                                  f"{model} ({rts}, {orientation})")
+    for r in results:
+        rho[r.rows], sup[r.rows], status[r.rows] = r.rho, r.sup, r.status
+        slacks[:, r.rows], peers[r.rows], resid[r.rows] = r.slacks, r.peers, r.resid
     obs = np.vstack([data.x, data.yg, data.yb])
     direction = np.concatenate([-np.ones(m), np.ones(s1), -np.ones(prob.s2)])
     for k, c in enumerate(names):
@@ -234,14 +283,17 @@ def _run_sbm(
     res.update(peers=peers, residual=resid)
     info = {
         "weights": {"good": prob.wg.tolist(), "bad": prob.wb.tolist(), "ratio": list(weights)},
-        "lp_solves": solves,
+        "lp_solves": sum(r.solves for r in results), "engine": engine,
+        "highs_fallback": sum(r.fallback for r in results),
+        "relaxed_tolerance_solves": sum(r.relaxed for r in results), **run_info,
     }
     return res, info
 
 
 def _run_radial(
-    data: DeaData, treatment: str, translation: float, rts: str, orientation: str,
-    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, pricing: bool,
+    data: DeaData, model: str, treatment: str, translation: float, rts: str, orientation: str,
+    groups: list[dea_frontier.Group], ids: np.ndarray, progress: bool | None, engine: str,
+    executor: Any = None, chunk_size: int | None = None,
 ) -> tuple[dict[str, object], dict[str, object]]:
     names = [*data.inputs, *data.good, *data.bad]
     bounds: list[tuple[float, float]] = []
@@ -255,57 +307,34 @@ def _run_radial(
         data = DeaData(data.inputs, [*data.good, *data.bad], [], data.x, yg, np.empty((0, data.n)),
                        data.mu_x, yg.mean(axis=1), np.empty(0), data.zero_log)
     prob = RadialProblem(data, rts, orientation)
-    n, m = data.n, prob.m
-    out = _columns(n, names)
+    n = data.n
     status = np.full(n, "", dtype=object)
     peers = np.full(n, "", dtype=object)
-    resid = np.full(n, np.nan)
-    raw = np.full(n, np.nan)
+    resid, raw, eff = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     efficient = np.zeros(n, dtype=bool)
-    solves = 0
+    slacks, targets = np.full((len(names), n), np.nan), np.full((len(names), n), np.nan)
+    results, run_info = _dispatch("radial", prob, model, groups, ids, engine if engine == "plain" else "highs",
+                                  progress, executor, chunk_size, f"{'ccr' if rts == 'crs' else 'bcc'} ({orientation})")
+    sup = np.full(n, np.nan)
+    for r in results:
+        raw[r.rows], eff[r.rows], status[r.rows], efficient[r.rows] = r.raw, r.eff, r.status, r.efficient
+        sup[r.rows] = r.sup
+        slacks[:, r.rows], targets[:, r.rows], peers[r.rows], resid[r.rows] = r.slacks, r.targets, r.peers, r.resid
     n_good = len(data.good) - len(bounds)
-    with progress_bar(n, progress, f"{'ccr' if rts == 'crs' else 'bcc'} ({orientation})") as advance:
-        for g, eng, pos in engines(groups, prob.ref, m, prob.s, pricing):
-            for o in g.evaluate:
-                p = pos.get(int(o))
-                extra = () if p is None else (p,)
-                sol = eng.solve(prob.block(o), extra=extra)
-                score = prob.score(sol)
-                st = sol.status
-                solves += sol.rounds
-                if st == "optimal":
-                    sol2 = to_global(eng.solve(prob.block(o, score), extra=extra), g.reference)
-                    solves += sol2.rounds
-                    st = sol2.status
-                if st == "optimal":
-                    raw[o] = score
-                    sl = prob.slacks(sol2)
-                    resid[o] = prob.check(o, sol2, score, )
-                    if resid[o] > CHECK_TOL:
-                        st = "check_failed"
-                    eff = score if orientation == "input" else 1.0 / score
-                    out["efficiency"][o] = eff
-                    rel = sl / np.concatenate([data.mu_x, data.mu_g])
-                    efficient[o] = eff >= 1 - EFFICIENT_TOL and bool(np.all(rel <= EFFICIENT_TOL))
-                    xt = (score if orientation == "input" else 1.0) * data.x[:, o] - sl[:m]
-                    yt = (1.0 if orientation == "input" else score) * data.yg[:, o] + sl[m:]
-                    for k, c in enumerate(data.inputs):
-                        out[f"slack_{c}"][o], out[f"target_{c}"][o] = sl[k], xt[k]
-                    for r, c in enumerate(data.good):
-                        out[f"slack_{c}"][o] = sl[m + r]
-                        val = yt[r]
-                        if r >= n_good:  # back to the bad output's own units
-                            lo, hi = bounds[r - n_good]
-                            val = hi - (val - translation) * (hi - lo)
-                        out[f"target_{c}"][o] = val
-                    peers[o] = _peers(ids, sol2.ref_idx, sol2.lam)
-                status[o] = st
-                advance(1)
-    res: dict[str, object] = {"efficiency": out.pop("efficiency"), "status": status, "efficient": efficient}
+    m = len(data.inputs)
+    for q, (lo, hi) in enumerate(bounds):  # bad-output targets back to the bad output's own units
+        k = m + n_good + q
+        targets[k] = hi - (targets[k] - translation) * (hi - lo)
+    res: dict[str, object] = {"efficiency": eff, "status": status, "efficient": efficient}
     res["theta" if orientation == "input" else "phi"] = raw
-    res.update(out)
+    if model.startswith("super-"):
+        res["super_efficiency"] = sup
+    for k, c in enumerate(names):
+        res[f"slack_{c}"] = slacks[k]
+    for k, c in enumerate(names):
+        res[f"target_{c}"] = targets[k]
     res.update(peers=peers, residual=resid)
-    info: dict[str, object] = {"lp_solves": solves}
+    info: dict[str, object] = {"lp_solves": sum(r.solves for r in results), "engine": "highs", **run_info}
     if bounds:
         info["negative_normalisation"] = {
             "formula": "b' = (max - b) / (max - min) + translation",

@@ -66,8 +66,11 @@ def run_malmquist(
     if rts not in ("crs", "vrs"):
         raise InputError(f"rts {rts!r} unknown; use crs or vrs")
     check_columns(frame, [id_col, period_col, *inputs, *good, *bad], source)
-    frame = frame.sort_values([id_col, period_col]).reset_index(drop=True)
-    periods = np.sort(frame[period_col].unique())
+    pos = dea_frontier.period_positions(frame[period_col], needs_order=True, column=period_col, source=source,
+                                        why="a Malmquist index (consecutive periods)")
+    frame = frame.assign(_period_pos=pos).sort_values([id_col, "_period_pos"], kind="stable")
+    periods = frame.drop_duplicates("_period_pos").sort_values("_period_pos")[period_col].to_numpy()
+    frame = frame.drop(columns="_period_pos").reset_index(drop=True)
     counts = frame.groupby(id_col)[period_col].nunique()
     if len(periods) < 2 or (counts != len(periods)).any() or frame.duplicated([id_col, period_col]).any():
         short = counts[counts != len(periods)]
@@ -75,6 +78,11 @@ def run_malmquist(
         raise InputError(f"{source}: Malmquist needs a balanced panel with >= 2 periods{who}; balance the panel")
     if form == "ddf":
         data = build_data(frame, inputs, good, bad, source=source, id_col=id_col, period_col=period_col)
+        tiny, why = data.ill_scaled()
+        if tiny.any():
+            i = int(np.flatnonzero(tiny)[0])
+            raise InputError(f"{source}: {id_col}={frame[id_col].iloc[i]}, {period_col}={frame[period_col].iloc[i]}: "
+                             f"{why[i]}")
         per = frame[period_col].to_numpy()
         glob = ddf_scores(data, dea_frontier.groups(data.n, per, "global"), rts)
         cont = ddf_scores(data, dea_frontier.groups(data.n, per, "contemporaneous", period_col=period_col,

@@ -1,0 +1,241 @@
+"""One execution seam: run independent tasks in this process (default) or on a Dask cluster.
+
+    scheduler = ""               in-process: tasks run one after another here; Dask is not imported
+    scheduler = "local:N"        a LocalCluster of N single-threaded worker processes on 127.0.0.1, started
+                                 and closed by ctfp
+    scheduler = "tcp://HOST:PORT" an existing cluster (`dask scheduler` + `dask worker`): ctfp starts nothing;
+                                 the workers must have ctfp installed (same version) to import the tasks
+
+`open_executor(scheduler)` is a context manager giving an `Executor` whose `map(fn, shared, items)` returns
+[fn(shared, item) for item in items] in order. On Dask, `shared` is scattered to every worker once
+(broadcast) and each item is one task; tasks lost with a worker (a killed process, `client.restart()`) are
+submitted again, with `shared` scattered again when it was lost too, so a run that loses workers still ends
+with complete results. An exception raised by a task itself (a user error) is raised here. A progress bar
+(rich, stderr) counts finished tasks.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from ctfp.core.errors import InputError
+
+MAX_RESUBMITS = 5  # times one task may be lost with its worker before the run gives up
+CONNECT_TIMEOUT_S = 3.0
+
+
+class Executor(Protocol):
+    description: str
+    n_workers: int
+
+    def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
+            label: str = "tasks", progress: bool | None = None) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    kind: str  # "inprocess" | "local" | "tcp"
+    workers: int = 1
+    address: str = ""
+
+    @property
+    def text(self) -> str:
+        return {"inprocess": "", "local": f"local:{self.workers}", "tcp": self.address}[self.kind]
+
+
+def parse_scheduler(text: str | None, *, where: str = "--scheduler") -> Scheduler:
+    """'' | 'local:N' | 'tcp://HOST:PORT' -> Scheduler; anything else is one InputError line."""
+    s = (text or "").strip()
+    if not s:
+        return Scheduler("inprocess")
+    if s.startswith("local:"):
+        try:
+            n = int(s.split(":", 1)[1])
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise InputError(f"{where} {s!r}: write local:N with N >= 1 worker processes, e.g. local:2")
+        return Scheduler("local", n)
+    if s.startswith("tcp://"):
+        u = urlparse(s)
+        if not u.hostname or u.port is None:
+            raise InputError(f"{where} {s!r}: write tcp://HOST:PORT, the address `dask scheduler` prints")
+        return Scheduler("tcp", 0, f"tcp://{u.hostname}:{u.port}")
+    raise InputError(f"{where} {s!r} unknown; use \"\" (in-process), local:N or tcp://HOST:PORT")
+
+
+@contextmanager
+def progress_bar(total: int, enabled: bool | None, label: str) -> Iterator[Callable[[int], None]]:
+    """Yield advance(k). Shown when enabled is True, or enabled is None and stderr is a terminal."""
+    show = enabled if enabled is not None else sys.stderr.isatty()
+    if not show:
+        yield lambda k: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as prog:
+        task = prog.add_task(label, total=total)
+        yield lambda k: prog.advance(task, k)
+
+
+@dataclass
+class InProcess:
+    description: str = "in-process"
+    n_workers: int = 1
+
+    def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
+            label: str = "tasks", progress: bool | None = None) -> list[Any]:
+        out = []
+        with progress_bar(len(items), progress, label) as advance:
+            for it in items:
+                out.append(fn(shared, it))
+                advance(1)
+        return out
+
+
+@dataclass
+class DaskExecutor:
+    client: Any
+    description: str
+    resubmitted: int = 0
+    lost: list[str] = field(default_factory=list)
+
+    @property
+    def n_workers(self) -> int:
+        return max(1, len(self.client.scheduler_info(n_workers=-1).get("workers", {})))
+
+    def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
+            label: str = "tasks", progress: bool | None = None) -> list[Any]:
+        from distributed import as_completed
+
+        client = self.client
+        handle = client.scatter(shared, broadcast=True, hash=False)
+        futures = {client.submit(fn, handle, it, pure=False): i for i, it in enumerate(items)}
+        tries = [0] * len(items)
+        results: list[Any] = [None] * len(items)
+        done = [False] * len(items)
+        with progress_bar(len(items), progress, label) as advance:
+            pending = as_completed(list(futures), loop=client.loop)
+            for fut in pending:
+                i = futures.pop(fut)
+                if fut.status == "finished":
+                    results[i], done[i] = fut.result(), True
+                    advance(1)
+                    continue
+                if fut.status == "error" and not _lost(fut):
+                    fut.result()  # the task's own exception (e.g. InputError): raise it here, once
+                tries[i] += 1
+                if tries[i] > MAX_RESUBMITS:
+                    raise RuntimeError(f"{label}: task {i} was lost with its worker {tries[i]} times; "
+                                       "the cluster is failing (see the worker logs)")
+                self.resubmitted += 1
+                if handle.status != "finished":  # the broadcast copies went with the workers
+                    handle = client.scatter(shared, broadcast=True, hash=False)
+                new = client.submit(fn, handle, items[i], pure=False)
+                futures[new] = i
+                pending.add(new)
+        assert all(done)
+        return results
+
+
+def _lost(fut: Any) -> bool:
+    """A task that failed because its worker (or its input) went away, not because of its own code."""
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    exc = fut.exception()
+    return isinstance(exc, KilledWorker | CommClosedError | OSError)
+
+
+def _reachable(address: str) -> None:
+    u = urlparse(address)
+    try:
+        with socket.create_connection((u.hostname, u.port), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as err:
+        why = err.strerror or str(err) or type(err).__name__
+        raise InputError(f"--scheduler {address}: no Dask scheduler reachable ({why}); start one with "
+                         "`dask scheduler` and `dask worker ADDRESS`, or use --scheduler local:N") from None
+
+
+class LazyDask:
+    """A Dask executor that connects (or starts its LocalCluster) at first use, so input errors found before any
+    task is submitted cost no cluster start-up; closed by `open_executor`."""
+
+    def __init__(self, sch: Scheduler) -> None:
+        self.sch = sch
+        self._ex: DaskExecutor | None = None
+        self._cluster: Any = None
+        self.description = (f"Dask cluster at {sch.address}" if sch.kind == "tcp"
+                            else f"local Dask cluster, {sch.workers} worker processes")
+
+    def _start(self) -> DaskExecutor:
+        if self._ex is not None:
+            return self._ex
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        if self.sch.kind == "tcp":
+            _reachable(self.sch.address)
+            try:
+                client = Client(self.sch.address, timeout=f"{int(CONNECT_TIMEOUT_S * 3)}s", set_as_default=False)
+            except OSError as err:
+                raise InputError(f"--scheduler {self.sch.address}: could not connect to the Dask scheduler "
+                                 f"({err})") from None
+        else:
+            # loopback only, no dashboard on a fixed port, one thread per worker (the solver is single-threaded)
+            self._cluster = LocalCluster(n_workers=self.sch.workers, threads_per_worker=1, processes=True,
+                                         host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                         silence_logs=logging.ERROR)
+            client = Client(self._cluster, set_as_default=False)
+        self._ex = DaskExecutor(client, self.description)
+        return self._ex
+
+    @property
+    def client(self) -> Any:
+        return self._start().client
+
+    @property
+    def n_workers(self) -> int:
+        if self.sch.kind == "local":
+            return self.sch.workers
+        return self._start().n_workers
+
+    @property
+    def resubmitted(self) -> int:
+        return 0 if self._ex is None else self._ex.resubmitted
+
+    def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
+            label: str = "tasks", progress: bool | None = None) -> list[Any]:
+        return self._start().map(fn, shared, items, label=label, progress=progress)
+
+    def close(self) -> None:
+        if self._ex is not None:
+            self._ex.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._ex = self._cluster = None
+
+
+@contextmanager
+def open_executor(scheduler: str | Scheduler | None = "") -> Iterator[Executor]:
+    """The executor for `scheduler` (see the module docstring); a cluster ctfp started is closed on exit.
+    Nothing is started or imported until the first task is submitted."""
+    sch = scheduler if isinstance(scheduler, Scheduler) else parse_scheduler(scheduler)
+    if sch.kind == "inprocess":
+        yield InProcess()
+        return
+    ex = LazyDask(sch)
+    try:
+        yield ex
+    finally:
+        ex.close()

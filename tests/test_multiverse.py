@@ -1,0 +1,149 @@
+"""`ctfp multiverse`: the main universe reproduces the main run, cluster == in-process, reuse on rerun."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ctfp.core.errors import InputError
+from ctfp.core.study_load import load_study
+from ctfp.inference.cli import main
+from ctfp.inference.multiverse import measure_for, universes
+
+pytestmark = pytest.mark.slow
+
+STUDY = """\
+[study]
+name = "multiverse test"
+
+[data]
+panel = "states.csv"
+unit = "state"
+time = "year"
+years = [1981, 1990]
+
+[data.derive]
+lpcap = "log(pcap)"
+lpc = "log(pc)"
+
+[[measure]]
+name = "eff"
+inputs = ["pc", "emp", "pcap"]
+good = ["gsp"]
+model = "sbm"
+rts = "vrs"
+frontier = "contemporaneous"
+
+[[tables]]
+id = "T1"
+title = "Efficiency and public capital"
+columns = [
+  { id = "(1)", formula = "eff ~ lpcap + lpc | state + year", cluster = ["state"] },
+  { id = "(2)", formula = "eff ~ lpcap | state + year", cluster = ["state"] },
+]
+
+[[tables]]
+id = "T2"
+title = "Not followed by the multiverse"
+columns = [ { id = "(1)", formula = "eff ~ lpc | state + year", cluster = ["state"] } ]
+
+[published]
+file = "published.csv"
+
+[multiverse]
+measure = "eff"
+axes = { rts = ["crs", "vrs"], frontier = ["global", "contemporaneous"] }
+estimands = [ { table = "T1", column = "(1)", term = "lpcap" }, { table = "T1", column = "(2)", term = "lpcap" } ]
+"""
+
+
+def _panel() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    states, years = [f"S{i:02d}" for i in range(1, 13)], list(range(1981, 1991))
+    n, t = len(states), len(years)
+    a = rng.normal(0, 0.3, n)
+    lpc = rng.normal(3, 0.5, (n, t)) + a[:, None]
+    lemp = rng.normal(2, 0.4, (n, t)) + 0.5 * a[:, None]
+    lpcap = rng.normal(2, 0.3, (n, t))
+    lgsp = a[:, None] + 0.3 * lpcap + 0.5 * lpc + 0.2 * lemp + rng.normal(0, 0.05, (n, t))
+    return pd.DataFrame({"state": np.repeat(states, t), "year": np.tile(years, n), "gsp": np.exp(lgsp).ravel(),
+                         "pc": np.exp(lpc).ravel(), "emp": np.exp(lemp).ravel(), "pcap": np.exp(lpcap).ravel()})
+
+
+@pytest.fixture(scope="module")
+def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("mv")
+    _panel().to_csv(root / "states.csv", index=False)
+    (root / "study.toml").write_text(STUDY)
+    # published values (made up for the test): one for a followed estimand, one for a table it does not follow
+    (root / "published.csv").write_text("table,column,term,estimate\nT1,(1),lpcap,0.25\nT2,(1),lpc,0.1\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def in_process(study_dir: Path) -> Path:
+    out = study_dir / "mv_here"
+    assert main(["multiverse", str(study_dir / "study.toml"), "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_results_layout_summary_and_figure(in_process: Path) -> None:
+    r = pd.read_csv(in_process / "multiverse" / "results.csv")
+    assert list(r.columns[:2]) == ["rts", "frontier"]
+    assert {"estimate", "ci_low", "ci_high", "p", "universe", "is_main"} <= set(r.columns)
+    assert len(r) == 4 * 2 and r["is_main"].sum() == 2  # 4 universes x 2 estimands
+    assert set(map(tuple, r[["rts", "frontier"]].drop_duplicates().to_numpy())) == {
+        ("crs", "global"), ("crs", "contemporaneous"), ("vrs", "global"), ("vrs", "contemporaneous")}
+    assert (r["ci_low"] < r["estimate"]).all() and (r["estimate"] < r["ci_high"]).all()
+    s = json.loads((in_process / "multiverse" / "summary.json").read_text())
+    e = s["estimands"][0]
+    est = r[(r["column"] == "(1)")]["estimate"]
+    assert e["median_estimate"] == pytest.approx(float(est.median()))
+    main_est = float(r[(r["column"] == "(1)") & r["is_main"]]["estimate"].iloc[0])
+    assert e["share_main_sign"] == pytest.approx(float((np.sign(est) == np.sign(main_est)).mean()))
+    assert e["published_estimate"] == 0.25
+    assert e["share_published_sign"] == pytest.approx(float((est > 0).mean()))
+    assert "published_estimate" not in s["estimands"][1]
+    assert (in_process / "figures" / "specification_curve.png").stat().st_size > 10_000
+
+
+def test_main_universe_reproduces_the_main_run_exactly(study_dir: Path, in_process: Path) -> None:
+    run = study_dir / "run"
+    assert main(["run", str(study_dir / "study.toml"), "--out", str(run), "--no-bayes", "--no-progress"]) == 0
+    rep = pd.read_csv(run / "tables" / "replicas.csv")
+    r = pd.read_csv(in_process / "multiverse" / "results.csv")
+    for col in ("(1)", "(2)"):
+        want = rep[(rep["table"] == "T1") & (rep["column"] == col) & (rep["term"] == "lpcap")].iloc[0]
+        got = r[(r["column"] == col) & r["is_main"]].iloc[0]
+        assert got["estimate"] == want["estimate"] and got["p"] == want["p"]  # exactly: same code, same data
+        assert got["ci_low"] == want["ci_low"] and got["ci_high"] == want["ci_high"]
+
+
+def test_cluster_equals_in_process_and_rerun_reuses(study_dir: Path, in_process: Path, capsys) -> None:
+    out = study_dir / "mv_cluster"
+    assert main(["multiverse", str(study_dir / "study.toml"), "--out", str(out), "--scheduler", "local:2",
+                 "--no-progress"]) == 0
+    a = pd.read_csv(in_process / "multiverse" / "results.csv")
+    b = pd.read_csv(out / "multiverse" / "results.csv")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    capsys.readouterr()
+    assert main(["multiverse", str(study_dir / "study.toml"), "--out", str(in_process), "--no-progress"]) == 0
+    assert "(0 computed, 4 reused, in-process)" in capsys.readouterr().err
+
+
+def test_universes_and_refusals(study_dir: Path, tmp_path: Path) -> None:
+    study = load_study(study_dir / "study.toml")
+    us = universes(study)
+    assert len(us) == 4 and sum(u.is_main for u in us) == 1
+    base = study.measure("eff")
+    bcc = measure_for(base, {"model": "bcc"})  # a new model takes its own defaults
+    assert (bcc.model, bcc.orientation, bcc.rts) == ("bcc", "input", "vrs") and bcc.frontier == base.frontier
+    f = tmp_path / "s.toml"
+    f.write_text(STUDY.split("[published]")[0])
+    (tmp_path / "states.csv").write_text((study_dir / "states.csv").read_text())
+    with pytest.raises(InputError, match="no \\[multiverse\\] section"):
+        universes(load_study(f))
