@@ -54,6 +54,7 @@ def main() -> None:
     ap.add_argument("--candidates", default=",".join(CANDIDATES))
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--loo-reps", type=int, default=5, help="LOO on the first N worlds (it compiles per call)")
+    ap.add_argument("--summary-only", action="store_true", help="print the table of the records in --out, fit nothing")
     ap.add_argument("--out", default="", help="write per-fit records as JSON lines here (resumes)")
     args = ap.parse_args()
 
@@ -84,7 +85,7 @@ def main() -> None:
             with out.open("a") as f:
                 f.write(json.dumps(rec) + "\n")
 
-    for rep in range(args.reps):
+    for rep in range(0 if args.summary_only else args.reps):
         panel, truth = simulate_panel(
             args.units, args.years, seed=args.seed + rep, error_rho=args.rho, unit_sigma_sd=args.unit_sigma_sd,
             treatment_rho=args.treatment_rho,
@@ -126,6 +127,9 @@ def main() -> None:
           f"{'elpd_loo':>9} {'se':>6}")
     for name in ["fe_cluster", *names]:
         rs = [r for r in records if r["model"] == name and r["rep"] < args.reps]
+        if args.summary_only:  # a partial run: only worlds every model has finished
+            complete = {r["rep"] for r in records if r["model"] == names[-1]}
+            rs = [r for r in rs if r["rep"] in complete]
         if not rs:
             continue
         k = sum(r["covered"] for r in rs)

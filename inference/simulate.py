@@ -66,6 +66,9 @@ class StructureFitter:
         import nutpie
 
         c = self.cfg
+        # nutpie keeps only the data its compiled graph reads (ordbeta never reads y_mean, say)
+        known = getattr(self.compiled, "shared_data", None)
+        data = {k: v for k, v in data.items() if known is None or k in known}
         return nutpie.sample(
             self.compiled.with_data(**data),
             draws=c.draws, tune=c.tune, chains=c.chains, cores=c.cores, seed=int(seed),

@@ -3,7 +3,7 @@
 World (`simulate_panel`): 20 cities x 12 years, a persistent treatment (its own noise AR(1), rho 0.9), AR(1)
 errors within city (rho 0.7) and city-varying error sds (log-sd 0.5), city effects confounded with the
 treatment; true slope 0.05. 40 worlds; the default spec (`serial="auto"`, `error_scale="auto"`: AR(1) errors
-and unit-level sds) and the iid-error spec are each compiled once and refitted on every world (4 chains x 500).
+and unit-level sds) and the iid-error spec are each compiled once and refitted on every world (4 chains x (1000 + 1000), as the paper study samples).
 
 Two checks, each with its binomial / sampling reasoning:
 - coverage: with true coverage 0.95 the number of 40 intervals that cover is Binomial(40, 0.95);
@@ -38,7 +38,7 @@ def _study(spec: BayesSpec, worlds: list) -> dict[str, object]:
     covered, z, gates = [], [], []
     for i, (panel, truth) in enumerate(worlds):
         design = make_design(panel, spec)
-        fitter = fitter or StructureFitter(spec, design, RefitConfig(draws=500, tune=500, chains=4))
+        fitter = fitter or StructureFitter(spec, design, RefitConfig(draws=1000, tune=1000, chains=4))
         dt = fitter.fit(design, seed=100 + i)
         draws = dt["posterior"]["ame"].values.ravel()
         lo, hi = np.quantile(draws, [0.025, 0.975])
