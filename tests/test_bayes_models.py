@@ -252,6 +252,30 @@ def test_ar1_likelihood_conditions_on_the_previous_residual(panel) -> None:
     np.testing.assert_allclose(lp, expected, rtol=1e-8)
 
 
+def test_unit_error_scales_and_the_calibrated_default(panel) -> None:
+    from scipy.stats import norm as normal
+
+    auto = BayesSpec("ctfp", "ai")
+    assert (auto.serial, auto.error_scale) == ("ar1", "unit")  # the calibrated default (docs/bayes.md)
+    assert (BayesSpec("ctfp", "ai", likelihood="censored").serial,
+            BayesSpec("ctfp", "ai", likelihood="censored").error_scale) == ("none", "unit")
+    assert BayesSpec("ctfp", "ai", likelihood="ordbeta").error_scale == "common"
+    assert BayesSpec("ctfp", "ai", instrument="iv_tel").serial == "none"
+    with pytest.raises(InputError, match="error_scale='unit' needs"):
+        BayesSpec("ctfp", "ai", likelihood="ordbeta", error_scale="unit")
+    spec = BayesSpec("ctfp", "ai", mundlak=False, serial="none", error_scale="unit")
+    m = build_model(panel, spec)
+    d = make_design(panel, spec)
+    z = np.linspace(-1, 1, len(d.units))
+    point = m.initial_point()
+    point.update({"alpha": np.array(0.1), "beta_std": np.array(0.3), "sigma_log__": np.log(np.array(0.5)),
+                  "tau_sigma_log__": np.log(np.array(0.4)), "z_sigma": z})
+    lp = m.compile_fn(m.logp(vars=[m["y"]], sum=False)[0], inputs=m.value_vars, on_unused_input="ignore")(point)
+    sd = 0.5 * np.exp(0.4 * z)[d.unit_idx]
+    expected = normal.logpdf(d.y, d.y_mean + d.y_sd * (0.1 + 0.3 * d.x), d.y_sd * sd)
+    np.testing.assert_allclose(lp, expected, rtol=1e-8)
+
+
 def test_random_slopes_add_zero_sum_city_deviations(panel) -> None:
     m = build_model(panel, BayesSpec("ctfp", "ai", serial="random_slopes"))
     assert {"sigma_slope", "z_slope"} <= {v.name for v in m.free_RVs}

@@ -91,7 +91,8 @@ def test_gate_fails_a_learned_variance_over_two_levels() -> None:
 def test_simulation_based_calibration_normal_twoway() -> None:
     """20 prior draws refitted with one compiled model: the ranks of the truth are not grossly non-uniform."""
     panel, _ = simulate_panel(8, 5, seed=21)
-    model = build_model(panel, BayesSpec("ctfp", "ai", mundlak=False))
+    # iid errors: the AR(1) default's prior predictive conditions on the observed residuals (tests/test_sbc.py)
+    model = build_model(panel, BayesSpec("ctfp", "ai", mundlak=False, serial="none", error_scale="common"))
     ranks = sbc_ranks(model, ["beta_std", "sigma", "alpha"], n_reps=20, draws=200, tune=300, seed=5)
     for name, r in ranks.items():
         assert r.shape == (20,) and r.min() >= 0 and r.max() <= 99
@@ -109,7 +110,7 @@ def test_bambi_agrees_with_the_hand_written_model() -> None:
     formula = "ctfp ~ ai + " + " + ".join(PAPER_CONTROLS) + " + (1|city) + (1|year)"
     bm = bmb.Model(formula, panel, family="gaussian")
     bdt = bm.fit(draws=1000, tune=500, chains=2, random_seed=3, progressbar=False)
-    spec = BayesSpec("ctfp", "ai", controls=PAPER_CONTROLS, mundlak=False)
+    spec = BayesSpec("ctfp", "ai", controls=PAPER_CONTROLS, mundlak=False, serial="none", error_scale="common")
     dt = sample_model(build_model(panel, spec), SamplerConfig(draws=1000, tune=500, chains=2, seed=3), progress=False)
     b_bambi = bdt["posterior"]["ai"]
     b_ours = dt["posterior"]["beta"]
