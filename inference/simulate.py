@@ -67,8 +67,10 @@ class StructureFitter:
 
         c = self.cfg
         # nutpie keeps only the data its compiled graph reads (ordbeta never reads y_mean, say)
-        known = getattr(self.compiled, "shared_data", None)
-        data = {k: v for k, v in data.items() if known is None or k in known}
+        known = {var.name for var in self.compiled.shared_var_keys}
+        if "y_obs" not in known:  # never refit silently on the template's outcome
+            raise RuntimeError("the compiled model does not read y_obs; cannot refit it on other data")
+        data = {k: v for k, v in data.items() if k in known}
         return nutpie.sample(
             self.compiled.with_data(**data),
             draws=c.draws, tune=c.tune, chains=c.chains, cores=c.cores, seed=int(seed),
