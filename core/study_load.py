@@ -490,6 +490,9 @@ class _Loader:
             likelihood = ms.choice("likelihood", "normal", LIKELIHOODS)
             serial = ms.choice("serial", "auto", SERIALS)
             error_scale = ms.choice("error_scale", "auto", ERROR_SCALES)
+            if error_scale == "unit" and (likelihood == "ordbeta" or "instrument" in ms.d):
+                raise ms.error("error_scale", f"[[bayes.models]] '{name}': error_scale = \"unit\" needs likelihood "
+                               "\"normal\" or \"censored\" and no instrument")
             if serial == "ar1" and likelihood != "normal":
                 raise ms.error("serial", f"[[bayes.models]] '{name}': serial = \"ar1\" needs likelihood "
                                "\"normal\"; use serial = \"random_slopes\"")
