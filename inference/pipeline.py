@@ -235,6 +235,8 @@ class Pipeline:
 
         s = self.study
         out = self.rf.bayes_dir(model.name)
+        if model.formula:
+            return self._step_bambi(model)
         variables = {"outcome": model.outcome, "treatment": model.treatment, "controls": list(model.controls)}
         spec: dict[str, Any] = {"name": model.name, "likelihood": model.likelihood, "mundlak": model.mundlak,
                                 "by": list(model.by), "serial": model.serial, "censor_at": model.censor_at}
@@ -246,6 +248,24 @@ class Pipeline:
                    "chains": s.bayes.chains, "seed": s.bayes.seed, "target_accept": s.bayes.target_accept}
         fit_from_spec_dict(self.analysis_frame(), variables=variables, model=spec, sampler=sampler, out_dir=out,
                            progress=self.progress, unit=s.data.unit, time_col=s.data.time)
+        return [self.rf.posterior_nc(model.name), self.rf.summary_json(model.name)]
+
+    def _step_bambi(self, model: Any) -> list[Path]:
+        import importlib.util
+
+        s = self.study
+        if importlib.util.find_spec("bambi") is None:
+            raise InputError(f"{model.where}: [[bayes.models]] '{model.name}' is a bambi formula model, and bambi is "
+                             "not installed: pip install bambi (or state the model by outcome/treatment/controls)")
+        from ctfp.inference.bambi_models import fit_bambi
+        from ctfp.inference.sampling import SamplerConfig
+
+        entry = {k: v for k, v in (("name", model.name), ("formula", model.formula), ("family", model.family),
+                                   ("treatment", model.treatment), ("link", model.link)) if v}
+        cfg = SamplerConfig(sampler=s.bayes.sampler, draws=s.bayes.draws, tune=s.bayes.tune, chains=s.bayes.chains,
+                            seed=s.bayes.seed, target_accept=s.bayes.target_accept)
+        fit_bambi(self.analysis_frame(), entry, cfg, self.rf.bayes_dir(model.name), unit=s.data.unit,
+                  time_col=s.data.time, progress=self.progress, source=self._source())
         return [self.rf.posterior_nc(model.name), self.rf.summary_json(model.name)]
 
     def _validation(self) -> None:
