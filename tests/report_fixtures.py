@@ -270,7 +270,9 @@ def make_cells(df: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, A
     return cells, diffs
 
 
-def _sample(model: Any, *, ppc: bool = True, loglik: bool = True) -> Any:
+def _sample(model: Any, *, ppc: bool = True, loglik: bool = True, ppc_mode: str | None = None) -> Any:
+    """ppc_mode: the PyTensor mode of the predictive draws (a CustomDist's Python `random` has no JAX form, and
+    the tests' default mode is JAX, tests/conftest.py)."""
     import pymc as pm
 
     with model:
@@ -279,7 +281,8 @@ def _sample(model: Any, *, ppc: bool = True, loglik: bool = True) -> Any:
         if loglik:
             pm.compute_log_likelihood(dt, model=model, progressbar=False)
         if ppc:
-            dt.update(pm.sample_posterior_predictive(dt, random_seed=SEED, progressbar=False))
+            kw = {"compile_kwargs": {"mode": ppc_mode}} if ppc_mode else {}
+            dt.update(pm.sample_posterior_predictive(dt, random_seed=SEED, progressbar=False, **kw))
     return dt
 
 
@@ -332,7 +335,7 @@ def fit_models(df: pd.DataFrame) -> dict[str, Any]:
 
         pm.CustomDist("y", mu, phi, pi1, logp=logp, random=random, observed=y, dims="obs_id")
         pm.Deterministic("ame", pt.mean((1 - pi1) * mu * (1 - mu) * beta))
-    out["ordbeta"] = _sample(m)
+    out["ordbeta"] = _sample(m, ppc_mode="FAST_COMPILE")  # Python linker: runs the CustomDist's `random`
 
     flags = np.stack([df[s].to_numpy() for s in SPLITS])  # (split, obs)
     lvl = 1 - flags  # level coord order is ("1", "0")
