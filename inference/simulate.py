@@ -85,7 +85,7 @@ class StructureFitter:
 
         with self.model:
             pm.set_data(design_data(design, self.spec))
-        pm.compute_log_likelihood(dt, var_names=["y"], model=self.model, progressbar=False)
+        pm.compute_log_likelihood(dt, var_names=["y"], model=self.model, progressbar=False, backend="c")
         return dt
 
 
@@ -98,7 +98,7 @@ def forward_sampler(model: Any, output: str, seed: int) -> Any:
 
     fn, _ = compile_forward_sampling_function(
         outputs=[model[output]], vars_in_trace=list(model.free_RVs), basic_rvs=model.basic_RVs,
-        freeze_vars=set(model.free_RVs), model=model, random_seed=seed,
+        freeze_vars=set(model.free_RVs), model=model, random_seed=seed, mode="FAST_RUN",
     )
     return fn
 
@@ -128,7 +128,9 @@ def sbc_ranks_spec(
 
     fitter = StructureFitter(spec, design, cfg)
     model = fitter.model
-    prior = pm.sample_prior_predictive(draws=n_reps, model=model, random_seed=seed)
+    # Forward draws compile with the C backend: random ops (ordbeta's CustomDist, data-sized shapes) have no JAX
+    # form, and a caller's default mode may be JAX (the test suite's is).
+    prior = pm.sample_prior_predictive(draws=n_reps, model=model, random_seed=seed, backend="c")
     free = [v.name for v in model.free_RVs]
     base = design_data(design, spec)
     draw_y = forward_sampler(model, "y", seed + 1) if spec.instrument is not None else None
