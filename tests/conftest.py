@@ -1,26 +1,17 @@
 """Shared test fixtures: the vendored reference fixtures (tests/fixtures, sources in its README).
 
-PyTensor's default compile mode is numba, whose first compile of a graph takes tens of seconds on an empty cache.
-ctfp's sampling passes its backend explicitly (inference/sampling.py), so the default only reaches what a test
-compiles by hand (`model.compile_fn`, `.eval()`), forward samplers and third-party fits (bambi): those use the
-C backend here (FAST_RUN with the cvm linker), which compiles op by op, caches each op across graphs, and runs
-Python-only ops and dynamic shapes, which JAX cannot.
+PyTensor's default compile mode is left as it is (numba): a global override changed the random streams of forward
+samplers in other tests. Modules that compile graphs by hand choose their mode themselves (test_bayes_models.py).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Before PyTensor is imported (no import cost here); a mode the caller set wins.
-if "mode=" not in os.environ.get("PYTENSOR_FLAGS", ""):
-    os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (os.environ.get("PYTENSOR_FLAGS", ""), "mode=FAST_RUN,linker=cvm")
-                                            if f)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # vendored: a bare clone runs every reference test
