@@ -384,7 +384,9 @@ def guard_variance(v: np.ndarray, scores: np.ndarray, bread: np.ndarray, u: np.n
     - G < FEW_CLUSTERS: a warning (Stata's t(G−1) reference is kept);
     - a coefficient whose clustered variance is below ZERO_VARIANCE_RATIO × its heteroskedasticity-robust
       variance (the clusters' summed scores are zero in its direction): its row and column are blanked;
-    - a cluster meat of rank below K is noted (a joint test of more than `rank` coefficients is impossible).
+    - a cluster meat of rank below K is noted (a joint test of more than `rank` coefficients is impossible);
+    - without clusters, a robust variance below ZERO_VARIANCE_RATIO × the homoskedastic one (leverage-1
+      observations) is blanked likewise.
     """
     v = v.copy()
     k = v.shape[0]
@@ -393,7 +395,15 @@ def guard_variance(v: np.ndarray, scores: np.ndarray, bread: np.ndarray, u: np.n
                      "not defined; none are reported")
         v[:] = np.nan
         return v
-    if g is None:
+    if g is None:  # robust (HC) or unadjusted: compare with the homoskedastic variance of the same fit
+        v_iid = bread * (float(u @ u) / max(u.size, 1))
+        for j in range(k):
+            if not (v[j, j] > ZERO_VARIANCE_RATIO * v_iid[j, j]):
+                warns.append(f"the robust variance of {names[j]} is numerically zero: the observations that "
+                             "identify it have zero residuals (e.g. a regressor that is nonzero in one "
+                             "observation only, leverage 1); no SE, t or p is reported for it")
+                v[j, :] = np.nan
+                v[:, j] = np.nan
         return v
     label = " × ".join(cluster)
     if g < FEW_CLUSTERS:

@@ -217,13 +217,18 @@ def permutation_test(grid: GridDesign, labels: np.ndarray, *, reps: int = 1000, 
 
 
 def chow_interacted(frame: pd.DataFrame, y: str, x: Sequence[str], group: str, *, unit: str = "city",
-                    time: str = "year", cluster: str = "city") -> tuple[PanelResult, str]:
+                    time: str = "year", cluster: str = "city",
+                    absorb: Sequence[str] | None = None) -> tuple[PanelResult, str]:
     """Fully interacted pooled regression: FEs and every regressor interacted with the 0/1 group.
 
-    Returns the fit and the name of the x[0]×group coefficient, which equals coef(1) − coef(0) exactly.
+    The FEs are `absorb` (default: `unit` and `time`); `cluster` "" gives robust SEs. Returns the fit and the
+    name of the x[0]×group coefficient, which equals coef(1) − coef(0) exactly.
     """
-    cols = [unit, time, y, *x, group]
-    if cluster not in cols:
+    fes = list(absorb) if absorb is not None else [unit, time]
+    if not fes:
+        raise InputError("the interacted Chow test needs at least one fixed effect to interact with the group")
+    cols = list(dict.fromkeys([*fes, y, *x, group]))
+    if cluster and cluster not in cols:
         cols.append(cluster)
     sub = frame[cols].dropna().copy()
     g = sub[group].astype(int)
@@ -232,9 +237,10 @@ def chow_interacted(frame: pd.DataFrame, y: str, x: Sequence[str], group: str, *
         sub[f"{c}__x__{group}"] = sub[c] * g
     for c in x:
         names += [c, f"{c}__x__{group}"]
-    sub["__unit_g"] = sub[unit].astype(str) + "|" + g.astype(str)
-    sub["__time_g"] = sub[time].astype(str) + "|" + g.astype(str)
-    res = fit_ols(sub, y, names, absorb=["__unit_g", "__time_g"], cluster=cluster, source="panel")
+    interacted = [f"__fe{k}_g" for k in range(len(fes))]
+    for name, fe in zip(interacted, fes, strict=True):
+        sub[name] = sub[fe].astype(str) + "|" + g.astype(str)
+    res = fit_ols(sub, y, names, absorb=interacted, cluster=cluster or (), robust=not cluster, source="panel")
     return res, f"{x[0]}__x__{group}"
 
 
