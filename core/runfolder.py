@@ -145,7 +145,7 @@ class RunFolder:
     """Paths and readers/writers of one run folder (the layout in the module docstring)."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.root = Path(root).resolve()  # absolute: outputs are recorded relative to it
 
     # --- paths ----------------------------------------------------------------------------------------
     def path(self, *parts: str) -> Path:
