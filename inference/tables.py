@@ -221,7 +221,8 @@ def _column_rows(cf: ColumnFit, ci_prob: float) -> list[dict[str, Any]]:
     res = cf.result
     rows: list[dict[str, Any]] = []
     stats_ = _stats_of(cf)
-    base_note = cf.note or ("; ".join(res.notes) if res is not None else "")
+    # what makes the inference unreliable (few clusters, a variance out of range) first, then the design notes
+    base_note = cf.note or ("; ".join([*res.warnings, *res.notes]) if res is not None else "")
     for term in cf.terms:
         row = _empty_row(t_id, c_id, term, "coef", base_note)
         rows.append(row)
@@ -468,6 +469,9 @@ def run_tables(study: Study, frame: pd.DataFrame, rundir: Path, *, progress: boo
         except CtfpError as err:
             cf.note = f"not estimated: {err}"
             _say(True, f"{cf.table.id} {cf.column.id}: {cf.note}")
+            continue
+        for w in cf.result.warnings if cf.result is not None else ():
+            _say(True, f"warning: {cf.table.id} {cf.column.id}: {w}")
     n_est = sum(cf.result is not None for cf in all_fits)
     _say(progress, f"{n_est} of {len(all_fits)} columns estimated ({cache.demeaned} demeaning pass(es) shared by "
                    f"{len(shared)} fit(s)); {len(checked)} difference test(s)")
