@@ -126,9 +126,10 @@ def parse_columns(study: Study, frame: pd.DataFrame) -> dict[tuple[str, str], Pa
             for name in (f.outcome, *f.endog, *f.exog, *f.instruments):
                 col = frame[name]
                 if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+                    present = col.dropna()
+                    example = f"e.g. {present.iloc[0]!r}" if len(present) else "no values at all"
                     raise InputError(f"{_at(c.where, t, c)}: column '{name}' of the formula is not numeric "
-                                     f"(e.g. {col.dropna().iloc[0]!r}); convert it in the panel or derive a "
-                                     "numeric column")
+                                     f"({example}); convert it in the panel or derive a numeric column")
             out[(t.id, c.id)] = f
     return out
 
