@@ -27,7 +27,7 @@ NOWHERE = Where("(default)")
 
 # Domains of the study file's enumerated keys. They are the model layer's own lists (a test holds them equal:
 # ctfp.models.dea.MODELS, ctfp.models.bayes.spec.LIKELIHOODS, ...); core cannot import the model layer.
-MEASURE_MODELS: tuple[str, ...] = ("sbm", "super-sbm", "ccr", "bcc")
+MEASURE_MODELS: tuple[str, ...] = ("sbm", "super-sbm", "ccr", "bcc", "super-ccr", "super-bcc")
 ORIENTATIONS: tuple[str, ...] = ("none", "input", "output")
 RTS: tuple[str, ...] = ("crs", "vrs")
 FRONTIERS: tuple[str, ...] = ("global", "contemporaneous", "sequential", "window:K")
@@ -148,13 +148,16 @@ class BayesModel:
     serial: str = "none"  # none | ar1 | random_slopes: the error-dependence remedy
     censor_at: float = 1.0  # the censoring point of likelihood = "censored"
     priors: dict[str, float] = field(default_factory=dict)  # prior scales (ctfp.models.bayes.spec.PriorScales)
+    formula: str = ""  # a bambi formula: fitted through bambi (ctfp.inference.bambi_models) instead
+    family: str = ""  # bambi family (with formula; "" = gaussian)
+    link: str = ""  # bambi link (with formula; "" = the family's default)
     where: Where = NOWHERE
 
 
 @dataclass(frozen=True)
 class BayesSettings:
     run: bool = True
-    sampler: str = "pymc"
+    sampler: str = "nutpie"  # on JAX: compiles in seconds on an empty cache (docs/bayes.md, "first run")
     draws: int = 1000
     tune: int = 1000
     chains: int = 4

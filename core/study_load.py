@@ -447,7 +447,8 @@ class _Loader:
         if not isinstance(models_raw, list):
             raise s.error("models", "[[bayes.models]] must be an array of tables: write each as [[bayes.models]]")
         known = ("name", "outcome", "treatment", "controls", "by", "likelihood", "instrument", "mundlak",
-                 "serial", "censor_at", "priors")
+                 "serial", "censor_at", "priors", "formula", "family", "link")
+        bambi_keys = ("name", "formula", "family", "treatment", "link")
         models: list[BayesModel] = []
         for i, m in enumerate(models_raw):
             label = m.get("name") if isinstance(m, dict) and isinstance(m.get("name"), str) else f"#{i + 1}"
@@ -457,6 +458,19 @@ class _Loader:
                 raise ms.error("name", f"[[bayes.models]] name '{name}' names a folder: use letters, digits, _ . -")
             if any(x.name == name for x in models):
                 raise ms.error("name", f"[[bayes.models]] '{name}' is defined twice; give each model its own name")
+            if "formula" in ms.d:  # a bambi formula model: the formula states outcome, terms and effects
+                for k in ms.d:
+                    if k not in bambi_keys:
+                        raise ms.error(k, f"[[bayes.models]] '{name}': {k} does not apply to a bambi formula model "
+                                       f"(keys: {', '.join(bambi_keys)})")
+                formula = ms.str("formula", None, required=True)
+                if "~" not in formula:
+                    raise ms.error("formula", f"[[bayes.models]] '{name}': formula '{formula}' has no '~'; write "
+                                   "\"y ~ x + (1|unit) + (1|year)\"")
+                models.append(BayesModel(name=name, outcome=formula.split("~", 1)[0].strip(),
+                                         treatment=ms.str("treatment", ""), formula=formula,
+                                         family=ms.str("family", ""), link=ms.str("link", ""), where=ms.at()))
+                continue
             outcome = ms.str("outcome", base.get("outcome"))
             treatment = ms.str("treatment", base.get("treatment"))
             for key, v in (("outcome", outcome), ("treatment", treatment)):
@@ -483,7 +497,7 @@ class _Loader:
                 likelihood=likelihood, instrument=ms.str("instrument", ""), mundlak=ms.bool("mundlak", True),
                 serial=serial, censor_at=ms.float("censor_at", 1.0), priors={k: float(v) for k, v in priors.items()},
                 where=ms.at()))
-        return BayesSettings(run=s.bool("run", True), sampler=s.choice("sampler", "pymc", SAMPLERS),
+        return BayesSettings(run=s.bool("run", True), sampler=s.choice("sampler", "nutpie", SAMPLERS),
                              draws=s.int("draws", 1000, minimum=1), tune=s.int("tune", 1000, minimum=0),
                              chains=s.int("chains", 4, minimum=1), seed=s.int("seed", 1), target_accept=ta,
                              models=tuple(models), where=s.at())

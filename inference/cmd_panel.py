@@ -172,6 +172,7 @@ def _replicate(args: argparse.Namespace) -> int:
     """A study's tables (default: the paper's Tables 2-6) on a panel: `run_tables` and a one-line summary."""
     from pathlib import Path
 
+    from ctfp.core.atomic import check_output_path
     from ctfp.core.errors import InputError
     from ctfp.core.study_load import load_study
     from ctfp.inference.prepare import load_analysis_panel
@@ -180,6 +181,7 @@ def _replicate(args: argparse.Namespace) -> int:
 
     if args.permutations is not None and args.permutations < 1:
         raise InputError(f"--permutations must be at least 1, got {args.permutations}")
+    check_output_path(args.out, "folder")  # before the panel is scored and the tables fitted
     study = load_study(args.study or study_path())
     if not study.tables:
         raise InputError(f"{study.label}: the study has no [[tables]] to replicate; add them (docs/study.md)")

@@ -51,11 +51,12 @@ class Pipeline:
     """Runs the steps of one study into one run folder."""
 
     def __init__(self, study: Study, out_dir: str | Path, *, console: Console | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, verbose: bool = False) -> None:
         self.study = study
         self.rf = RunFolder(check_out_dir(out_dir))
         self.console = console or Console(stderr=True)
         self.progress = progress
+        self.verbose = verbose  # third-party warnings raw; otherwise log.txt and one plain note per kind
         from ctfp.data.study_panel import preset_of
 
         self.preset = preset_of(study)
@@ -64,8 +65,21 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------------
     def run(self) -> Path:
-        s = self.study
+        from ctfp.inference.quiet import quiet
+
         self.rf.root.mkdir(parents=True, exist_ok=True)
+        with quiet(self.rf.root, verbose=self.verbose) as self._quiet:
+            self._run_steps()
+        self._section("report")
+        from ctfp.reports import build_report, print_summary
+
+        with quiet(self.rf.root, verbose=self.verbose) as q, q.step("report"):
+            path = build_report(self.rf.root)
+        print_summary(self.rf.root)
+        return path
+
+    def _run_steps(self) -> None:
+        s = self.study
         old = self.rf.read_record() if self.rf.run_json.is_file() else None
         if old is not None and old.schema < 2:  # an old layout: start afresh rather than mix artefacts
             clear_run_folder(self.rf.root)
@@ -98,12 +112,6 @@ class Pipeline:
                 fp = object_fingerprint([fp_analysis, sampler, semantic(model)])
                 self._step(f"bayes-{model.name}", fp, lambda m=model: self._step_bayes(m), upstream=("analysis",))
         self._validation()
-        self._section("report")
-        from ctfp.reports import build_report, print_summary
-
-        path = build_report(self.rf.root)
-        print_summary(self.rf.root)
-        return path
 
     # ------------------------------------------------------------------------------------------------
     def _record(self) -> None:
@@ -155,7 +163,8 @@ class Pipeline:
             self.console.print(f"[dim]{name} changed: removed the results of {', '.join(gone)}[/dim]")
         self._section(name)
         t0 = time.perf_counter()
-        outputs = fn()
+        with self._quiet.step(name):
+            outputs = fn()
         wall = time.perf_counter() - t0
         self.rf.mark_done(name, fingerprint, outputs, upstream=upstream, wall_s=wall)
         self.console.print(f"✓ {name} ({wall:.1f} s)")
@@ -226,6 +235,8 @@ class Pipeline:
 
         s = self.study
         out = self.rf.bayes_dir(model.name)
+        if model.formula:
+            return self._step_bambi(model)
         variables = {"outcome": model.outcome, "treatment": model.treatment, "controls": list(model.controls)}
         spec: dict[str, Any] = {"name": model.name, "likelihood": model.likelihood, "mundlak": model.mundlak,
                                 "by": list(model.by), "serial": model.serial, "censor_at": model.censor_at}
@@ -237,6 +248,24 @@ class Pipeline:
                    "chains": s.bayes.chains, "seed": s.bayes.seed, "target_accept": s.bayes.target_accept}
         fit_from_spec_dict(self.analysis_frame(), variables=variables, model=spec, sampler=sampler, out_dir=out,
                            progress=self.progress, unit=s.data.unit, time_col=s.data.time)
+        return [self.rf.posterior_nc(model.name), self.rf.summary_json(model.name)]
+
+    def _step_bambi(self, model: Any) -> list[Path]:
+        import importlib.util
+
+        s = self.study
+        if importlib.util.find_spec("bambi") is None:
+            raise InputError(f"{model.where}: [[bayes.models]] '{model.name}' is a bambi formula model, and bambi is "
+                             "not installed: pip install bambi (or state the model by outcome/treatment/controls)")
+        from ctfp.inference.bambi_models import fit_bambi
+        from ctfp.inference.sampling import SamplerConfig
+
+        entry = {k: v for k, v in (("name", model.name), ("formula", model.formula), ("family", model.family),
+                                   ("treatment", model.treatment), ("link", model.link)) if v}
+        cfg = SamplerConfig(sampler=s.bayes.sampler, draws=s.bayes.draws, tune=s.bayes.tune, chains=s.bayes.chains,
+                            seed=s.bayes.seed, target_accept=s.bayes.target_accept)
+        fit_bambi(self.analysis_frame(), entry, cfg, self.rf.bayes_dir(model.name), unit=s.data.unit,
+                  time_col=s.data.time, progress=self.progress, source=self._source())
         return [self.rf.posterior_nc(model.name), self.rf.summary_json(model.name)]
 
     def _validation(self) -> None:

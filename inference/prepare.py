@@ -145,6 +145,10 @@ def needed_columns(study: Study, *, include_made: bool = False) -> list[tuple[st
             out += [(n, where) for n in formula_names(c.formula, where)]
             out += [(n, f"{s.where('tables', i, 'columns', j, 'cluster')}: {at} cluster") for n in c.cluster]
     for i, b in enumerate(s.bayes.models):
+        if b.formula:  # a bambi formula: its columns are what bambi's parser reads (checked by bambi)
+            out += [(c, f"{s.where('bayes', 'models', i, 'formula')}: [[bayes.models]] '{b.name}' formula")
+                    for c in (b.outcome, b.treatment) if c]
+            continue
         for key in ("outcome", "treatment", "controls", "by", "instrument"):
             v = getattr(b, key)
             path = ("bayes", "models", i, key)

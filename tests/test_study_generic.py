@@ -229,16 +229,20 @@ def test_analysis_ready_panel_needs_no_derivation(tmp_path: Path) -> None:
     df["y"] = 0.5 * df["x"] + rng.normal(size=len(df))
     df.to_parquet(tmp_path / "ready.parquet", index=False)
     (tmp_path / "s.toml").write_text(
-        '[data]\npanel = "ready.parquet"\nunit = "firm"\ntime = "t"\n\n[groups]\nhigh = { expr = "ctrl > 0" }\n')
+        '[data]\npanel = "ready.parquet"\nunit = "firm"\ntime = "t"\n\n[groups]\nhigh = { expr = "ctrl > 0" }\n'
+        '\n[bayes]\ndraws = 100\ntune = 100\nchains = 2\nseed = 4\n\n'
+        '[[bayes.models]]\nname = "bmb"\nformula = "y ~ x + ctrl + (1|firm)"\n')
     assert main(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     a = pd.read_parquet(tmp_path / "run" / "panel" / "analysis.parquet")
     pd.testing.assert_frame_equal(a.drop(columns=["high"]), df)
     np.testing.assert_array_equal(a["high"], (df["ctrl"] > 0).astype(int))
     t1 = pd.read_csv(tmp_path / "run" / "tables" / "table1.csv").set_index("variable")
-    assert list(t1.index) == ["ctrl"]  # the columns the study reads (here: the group's)
+    assert list(t1.index) == ["ctrl", "y", "x"]  # the columns the study reads (the group's, the formula's)
     assert t1.loc["ctrl", "mean"] == pytest.approx(df["ctrl"].mean(), rel=1e-12)
     assert t1.loc["ctrl", "sd"] == pytest.approx(df["ctrl"].std(ddof=1), rel=1e-12)
     assert not (tmp_path / "run" / "dea").exists() and not (tmp_path / "run" / "validation.json").exists()
+    s = json.loads((tmp_path / "run" / "bayes" / "bmb" / "summary.json").read_text())  # fitted through bambi
+    assert s["treatment"]["mean"] == pytest.approx(0.5, abs=0.15)  # the simulated slope of x
 
 
 def test_stata_file_with_float_ids(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

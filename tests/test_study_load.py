@@ -91,6 +91,12 @@ def test_a_good_study_fills_the_model_with_lines(tmp_path: Path) -> None:
     assert quick(s).bayes.draws == 300 and quick(s).tables[0].tests[0].permutations == 200
 
 
+def test_a_bambi_formula_model(tmp_path: Path) -> None:
+    text = GOOD.replace('outcome = "lgsp"\nby = ["south"]', 'formula = "lgsp ~ lpcap + (1|state)"\nfamily = "t"')
+    b = load_study(_write(tmp_path, text)).bayes.models[0]
+    assert (b.formula, b.family, b.outcome, b.treatment) == ("lgsp ~ lpcap + (1|state)", "t", "lgsp", "")
+
+
 def test_the_shipped_paper_study_loads() -> None:
     s = load_study(study_path())
     assert s.meta.preset == "shen-chao-2025"
@@ -150,6 +156,9 @@ MISTAKES = [
     (GOOD.replace('by = ["south"]', 'priors = { beta = -1 }'), 44, "prior scale beta = -1 must be a positive"),
     (GOOD.split('[[bayes.models]]')[0].replace('[bayes]', '[bayes]\nmodels = 3'), 38, "[[bayes.models]] must be an array of tables"),
     (GOOD.replace('name = "US states"', 'name = "US states'), 2, "not valid TOML"),
+    (GOOD.replace('by = ["south"]', 'formula = "lgsp ~ lpcap + (1|state)"'), 43,
+     "[[bayes.models]] 'headline': outcome does not apply to a bambi formula model"),
+    (GOOD.replace('outcome = "lgsp"\nby = ["south"]', 'formula = "lgsp lpcap"'), 43, "formula 'lgsp lpcap' has no '~'"),
 ]
 
 

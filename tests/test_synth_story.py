@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import synthetic
 
 from ctfp.core.study_load import load_study
 from ctfp.data.derive import derive_analysis_panel
 from ctfp.data.published import published_cells
-from ctfp.data.synth import DEFAULT_SEED, synthesize_panel
+from ctfp.data.synth import DEFAULT_SEED
 from ctfp.inference.tables import run_tables
 from ctfp.models.dea import run_dea
 
@@ -32,7 +33,7 @@ STUDY = Path(__file__).resolve().parents[1] / "studies" / "shen_chao_2025" / "st
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, dict, dict]:
-    raw, truth = synthesize_panel(DEFAULT_SEED)
+    raw, truth = synthetic(DEFAULT_SEED)  # built once per session (conftest)
     panel = derive_analysis_panel(raw.drop(columns=["synthetic"]))
     key = ["city", "year"]
     sbm = run_dea(panel, INPUTS, GOODS, BADS, id_col="city", period_col="year", model="sbm",

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # F and normal tails without importing scipy.stats
 
 from ctfp.core.errors import InputError
 from ctfp.models.panel import fwl
@@ -251,7 +251,7 @@ def chow_wald(res: PanelResult, x: Sequence[str], group: str) -> tuple[float, fl
     v = res.vcov[np.ix_(idx, idx)]
     q = len(idx)
     f = float(b @ np.linalg.solve(v, b)) / q
-    return f, float(stats.f.sf(f, q, res.df_t))
+    return f, float(special.fdtrc(q, res.df_t, f))
 
 
 def suest(fit_1: PanelResult, fit_0: PanelResult, cluster_1: np.ndarray, cluster_0: np.ndarray,
@@ -284,5 +284,5 @@ def suest(fit_1: PanelResult, fit_0: PanelResult, cluster_1: np.ndarray, cluster
     diff = float(fit_1.coef[fit_1.index(coef)] - fit_0.coef[fit_0.index(coef)])
     var = float(v[i, i] + v[j, j] - 2 * v[i, j])
     z = diff / np.sqrt(var)
-    return {"diff": diff, "se": float(np.sqrt(var)), "z": float(z), "p": float(2 * stats.norm.sf(abs(z))),
+    return {"diff": diff, "se": float(np.sqrt(var)), "z": float(z), "p": float(2 * special.ndtr(-abs(z))),
             "cov": float(v[i, j]), "n_clusters": int(g)}
