@@ -182,6 +182,7 @@ def _replicate(args: argparse.Namespace) -> int:
     if args.permutations is not None and args.permutations < 1:
         raise InputError(f"--permutations must be at least 1, got {args.permutations}")
     check_output_path(args.out, "folder")  # before the panel is scored and the tables fitted
+    check_output_path(Path(args.out) / "tables", "folder")
     study = load_study(args.study or study_path())
     if not study.tables:
         raise InputError(f"{study.label}: the study has no [[tables]] to replicate; add them (docs/study.md)")

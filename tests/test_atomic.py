@@ -134,6 +134,6 @@ def test_replicate_out_conflicts_before_work(tmp_path: Path, capsys: pytest.Capt
     assert main(["replicate", "--out", str(tmp_path / "run"), "--quiet"]) == 1
     assert capsys.readouterr().err.startswith(f"ctfp: error: --out {tmp_path / 'run'}: is a file, but a folder")
     (tmp_path / "run2").mkdir()
-    (tmp_path / "run2" / "replicas").write_text("x")
+    (tmp_path / "run2" / "tables").write_text("x")
     assert main(["replicate", "--out", str(tmp_path / "run2"), "--quiet"]) == 1
-    assert "replicas: is a file, but a folder is written here" in capsys.readouterr().err
+    assert "tables: is a file, but a folder is written here" in capsys.readouterr().err
