@@ -44,7 +44,7 @@ SCHEMA_VERSION = 2
 RUN_JSON = "run.json"
 # Packages whose versions decide the numbers; recorded in run.json.
 RECORDED_PACKAGES = (
-    "ctfp", "numpy", "pandas", "scipy", "highspy", "pymc", "pytensor", "nutpie", "arviz", "arviz-base",
+    "ctfp", "numpy", "pandas", "scipy", "highspy", "pymc", "pytensor", "nutpie", "jax", "jaxlib", "arviz", "arviz-base",
     "arviz-stats", "arviz-plots", "xarray", "matplotlib", "jinja2", "tomli",
 )
 # Entries a run folder may hold; a non-empty folder with anything else is not ours to write into.
@@ -145,7 +145,7 @@ class RunFolder:
     """Paths and readers/writers of one run folder (the layout in the module docstring)."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.root = Path(root).resolve()  # absolute: outputs are recorded relative to it
 
     # --- paths ----------------------------------------------------------------------------------------
     def path(self, *parts: str) -> Path:
