@@ -146,9 +146,9 @@ def needed_columns(study: Study, *, include_made: bool = False) -> list[tuple[st
                     for n in formula_names(c.formula)]
             out += [(n, f"{s.where('tables', i, 'columns', j, 'cluster')}: {at} cluster") for n in c.cluster]
     for i, b in enumerate(s.bayes.models):
-        if b.formula:  # a bambi formula: its columns are what bambi's parser reads (checked by bambi)
+        if b.formula:  # a bambi formula: the names it reads (group terms' factors included)
             out += [(c, f"{s.where('bayes', 'models', i, 'formula')}: [[bayes.models]] '{b.name}' formula")
-                    for c in (b.outcome, b.treatment) if c]
+                    for c in dict.fromkeys([*formula_names(b.formula), *([b.treatment] if b.treatment else [])])]
             continue
         for key in ("outcome", "treatment", "controls", "by", "instrument"):
             v = getattr(b, key)

@@ -3,12 +3,15 @@
 tests/data/paper_baseline.json was recorded with the old code (commit f2e1880; see its `_about`): CTFP and the
 BCC score per city-year (SHA-256 of the float64 values in city-year order, plus moments), every replica cell,
 the Table 6 difference tests, Table 1, and the posterior summaries of the five paper models at 100 draws.
-Everything is compared exactly: the same seed, the same arithmetic, the same bits.
+
+The posterior summaries are compared exactly (same panel, sampler and seed: the same draws). CTFP comes from
+today's DEA engine, whose chunked solves (merged after the recording) move scores in the last bits, so CTFP,
+Table 1, cells and tests are held to 1e-12 / 1e-9 here; the tables engine's bit-for-bit equality on the old
+panel is tests/test_tables_paper.py, and the old panel equals this run's to 1e-12.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -39,12 +42,22 @@ def _moments(x: np.ndarray) -> dict:
             "n_at_1": int((x == 1.0).sum()), "first": [float(v) for v in x[:5]]}
 
 
+def _close_moments(x: np.ndarray, want: dict) -> None:
+    """The DEA engine's chunked solves (merged after the recording) move scores in the last bits: every
+    statistic within 1e-12, the count exactly at the frontier exact (scores are snapped to 1)."""
+    got = _moments(x)
+    assert got["n"] == want["n"] and got["n_at_1"] == want["n_at_1"]
+    for k in ("mean", "sd", "min", "max"):
+        assert got[k] == pytest.approx(want[k], rel=0, abs=1e-12), k
+    np.testing.assert_allclose(got["first"], want["first"], rtol=0, atol=1e-12)
+
+
 def test_ctfp_per_city_year_is_unchanged(paper_run: Path) -> None:
     a = pd.read_parquet(paper_run / "panel" / "analysis.parquet").sort_values(["city", "year"])
     # the study adds one column the old code made inside the Table 3 replica: l_ai = lag(ai)
     assert [c for c in a.columns if c != "l_ai"] == BASELINE["analysis_columns"]
-    assert _moments(a["ctfp"]) == BASELINE["ctfp"]
-    assert _moments(a["ctfp_bcc"]) == BASELINE["ctfp_bcc"]
+    _close_moments(a["ctfp"], BASELINE["ctfp"])
+    _close_moments(a["ctfp_bcc"], BASELINE["ctfp_bcc"])
     prev = a.set_index(["city", "year"])["ai"]
     want = [prev.get((c, y - 1), np.nan) for c, y in zip(a["city"], a["year"], strict=True)]
     np.testing.assert_array_equal(a["l_ai"], want)
@@ -52,7 +65,7 @@ def test_ctfp_per_city_year_is_unchanged(paper_run: Path) -> None:
     tables_panel = pd.read_parquet(Path(__file__).parent / "data" / "paper_world_analysis.parquet")
     mine = a[list(tables_panel.columns)].reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, tables_panel.sort_values(["city", "year"]).reset_index(drop=True),
-                                  check_dtype=False, check_exact=True)
+                                  check_dtype=False, check_exact=False, rtol=0, atol=1e-12)
 
 
 def _replica_cells(run: Path) -> dict[tuple, dict]:
@@ -85,7 +98,8 @@ def test_every_replica_cell_is_unchanged(paper_run: Path) -> None:
             g = got[key][k]
             if v is None or (key[2] == "diff_p" and k != "estimate"):
                 continue  # the old cells left these empty; the difference p-value row keeps only its value
-            assert g == v, (key, k, g, v)
+            assert g == pytest.approx(v, rel=1e-9, abs=1e-12), (key, k, g, v)  # bit for bit on the old
+            # CTFP: tests/test_tables_paper.py; here CTFP comes from today's DEA engine
 
 
 def test_difference_tests_and_table1_are_unchanged(paper_run: Path) -> None:
@@ -95,12 +109,16 @@ def test_difference_tests_and_table1_are_unchanged(paper_run: Path) -> None:
         k = splits.index(d["split"])
         pair = tests[(tests["table"] == "T6") & (tests["column_a"] == f"({2 * k + 1})")
                      & (tests["column_b"] == f"({2 * k + 2})")].set_index("method")
-        assert pair.loc["permutation", "p_two_sided"] == d["perm_p_two_sided"], d["split"]
+        assert pair.loc["permutation", "p_two_sided"] == d["perm_p_two_sided"], d["split"]  # counts: exact
         assert pair.loc["permutation", "p"] == d["perm_p_one_sided"], d["split"]
-        assert pair.loc["permutation", "diff"] == d["diff"], d["split"]
-        assert pair.loc["chow", "p"] == d["chow_p"] and pair.loc["suest", "p"] == d["suest_p"], d["split"]
+        assert pair.loc["permutation", "diff"] == pytest.approx(d["diff"], rel=1e-9), d["split"]
+        assert pair.loc["chow", "p"] == pytest.approx(d["chow_p"], rel=1e-9), d["split"]
+        assert pair.loc["suest", "p"] == pytest.approx(d["suest_p"], rel=1e-9), d["split"]
     t1 = pd.read_csv(paper_run / "tables" / "table1.csv")
-    assert t1[["variable", "N", "mean", "sd", "min", "max"]].to_dict(orient="records") == BASELINE["table1"]
+    got = t1[["variable", "N", "mean", "sd", "min", "max"]].to_dict(orient="records")
+    assert [r["variable"] for r in got] == [r["variable"] for r in BASELINE["table1"]]
+    for g, w in zip(got, BASELINE["table1"], strict=True):
+        assert g == pytest.approx(w, rel=1e-12), g["variable"]
 
 
 def test_run_folder_holds_provenance(paper_run: Path) -> None:
@@ -118,26 +136,27 @@ def test_run_folder_holds_provenance(paper_run: Path) -> None:
 
 
 @pytest.mark.parametrize("names", [("headline", "hetero"), ("censored", "iv")])
-def test_posterior_summaries_are_unchanged(paper_run: Path, tmp_path: Path, names: tuple[str, ...]) -> None:
-    """The same models, sampler and seed as the recording: identical summaries (same draws, bit for bit)."""
-    study = load_study(study_path())
+def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...]) -> None:
+    """The paper study's [bayes] section, run by the pipeline on the analysis panel the old code made
+    (tests/data/paper_world_analysis.parquet: bit for bit the recording's panel), with the recording's sampler
+    and seed: identical summaries, draw for draw. The panel is the vendored one so that the Bayesian regression
+    does not depend on the DEA engine's last bits (checked above to 1e-12)."""
+    text = study_path().read_text()
     cfg = BASELINE["bayes_sampler"]
-    bayes = dataclasses.replace(study.bayes, draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"],
-                                models=tuple(m for m in study.bayes.models if m.name in names))
-    out = tmp_path / "run"
-    out.mkdir()
-    # reuse the finished data, DEA and analysis steps of the module's run (the same inputs)
-    for sub in ("run.json", "steps", "panel", "dea", "tables", "provenance"):
-        src = paper_run / sub
-        if src.is_dir():
-            import shutil
-
-            shutil.copytree(src, out / sub)
-        elif src.is_file():
-            (out / sub).write_bytes(src.read_bytes())
-    Pipeline(dataclasses.replace(study, bayes=bayes), out, progress=False).run()
+    bayes = text[text.index("[bayes]\n"):text.index("[report]")]
+    bayes = bayes.replace("draws = 1000\ntune = 1000\nchains = 4",
+                          f"draws = {cfg['draws']}\ntune = {cfg['tune']}\nchains = {cfg['chains']}")
+    blocks = bayes.split("[[bayes.models]]")
+    bayes = blocks[0] + "".join("[[bayes.models]]" + b for b in blocks[1:]
+                                if any(f'name = "{n}"' in b for n in names))
+    (tmp_path / "panel.parquet").write_bytes((Path(__file__).parent / "data" / "paper_world_analysis.parquet")
+                                             .read_bytes())
+    (tmp_path / "s.toml").write_text('[data]\npanel = "panel.parquet"\nunit = "city"\ntime = "year"\n\n' + bayes)
+    study = load_study(tmp_path / "s.toml")
+    assert [m.name for m in study.bayes.models] == list(names) and study.bayes.seed == cfg["seed"]
+    Pipeline(study, tmp_path / "run", progress=False).run()
     for name in names:
-        s = json.loads((out / "bayes" / name / "summary.json").read_text())
+        s = json.loads((tmp_path / "run" / "bayes" / name / "summary.json").read_text())
         want = BASELINE["bayes"][name]
         assert s["treatment"] == want["treatment"], name
         assert s["coefficient"] == want["coefficient"], name
