@@ -4,7 +4,7 @@ tests/data/paper_baseline.json was recorded with the old code (commit f2e1880; s
 BCC score per city-year (SHA-256 of the float64 values in city-year order, plus moments), every replica cell,
 the Table 6 difference tests, Table 1, and the posterior summaries of the five paper models at 100 draws.
 
-The posterior summaries are compared exactly (same panel, sampler and seed: the same draws). CTFP comes from
+The posterior summaries: see test_posterior_summaries_are_unchanged. CTFP comes from
 today's DEA engine, whose chunked solves (merged after the recording) move scores in the last bits, so CTFP,
 Table 1, cells and tests are held to 1e-12 / 1e-9 here; the tables engine's bit-for-bit equality on the old
 panel is tests/test_tables_paper.py, and the old panel equals this run's to 1e-12.
@@ -118,7 +118,8 @@ def test_difference_tests_and_table1_are_unchanged(paper_run: Path) -> None:
     got = t1[["variable", "N", "mean", "sd", "min", "max"]].to_dict(orient="records")
     assert [r["variable"] for r in got] == [r["variable"] for r in BASELINE["table1"]]
     for g, w in zip(got, BASELINE["table1"], strict=True):
-        assert g == pytest.approx(w, rel=1e-12), g["variable"]
+        for k in ("N", "mean", "sd", "min", "max"):
+            assert g[k] == pytest.approx(w[k], rel=1e-12), (g["variable"], k)
 
 
 def test_run_folder_holds_provenance(paper_run: Path) -> None:
@@ -135,12 +136,31 @@ def test_run_folder_holds_provenance(paper_run: Path) -> None:
     assert rec["data_source"] == "synthetic" and rec["unit"] == "city" and rec["measures"] == ["ctfp", "ctfp_bcc"]
 
 
+# The old paper.toml's [variables] and [[bayes.models]] entries, as the old pipeline passed them to
+# fit_from_spec_dict (commit f2e1880): the study file's typed models must feed the very same fits.
+OLD_VARIABLES = {"outcome": "ctfp", "treatment": "ai", "controls": ["pop", "hum", "lninf", "isu", "trade", "er", "tec"]}
+OLD_MODELS = {
+    "headline": {"name": "headline", "likelihood": "normal", "mundlak": True},
+    "censored": {"name": "censored", "likelihood": "censored", "mundlak": True},
+    "hetero": {"name": "hetero", "likelihood": "normal", "mundlak": True,
+               "by": ["g_ua", "g_resource", "g_attention", "g_envinv", "g_hum", "g_gcons"]},
+    "iv": {"name": "iv", "likelihood": "normal", "instrument": "iv_tel", "mundlak": True},
+}
+
+
 @pytest.mark.parametrize("names", [("headline", "hetero"), ("censored", "iv")])
 def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...]) -> None:
     """The paper study's [bayes] section, run by the pipeline on the analysis panel the old code made
-    (tests/data/paper_world_analysis.parquet: bit for bit the recording's panel), with the recording's sampler
-    and seed: identical summaries, draw for draw. The panel is the vendored one so that the Bayesian regression
-    does not depend on the DEA engine's last bits (checked above to 1e-12)."""
+    (tests/data/paper_world_analysis.parquet: the recording's panel to 1e-12, its CTFP bit for bit), with the
+    recording's sampler and seed.
+
+    Exact: the pipeline's summary equals, draw for draw, the old entry point (fit_from_spec_dict) fed the old
+    spec's dicts on the same panel and seed. Against the recording itself the summaries cannot be bitwise any
+    more: the Bayesian builders' merge after the recording (every data-dependent array in pm.Data, commit
+    bee25c1) changes the compiled graph and so the draws at a given seed, for the old entry point as well. They
+    are held to Monte Carlo error instead (100 draws x 2 chains)."""
+    from ctfp.inference.fit import fit_from_spec_dict
+
     text = study_path().read_text()
     cfg = BASELINE["bayes_sampler"]
     bayes = text[text.index("[bayes]\n"):text.index("[report]")]
@@ -149,21 +169,27 @@ def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...
     blocks = bayes.split("[[bayes.models]]")
     bayes = blocks[0] + "".join("[[bayes.models]]" + b for b in blocks[1:]
                                 if any(f'name = "{n}"' in b for n in names))
-    (tmp_path / "panel.parquet").write_bytes((Path(__file__).parent / "data" / "paper_world_analysis.parquet")
-                                             .read_bytes())
+    panel_file = Path(__file__).parent / "data" / "paper_world_analysis.parquet"
+    (tmp_path / "panel.parquet").write_bytes(panel_file.read_bytes())
     (tmp_path / "s.toml").write_text('[data]\npanel = "panel.parquet"\nunit = "city"\ntime = "year"\n\n' + bayes)
     study = load_study(tmp_path / "s.toml")
     assert [m.name for m in study.bayes.models] == list(names) and study.bayes.seed == cfg["seed"]
     Pipeline(study, tmp_path / "run", progress=False).run()
+    sampler = {"sampler": "pymc", "target_accept": 0.9, **cfg}
     for name in names:
         s = json.loads((tmp_path / "run" / "bayes" / name / "summary.json").read_text())
+        old = fit_from_spec_dict(pd.read_parquet(panel_file), variables=OLD_VARIABLES, model=OLD_MODELS[name],
+                                 sampler=sampler, out_dir=tmp_path / "old" / name, progress=False)
+        assert s["treatment"] == old["treatment"] and s["coefficient"] == old["coefficient"], name
+        assert s["by"] == old["by"] and s["spec"] == old["spec"], name
         want = BASELINE["bayes"][name]
-        assert s["treatment"] == want["treatment"], name
-        assert s["coefficient"] == want["coefficient"], name
-        # the summary now also stores each level's P(slope > 0); every value recorded before is unchanged
+        for key in ("treatment", "coefficient"):
+            got, rec = s[key], want[key]
+            assert abs(got["mean"] - rec["mean"]) < 0.5 * rec["sd"], (name, key, got["mean"], rec["mean"])
+            assert 0.7 < got["sd"] / rec["sd"] < 1.4, (name, key, got["sd"], rec["sd"])
         assert set(s["by"]) == set(want["by"]), name
         for split, node in want["by"].items():
-            for part, values in node.items():
-                assert {k: s["by"][split][part][k] for k in values} == values, (name, split, part)
-            for level in ("1", "0"):
+            d_got, d_rec = s["by"][split]["diff"], node["diff"]
+            assert abs(d_got["mean"] - d_rec["mean"]) < 0.5 * d_rec["sd"], (name, split)
+            for level in ("1", "0"):  # each level's P(slope > 0), stored once in the summary
                 assert 0 <= s["by"][split][level]["p_gt0"] <= 1
