@@ -5,7 +5,9 @@ likelihood, 4 chains x 1000 draws after 1000 tuning. bambi fits the same regress
 interactions, the controls, (1|city) + (1|year)) with its default priors and PyMC NUTS. Wall time includes
 building and compiling; ours also includes the log-likelihood and posterior predictive draws.
 
-Run: .venv/bin/python benchmarks/bench_bayes.py [--samplers pymc,nutpie] [--no-bambi]
+Run: .venv/bin/python benchmarks/bench_bayes.py [--samplers nutpie,pymc] [--no-bambi]
+(each sampler on its default backend, inference.sampling.DEFAULT_BACKEND: nutpie on JAX, PyMC's NUTS on C;
+`nutpie:numba` picks a backend. Compile caches as they are: benchmarks/bench_cold.py compares empty and warm.)
 Targets: < 60 s wall on 2 cores, min bulk ESS >= 1000, no divergences, >= 3x bambi's ESS/s.
 """
 
@@ -37,6 +39,7 @@ def _max_rhat(dt) -> float:  # noqa: ANN001
 
 
 def run_ours(panel, sampler: str, seed: int) -> dict:  # noqa: ANN001
+    sampler, _, backend = sampler.partition(":")
     from ctfp.inference.diagnostics import check_gate
     from ctfp.inference.sampling import SamplerConfig, sample_model
     from ctfp.models.bayes.builder import build_model
@@ -45,12 +48,13 @@ def run_ours(panel, sampler: str, seed: int) -> dict:  # noqa: ANN001
     t0 = time.perf_counter()
     spec = BayesSpec("ctfp", "ai", controls=PAPER_CONTROLS, splits=PAPER_SPLITS)
     model = build_model(panel, spec)
-    dt = sample_model(model, SamplerConfig(sampler=sampler, draws=1000, tune=1000, chains=4, seed=seed), progress=False)
+    cfg = SamplerConfig(sampler=sampler, backend=backend or None, draws=1000, tune=1000, chains=4, seed=seed)
+    dt = sample_model(model, cfg, progress=False)
     wall = time.perf_counter() - t0
     gate = check_gate(dt, warn=False)
     ess_slope = _min_ess(dt, ["beta"])[0]
     return {
-        "name": f"ctfp ({sampler})",
+        "name": f"ctfp ({sampler}:{cfg.backend})",
         "wall_s": wall,
         "min_ess": gate.min_ess_bulk,
         "min_ess_var": gate.worst_ess_var,
@@ -89,7 +93,7 @@ def run_bambi(panel, seed: int) -> dict:  # noqa: ANN001
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samplers", default="pymc,nutpie")
+    ap.add_argument("--samplers", default="nutpie,pymc")
     ap.add_argument("--no-bambi", action="store_true")
     ap.add_argument("--seed", type=int, default=20251201)
     args = ap.parse_args()

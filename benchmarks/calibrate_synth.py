@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/calibrate_synth.py [--seed N] [--no-dea]
 
-synthesize -> derive -> CTFP by the package's SBM (models.dea; global, CRS, non-oriented) -> the replicas
-(models.panel_estimators, city-clustered two-way FE; Table 4 by FE-2SLS). Prints the Table 1 comparison, how
+synthesize -> derive -> CTFP by the package's SBM (models.dea; global, CRS, non-oriented) -> the paper study's
+Tables 2-6 (`run_tables` on studies/shen_chao_2025/study.toml). Prints the Table 1 comparison, how
 far the DEA scores are from the DGP's construction target, and for each published AI coefficient whether it
 lies inside the replica's 95% interval with the same sign. Not a test: a diagnostic worth rerunning after any
 change to data/synth*.py or the derive/DEA steps. Takes a few seconds.
@@ -12,27 +12,21 @@ change to data/synth*.py or the derive/DEA steps. Takes a few seconds.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ctfp.core.errors import NumericalError
+from ctfp.core.expr import evaluate
+from ctfp.core.study_load import load_study
 from ctfp.data.derive import derive_analysis_panel
 from ctfp.data.synth import DEFAULT_SEED, synthesize_panel
 from ctfp.data.table1 import compare_table1
-from ctfp.models.panel.estimators import fit_iv, fit_ols
-
-CONTROLS = ["pop", "hum", "lninf", "isu", "trade", "er", "tec"]
-FE = ["city", "year"]
-
-
-def _cell(res, name: str, published: float) -> str:
-    i = res.names.index(name)
-    b, se = float(res.coef[i]), float(res.se[i])
-    lo, hi = b - 1.96 * se, b + 1.96 * se
-    ok = lo <= published <= hi and np.sign(b) == np.sign(published)
-    return f"{published:+.4f} | {b:+.4f} ({b / se:+.2f}) [{lo:+.4f}, {hi:+.4f}] {'OK' if ok else 'MISS'}"
+from ctfp.inference.tables import run_tables
+from ctfp.studies import study_path
 
 
 def main() -> None:
@@ -75,41 +69,21 @@ def main() -> None:
               f"  sd {r['sd_published']:7.4f} | {r['sd']:7.4f} ({r['sd_rel_diff']:+.2f})  max {r['max_published']:7.3f}"
               f" | {r['max']:7.3f}{'  FLAG' if r['flag'] else ''}")
     print(f"\ntruth: ctfp_beta_ai {truth['ctfp_beta_ai']:+.4f}; split estimands {truth['ctfp_beta_split_estimand']}")
-    print("\npublished | replica (t) [95% CI] verdict")
-    ctl = CONTROLS
-    print("T2 (1) AI      ", _cell(fit_ols(panel, "ctfp", ["ai"], absorb=FE, cluster="city"), "ai", 0.0224))
-    print("T2 (2) AI+X    ", _cell(fit_ols(panel, "ctfp", ["ai", *ctl], absorb=FE, cluster="city"), "ai", 0.0248))
-    print("T2 (3) scale   ", _cell(fit_ols(panel, "ctfp", ["scale"], absorb=FE, cluster="city"), "scale", 0.0154))
-    print("T2 (4) scale+X ", _cell(fit_ols(panel, "ctfp", ["scale", *ctl], absorb=FE, cluster="city"), "scale",
-                                   0.0172))
-    print("T3 (1) ai_kw1  ", _cell(fit_ols(panel, "ctfp", ["ai_kw1", *ctl], absorb=FE, cluster="city"), "ai_kw1",
-                                   0.1384))
-    print("T3 (2) scl_kw1 ", _cell(fit_ols(panel, "ctfp", ["scale_kw1", *ctl], absorb=FE, cluster="city"),
-                                   "scale_kw1", 0.1035))
-    lagged = panel.sort_values(["city", "year"]).copy()
-    lagged["l_ai"] = lagged.groupby("city")["ai"].shift(1)
-    lagged = lagged.dropna(subset=["l_ai"])
-    print("T3 (4) L.AI    ", _cell(fit_ols(lagged, "ctfp", ["l_ai", *ctl], absorb=FE, cluster="city"), "l_ai",
-                                   0.0270))
-    print("T3 (5) provyear", _cell(fit_ols(panel, "ctfp", ["ai", *ctl], absorb=FE, cluster="provyear"), "ai",
-                                   0.0248))
-    print("T3 (6) +newinf ", _cell(fit_ols(panel, "ctfp", ["ai", *ctl, "newinf", "gfin"], absorb=FE,
-                                           cluster="city"), "ai", 0.0235))
-    for z, pub in (("iv_tel", 0.0285), ("iv_res", 0.0530)):
-        iv = fit_iv(panel, "ctfp", "ai", z, exog=ctl, absorb=FE, cluster="city")
-        fs = iv.first_stage
-        print(f"T4 {z}     ", _cell(iv, "ai", pub),
-              f"| first stage {fs.coef[0]:.3e} (t {fs.t[0]:.2f}), KP Wald F {fs.f_stat:.1f}")
-    for m, pub in (("dig1", 0.0048), ("dig2", 0.0592), ("green1", 0.0621), ("green2", 0.0097)):
-        print(f"T5 {m:7s}    ", _cell(fit_ols(panel, m, ["ai", *ctl], absorb=FE, cluster="city"), "ai", pub))
-    for g, lvl, pub in (("g_ua", 1, 0.0254), ("g_ua", 0, -0.4827), ("g_resource", 1, -0.1356),
-                        ("g_resource", 0, 0.0276)):
-        sub = panel[panel[g] == lvl]
-        print(f"T6 {g}={lvl}  ", _cell(fit_ols(sub, "ctfp", ["ai", *ctl], absorb=FE, cluster="city"), "ai", pub),
-              f"N={len(sub)}")
-    if "ctfp_bcc" in panel.columns:
-        print("T3 (3) BCC     ", _cell(fit_ols(panel, "ctfp_bcc", ["ai", *ctl], absorb=FE, cluster="city"), "ai",
-                                       0.0343))
+    print("\npublished | replica (t) [95% CI] verdict (the paper study's tables, 100 permutations per test)")
+    panel = panel.assign(l_ai=evaluate("lag(ai)", panel, unit="city", time="year"))  # the study's derive
+    study = load_study(study_path())
+    study = replace(study, tables=tuple(replace(t, tests=tuple(replace(d, permutations=100) for d in t.tests))
+                                        for t in study.tables))
+    with tempfile.TemporaryDirectory() as tmp:
+        rep = run_tables(study, panel, Path(tmp), progress=False).replicas
+    coef = rep[(rep["kind"] == "coef") & rep["published_estimate"].notna()]
+    for r in coef.itertuples(index=False):
+        if pd.isna(r.estimate):
+            print(f"{r.table} {r.column:5s} {r.term:9s} {r.published_estimate:+.4g} | not estimated: {r.note}")
+            continue
+        ok = bool(r.sign_agrees) and bool(r.published_in_ci)
+        print(f"{r.table} {r.column:5s} {r.term:9s} {r.published_estimate:+.4g} | {r.estimate:+.4g} ({r.t:+.2f}) "
+              f"[{r.ci_low:+.4g}, {r.ci_high:+.4g}] {'OK' if ok else 'MISS'}  N={r.nobs}")
     print(f"\ntotal {time.time() - t0:.1f} s")
 
 

@@ -49,7 +49,8 @@ RECORDED_PACKAGES = (
 )
 # Entries a run folder may hold; a non-empty folder with anything else is not ours to write into.
 KNOWN_ENTRIES = ("run.json", "steps", "panel", "dea", "tables", "replicas", "bayes", "validation.json",
-                 "provenance", "figures", "report.html")
+                 "provenance", "figures", "report.html", "report.en.html", "report.zh.html", "log.txt",
+                 "notes.json")
 
 
 def package_versions() -> dict[str, str]:
@@ -144,7 +145,7 @@ class RunFolder:
     """Paths and readers/writers of one run folder (the layout in the module docstring)."""
 
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.root = Path(root).resolve()  # absolute: outputs are recorded relative to it
 
     # --- paths ----------------------------------------------------------------------------------------
     def path(self, *parts: str) -> Path:

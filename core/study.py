@@ -157,7 +157,7 @@ class BayesModel:
 @dataclass(frozen=True)
 class BayesSettings:
     run: bool = True
-    sampler: str = "pymc"
+    sampler: str = "nutpie"  # on JAX: compiles in seconds on an empty cache (docs/bayes.md, "first run")
     draws: int = 1000
     tune: int = 1000
     chains: int = 4

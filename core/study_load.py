@@ -497,7 +497,7 @@ class _Loader:
                 likelihood=likelihood, instrument=ms.str("instrument", ""), mundlak=ms.bool("mundlak", True),
                 serial=serial, censor_at=ms.float("censor_at", 1.0), priors={k: float(v) for k, v in priors.items()},
                 where=ms.at()))
-        return BayesSettings(run=s.bool("run", True), sampler=s.choice("sampler", "pymc", SAMPLERS),
+        return BayesSettings(run=s.bool("run", True), sampler=s.choice("sampler", "nutpie", SAMPLERS),
                              draws=s.int("draws", 1000, minimum=1), tune=s.int("tune", 1000, minimum=0),
                              chains=s.int("chains", 4, minimum=1), seed=s.int("seed", 1), target_accept=ta,
                              models=tuple(models), where=s.at())

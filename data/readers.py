@@ -35,8 +35,9 @@ def read_panel(path: str | os.PathLike[str], mapping: str | os.PathLike[str] | M
 
     CSV/TXT: the encoding (UTF-8 with or without BOM, UTF-16 with BOM, else GB18030, the superset of GBK) and
     the delimiter (comma, semicolon, tab, pipe) are detected and kept in `attrs["encoding"]`, `attrs["delimiter"]`.
-    Excel: the first sheet, or `sheet` (a name, also written `book.xlsx#Sheet`, or a 0-based position). Duplicated or ambiguous header names
-    (equal after stripping and case-folding, or `gdp` beside `gdp.1`) are refused in one line.
+    Excel: the first sheet, or `sheet` (a name, also written `book.xlsx#Sheet`, or a 0-based position).
+    Duplicated or ambiguous header names (equal after NFKC, stripping and case-folding, or `gdp` beside `gdp.1`)
+    are refused in one line (docs/data.md, "Reading a panel").
     """
     p = Path(path)
     if sheet is None and not p.is_file() and "#" in p.name:

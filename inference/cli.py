@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "ctfp.inference.cmd_multiverse",  # multiverse
     "ctfp.inference.cmd_panel",  # fe, iv, replicate
     "ctfp.inference.cmd_fit",  # fit
+    "ctfp.inference.cmd_table",  # table
     "ctfp.inference.cmd_report",  # report
 )
 
@@ -53,6 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ctfp: interrupted; finished steps are kept, rerun to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `ctfp data check p.csv | head`: the reader left; not an error of ctfp's
+        import os
+
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the final flush must not fail again
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 141
 
 
 def _version() -> str:

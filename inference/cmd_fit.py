@@ -38,8 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--seed", type=int, default=20251201)
     p.add_argument("--target-accept", type=float, default=0.9)
-    p.add_argument("--sampler", default="pymc", choices=("pymc", "nutpie", "numpyro"),
-                   help="NUTS implementation [pymc: fastest wall time here, see docs/bayes.md]")
+    p.add_argument("--sampler", default="nutpie", choices=("pymc", "nutpie", "numpyro"),
+                   help="NUTS implementation [nutpie on JAX: fastest first fit, see docs/bayes.md 'first run']")
     p.add_argument("--allow-failed-gate", action="store_true", help="exit 0 even when the convergence gate fails")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--out", required=True, help="output folder for posterior.nc and summary.json")

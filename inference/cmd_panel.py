@@ -1,4 +1,5 @@
-"""`ctfp fe`, `ctfp iv`, `ctfp replicate`: Stata-exact panel regressions and the paper's Tables 2–6.
+"""`ctfp fe`, `ctfp iv`, `ctfp replicate`: Stata-exact panel regressions and a study's tables (default: the
+paper's Tables 2–6).
 
 Heavy imports (pandas, scipy, rich) happen inside the handlers so `ctfp --help` stays fast.
 """
@@ -33,16 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="no small-sample correction, normal p-values (ivreg2 without `small`)")
     iv.set_defaults(func=_iv)
 
-    rep = sub.add_parser("replicate", help="the paper's Tables 2-6 beside the published numbers",
-                         description="Fit every regression of the paper's Tables 2-6 on an analysis panel "
-                                     "(default: the embedded synthetic panel) and write DIR/replicas/tableN.csv|.md, "
-                                     "cells.json and group_diffs.json.")
-    rep.add_argument("panel", nargs="?", default=None, help="panel file (raw or analysis); default: synthetic")
-    rep.add_argument("--out", required=True, help="output folder (files go to OUT/replicas/)")
-    rep.add_argument("--permutations", type=int, default=1000, help="permutations per Table 6 split (1000)")
-    rep.add_argument("--permutation-level", choices=("city", "observation"), default="city",
-                     help="permute whole cities (default, keeps the panel structure) or single city-years")
-    rep.add_argument("--seed", type=int, default=20251201, help="seed of the permutations")
+    rep = sub.add_parser("replicate", help="a study's tables beside its published numbers (default: the paper's "
+                                           "Tables 2-6)",
+                         description="Estimate every [[tables]] column of a study file (default: the shipped "
+                                     "Shen & Chao 2025 study) on a panel (default: the study's; for the paper the "
+                                     "embedded synthetic panel) and write DIR/tables/replicas.csv, columns.csv, "
+                                     "tests.csv and one Markdown file per table.")
+    rep.add_argument("panel", nargs="?", default=None, help="panel file (raw or analysis); default: the study's")
+    rep.add_argument("--out", required=True, help="output folder (files go to OUT/tables/)")
+    rep.add_argument("--study", default=None, help="study file (default: the paper's, studies/shen_chao_2025)")
+    rep.add_argument("--permutations", type=int, default=None,
+                     help="permutations of every permutation test (default: as the study file says)")
+    rep.add_argument("--permutation-level", choices=("unit", "obs"), default=None,
+                     help="permute whole units' label paths or single observations (default: as the study says)")
+    rep.add_argument("--seed", type=int, default=None,
+                     help="seed of the k-th permutation test = SEED + k (default: the study file's seeds)")
     rep.add_argument("--quiet", action="store_true", help="no progress lines")
     rep.set_defaults(func=_replicate)
 
@@ -163,21 +169,52 @@ def _f(x: float, spec: str) -> str:
 
 
 def _replicate(args: argparse.Namespace) -> int:
+    """A study's tables (default: the paper's Tables 2-6) on a panel: `run_tables` and a one-line summary."""
     from pathlib import Path
 
+    from ctfp.core.atomic import check_output_path
     from ctfp.core.errors import InputError
+    from ctfp.core.study_load import load_study
     from ctfp.inference.prepare import load_analysis_panel
-    from ctfp.inference.replicate import run_replicas
+    from ctfp.inference.tables import run_tables
+    from ctfp.studies import study_path
 
-    if args.permutations < 1:
+    if args.permutations is not None and args.permutations < 1:
         raise InputError(f"--permutations must be at least 1, got {args.permutations}")
-    panel = load_analysis_panel(args.panel, progress=not args.quiet)
-    out = run_replicas(panel, Path(args.out) / "replicas", permutations=args.permutations, seed=args.seed,
-                       progress=not args.quiet, permutation_level=args.permutation_level)
-    coef = [c for c in out["cells"] if c["kind"] == "coef" and c["published_coef"] is not None]
-    est = [c for c in coef if c["replica_coef"] is not None]
-    sign = sum(bool(c["same_sign"]) for c in est)
-    star = sum(bool(c["same_stars"]) for c in est)
-    print(f"{len(est)} of {len(coef)} published coefficients replicated: same sign {sign}, same stars {star}; "
-          f"tables in {Path(args.out) / 'replicas'}", file=sys.stdout)
+    check_output_path(args.out, "folder")  # before the panel is scored and the tables fitted
+    check_output_path(Path(args.out) / "tables", "folder")
+    study = load_study(args.study or study_path())
+    if not study.tables:
+        raise InputError(f"{study.label}: the study has no [[tables]] to replicate; add them (docs/study.md)")
+    study = _override_tests(study, args.permutations, args.permutation_level, args.seed)
+    panel = load_analysis_panel(args.panel, study=study, progress=not args.quiet)
+    res = run_tables(study, panel, Path(args.out), progress=not args.quiet)
+    rep = res.replicas
+    coef = rep[(rep["kind"] == "coef") & rep["published_estimate"].notna()]
+    est = coef[coef["estimate"].notna()]
+    print(f"{len(est)} of {len(coef)} published coefficients replicated: same sign "
+          f"{int(est['sign_agrees'].fillna(False).sum())}, same stars {int(est['stars_agree'].fillna(False).sum())}, "
+          f"published inside the CI {int(est['published_in_ci'].fillna(False).sum())}; "
+          f"tables in {Path(args.out) / 'tables'}", file=sys.stdout)
     return 0
+
+
+def _override_tests(study: Any, permutations: int | None, level: str | None, seed: int | None) -> Any:
+    """The study with its permutation tests' settings overridden from the command line (the k-th permutation
+    test gets seed SEED + k, as the paper's study numbers its seeds)."""
+    from dataclasses import replace
+
+    if permutations is None and level is None and seed is None:
+        return study
+    k = 0
+    tables = []
+    for t in study.tables:
+        tests = []
+        for d in t.tests:
+            if d.method == "permutation":
+                d = replace(d, permutations=permutations or d.permutations, level=level or d.level,
+                            seed=d.seed if seed is None else seed + k)
+                k += 1
+            tests.append(d)
+        tables.append(replace(t, tests=tuple(tests)))
+    return replace(study, tables=tuple(tables))

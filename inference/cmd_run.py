@@ -29,6 +29,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="fewer draws (2 chains x 300) and permutations (200): a fast look, not for a paper")
     p.add_argument("--no-bayes", action="store_true", help="skip the Bayesian models")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--verbose", action="store_true",
+                   help="show third-party warnings raw (default: RUNDIR/log.txt, each kind said once)")
 
 
 def _execute(study_path: str | Path, out: str, args: argparse.Namespace, panel: str | None = None) -> int:
@@ -47,7 +49,7 @@ def _execute(study_path: str | Path, out: str, args: argparse.Namespace, panel: 
     if args.no_bayes:
         study = without_bayes(study)
     # the pipeline's closing summary ends with the report's path
-    Pipeline(study, out, console=Console(stderr=True), progress=not args.no_progress).run()
+    Pipeline(study, out, console=Console(stderr=True), progress=not args.no_progress, verbose=args.verbose).run()
     return 0
 
 

@@ -156,6 +156,6 @@ def fit_from_spec_dict(
     A failed gate is recorded in summary.json and printed loudly; the pipeline carries on.
     """
     spec = spec_from_dicts(variables, model, unit, time_col)
-    keys = ("sampler", "draws", "tune", "chains", "seed", "target_accept")
+    keys = ("sampler", "draws", "tune", "chains", "seed", "target_accept", "backend")
     cfg = SamplerConfig(**{k: sampler[k] for k in keys if k in sampler})
     return fit_spec(panel, spec, cfg, out_dir, progress=progress, source=str(panel.attrs.get("source", "panel")))

@@ -51,11 +51,12 @@ class Pipeline:
     """Runs the steps of one study into one run folder."""
 
     def __init__(self, study: Study, out_dir: str | Path, *, console: Console | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, verbose: bool = False) -> None:
         self.study = study
         self.rf = RunFolder(check_out_dir(out_dir))
         self.console = console or Console(stderr=True)
         self.progress = progress
+        self.verbose = verbose  # third-party warnings raw; otherwise log.txt and one plain note per kind
         from ctfp.data.study_panel import preset_of
 
         self.preset = preset_of(study)
@@ -64,8 +65,21 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------------
     def run(self) -> Path:
-        s = self.study
+        from ctfp.inference.quiet import quiet
+
         self.rf.root.mkdir(parents=True, exist_ok=True)
+        with quiet(self.rf.root, verbose=self.verbose) as self._quiet:
+            self._run_steps()
+        self._section("report")
+        from ctfp.reports import build_report, print_summary
+
+        with quiet(self.rf.root, verbose=self.verbose) as q, q.step("report"):
+            path = build_report(self.rf.root)
+        print_summary(self.rf.root)
+        return path
+
+    def _run_steps(self) -> None:
+        s = self.study
         old = self.rf.read_record() if self.rf.run_json.is_file() else None
         if old is not None and old.schema < 2:  # an old layout: start afresh rather than mix artefacts
             clear_run_folder(self.rf.root)
@@ -98,12 +112,6 @@ class Pipeline:
                 fp = object_fingerprint([fp_analysis, sampler, semantic(model)])
                 self._step(f"bayes-{model.name}", fp, lambda m=model: self._step_bayes(m), upstream=("analysis",))
         self._validation()
-        self._section("report")
-        from ctfp.reports import build_report, print_summary
-
-        path = build_report(self.rf.root)
-        print_summary(self.rf.root)
-        return path
 
     # ------------------------------------------------------------------------------------------------
     def _record(self) -> None:
@@ -155,7 +163,8 @@ class Pipeline:
             self.console.print(f"[dim]{name} changed: removed the results of {', '.join(gone)}[/dim]")
         self._section(name)
         t0 = time.perf_counter()
-        outputs = fn()
+        with self._quiet.step(name):
+            outputs = fn()
         wall = time.perf_counter() - t0
         self.rf.mark_done(name, fingerprint, outputs, upstream=upstream, wall_s=wall)
         self.console.print(f"✓ {name} ({wall:.1f} s)")

@@ -8,7 +8,6 @@ Pure functions over the typed `Study`; the pipeline writes what they return into
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,8 +141,8 @@ def needed_columns(study: Study, *, include_made: bool = False) -> list[tuple[st
     for i, t in enumerate(s.tables):
         for j, c in enumerate(t.columns):
             at = f"[[tables]] '{t.id}' column '{c.id}'"
-            out += [(n, f"{s.where('tables', i, 'columns', j, 'formula')}: {at} formula '{c.formula}'")
-                    for n in formula_names(c.formula)]
+            where = f"{s.where('tables', i, 'columns', j, 'formula')}: {at} formula '{c.formula}'"
+            out += [(n, where) for n in formula_names(c.formula, where)]
             out += [(n, f"{s.where('tables', i, 'columns', j, 'cluster')}: {at} cluster") for n in c.cluster]
     for i, b in enumerate(s.bayes.models):
         if b.formula:  # a bambi formula: the names it reads (group terms' factors included)
@@ -183,7 +182,8 @@ def preflight(study: Study, frame: pd.DataFrame) -> None:
     for i, t in enumerate(s.tables):
         for j, c in enumerate(t.columns):
             at = f"[[tables]] '{t.id}' column '{c.id}'"
-            for name in [*formula_names(c.formula), *c.cluster]:
+            for name in [*formula_names(c.formula, f"{s.where('tables', i, 'columns', j, 'formula')}: {at}"),
+                         *c.cluster]:
                 if name not in have:
                     close = difflib.get_close_matches(name, sorted(have), n=1)
                     hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -205,11 +205,14 @@ def preflight(study: Study, frame: pd.DataFrame) -> None:
                              "derive the column in [data.derive]")
 
 
-_FORMULA_FUNCS = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
-_IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b(?!\s*=(?!=))")  # not a keyword argument (ref=1)
 
 
-def formula_names(formula: str) -> list[str]:
-    """Column names a fixest-style formula reads (function names such as log(...) or i(...) left out)."""
-    funcs = set(_FORMULA_FUNCS.findall(formula))
-    return list(dict.fromkeys(t for t in _IDENT.findall(formula) if t not in funcs))
+def formula_names(formula: str, where: str = "") -> list[str]:
+    """Column names a fixest-style formula reads (the tables engine's parser); InputError at `where` when the
+    formula is not one it can estimate."""
+    from ctfp.models.panel.formula import FormulaError, parse_formula
+
+    try:
+        return list(parse_formula(formula).columns)
+    except FormulaError as err:
+        raise InputError(f"{where}: {err}" if where else str(err)) from None

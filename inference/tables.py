@@ -296,10 +296,11 @@ def _check_test(study: Study, t: Table, test: DiffTest, fits: dict[str, ColumnFi
         if test.method == "permutation" and set(a.formula.fe) != {unit, time}:
             raise InputError(f"{at}: the permutation test re-estimates two-way FE regressions; the columns must "
                              f"absorb exactly {unit} + {time} (they absorb {' + '.join(a.formula.fe) or 'nothing'})")
-        if test.method == "chow" and len(a.formula.fe) != 2:
-            raise InputError(f"{at}: the interacted Chow test needs two fixed effects (e.g. {unit} + {time})")
-        if test.method == "chow" and len(a.column.cluster) != 1:
-            raise InputError(f"{at}: the interacted Chow test needs one cluster variable")
+        if test.method == "chow" and not a.formula.fe:
+            raise InputError(f"{at}: the interacted Chow test interacts the fixed effects with the group; the "
+                             "columns absorb none (add e.g. | unit + year)")
+        if test.method == "chow" and len(a.column.cluster) > 1:
+            raise InputError(f"{at}: the interacted Chow test takes one cluster variable (or none: robust)")
     if test.method == "suest" and len(a.column.cluster) > 1:
         raise InputError(f"{at}: SUEST needs one cluster variable (or none)")
     if test.method == "permutation" and test.permutations < 1:
@@ -339,8 +340,8 @@ def _run_test(study: Study, t: Table, test: DiffTest, a: ColumnFit, b: ColumnFit
             if pt.n_invalid:
                 rec["note"] = f"{pt.n_invalid} permutation(s) not estimable, excluded"
         elif test.method == "chow":
-            res, _ = gd.chow_interacted(work.assign(**{_GROUP: group}), f.outcome, x, _GROUP, unit=f.fe[0],
-                                        time=f.fe[1], cluster=a.column.cluster[0])
+            res, _ = gd.chow_interacted(work.assign(**{_GROUP: group}), f.outcome, x, _GROUP, absorb=f.fe,
+                                        cluster=a.column.cluster[0] if a.column.cluster else "")
             name = f"{test.term}__x__{_GROUP}"
             p = float(res.p[res.index(name)])
             rec.update(p=p, p_two_sided=p)
@@ -379,8 +380,14 @@ def _published(study: Study, keys: set[tuple[str, str, str]]) -> pd.DataFrame | 
             problems.append(f"{at}: table '{rec['table']}' is not a table of the study "
                             f"({', '.join(tables) or 'none'})")
         elif not any(k[:2] == key[:2] for k in keys):
-            problems.append(f"{at}: table {rec['table']} has no column '{rec['column']}' "
-                            f"({', '.join(c.id for c in t.columns)}; a difference test is 'A-B')")
+            ids = [c.id for c in t.columns]
+            pair = next(((a, rec["column"][len(a) + 1:]) for a in ids if rec["column"].startswith(f"{a}-")), None)
+            if pair is not None and pair[1] in ids:
+                problems.append(f"{at}: table {rec['table']} has no difference test between {pair[0]} and "
+                                f"{pair[1]}; add one to its tests or drop the row")
+            else:
+                problems.append(f"{at}: table {rec['table']} has no column '{rec['column']}' ({', '.join(ids)}; "
+                                "a difference test is 'A-B')")
         else:
             have = sorted({k[2] for k in keys if k[:2] == key[:2]})
             problems.append(f"{at}: {rec['table']} {rec['column']} has no term '{rec['term']}' "

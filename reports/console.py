@@ -48,21 +48,29 @@ def _table1(run: RunFolder) -> Any | None:
 def _replicas(run: RunFolder) -> Any | None:
     from rich.table import Table
 
-    if not run.cells:
+    data = run.tables
+    if data is None:
         return None
+    rep = data.replicas
+    coef = rep[(rep["kind"].astype(str) == "coef") & rep["published_estimate"].notna()] \
+        if "published_estimate" in rep else rep.iloc[0:0]
+    if coef.empty:
+        return None
+    head = data.headline()
     t = Table(title="Replicas vs published coefficients (agreement counts per table)", title_justify="left")
-    for col in ("table", "coef. cells", "same sign", "same stars", "pub. in 95% CI", "AI: published", "AI: replica"):
+    for col in ("table", "coef. cells", "same sign", "same stars", "pub. in 95% CI"):
         t.add_column(col, justify="left" if col == "table" else "right", no_wrap=True)
-    for tab in tables.REPLICA_TABLES:
-        recs = [c for c in run.cells if str(c["table"]) == tab and c.get("same_sign") is not None]
-        if not recs:
+    for tab in data.table_ids:
+        recs = coef[coef["table"].astype(str) == tab]
+        if recs.empty:
             continue
-        first = next((c for c in recs if c["row"] == "AI"), recs[0])
-        t.add_row(tab, str(len(recs)), *(str(sum(bool(c.get(k)) for c in recs))
-                                         for k in ("same_sign", "same_stars", "published_in_ci")),
-                  f"{first['column']} {fmt_coef(first['published_coef'], first.get('published_stars'))} "
-                  f"{fmt_t(first.get('published_t'))}",
-                  f"{fmt_coef(first['replica_coef'], first.get('replica_stars'))} {fmt_t(first.get('replica_t'))}")
+        t.add_row(tab, str(len(recs)), *(str(int(sum(bool(tables._truth(v)) for v in recs[k])))
+                                         for k in ("sign_agrees", "stars_agree", "published_in_ci")))
+    if head is not None:
+        t.caption = (f"{head['table']} {head['column']} {head['label']}: published "
+                     f"{fmt_coef(head.get('published_estimate'), head.get('published_stars'))} "
+                     f"{fmt_t(head.get('published_t'))} · replica {fmt_coef(head['estimate'], head.get('stars'))} "
+                     f"{fmt_t(head.get('t'))}")
     return t
 
 
@@ -93,7 +101,8 @@ def _hetero(run: RunFolder) -> Any | None:
     diffs = post.slope_diffs(fit) if fit is not None and fit.has_posterior else None
     if diffs is None:
         return None
-    perm = {d["split"]: d for d in run.diffs or []}
+    tests = tables.split_tests(run)
+    perm = {d["split"]: d for d in (tests.to_dict("records") if tests is not None else [])}
     t = Table(title="Group differences (group 1 − group 0)", title_justify="left")
     for col in ("split", "posterior mean", "95% ETI", "P(diff>0)", "replica perm. p", "paper p"):
         t.add_column(col, justify="left" if col == "split" else "right")
@@ -117,7 +126,7 @@ def _validation(run: RunFolder) -> Any | None:
     return t
 
 
-def print_summary(run_dir: str | Path, console: Any | None = None) -> None:
+def print_summary(run_dir: str | Path, console: Any | None = None, report: Path | None = None) -> None:
     """Print the run's headline numbers: data source, replicas, posterior effects and gates, claims."""
     run = load_run(run_dir)
     con = _console(console)
@@ -132,6 +141,6 @@ def print_summary(run_dir: str | Path, console: Any | None = None) -> None:
             con.print(piece)
     if all(p is None for p in pieces):
         con.print("nothing estimated yet in this run folder (no replicas/, bayes/ or validation.json)")
-    report = run.root / "report.html"
+    report = report if report is not None else run.root / "report.html"
     if report.is_file():
         con.print(f"report: {report}")

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ctfp.reports.i18n import _, current_language
 from ctfp.reports.style import (
     CI_KIND,
     CI_LABEL,
@@ -22,6 +23,25 @@ from ctfp.reports.style import (
     split_label,
 )
 
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "SimHei", "Microsoft YaHei", "PingFang SC")
+
+
+def cjk_font() -> str | None:
+    """The first installed font that draws Chinese (matplotlib's font manager, at run time), or None."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    found = next((n for n in CJK_FONTS if n in names), None)
+    if found is None:  # matplotlib's font cache predates the font's installation: add the files it lacks
+        known = {f.fname for f in font_manager.fontManager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known and any(k in path for k in ("CJK", "Han", "WenQuanYi", "wqy")):
+                font_manager.fontManager.addfont(path)
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        found = next((n for n in CJK_FONTS if n in names), None)
+    return found
+
 
 def _plt() -> Any:
     import matplotlib
@@ -30,6 +50,12 @@ def _plt() -> Any:
     import matplotlib.pyplot as plt
 
     plt.rcParams.update(MPL_RC)
+    if current_language() == "zh":  # Chinese labels need a CJK font first in the list; minus signs stay ASCII
+        font = cjk_font()
+        if font is not None:
+            plt.rcParams["font.sans-serif"] = [font, *plt.rcParams["font.sans-serif"]]
+            plt.rcParams["font.family"] = "sans-serif"
+            plt.rcParams["axes.unicode_minus"] = False
     return plt
 
 
@@ -40,17 +66,17 @@ def ctfp_distribution(df: pd.DataFrame) -> Any:
     at1 = y >= 1 - 1e-6
     fig, ax = plt.subplots(figsize=(7.5, 3.4), layout="constrained")
     bins = np.linspace(0, 1, 41)
-    ax.hist(y[~at1], bins=bins[:-1], color=NEUTRAL, alpha=0.75, label="CTFP < 1")
+    ax.hist(y[~at1], bins=bins[:-1], color=NEUTRAL, alpha=0.75, label=_("CTFP < 1"))
     width = bins[1] - bins[0]
-    ax.bar(1.0 + width, at1.sum(), width=width * 1.6, color=FRONTIER, label="CTFP = 1 (frontier)")
-    ax.annotate(f"{at1.sum()} city-years at 1\n({at1.mean():.1%})", (1.0 + width, at1.sum()),
+    ax.bar(1.0 + width, at1.sum(), width=width * 1.6, color=FRONTIER, label=_("CTFP = 1 (frontier)"))
+    ax.annotate(_("{n} at 1\n({share})", n=int(at1.sum()), share=f"{at1.mean():.1%}"), (1.0 + width, at1.sum()),
                 xytext=(0, 6), textcoords="offset points", ha="center", va="bottom", color=FRONTIER, fontsize=9)
-    ax.axvline(y.mean(), color=REPLICA, lw=1.2, ls="--", label=f"mean {y.mean():.3f}")
-    ax.set_xlabel("CTFP (SBM, undesirable CO2)")
-    ax.set_ylabel("city-years")
+    ax.axvline(y.mean(), color=REPLICA, lw=1.2, ls="--", label=_("mean {v}", v=f"{y.mean():.3f}"))
+    ax.set_xlabel(_("CTFP (SBM, undesirable CO2)"))
+    ax.set_ylabel(_("number of observations"))
     ax.set_xlim(0, 1.1)
     ax.set_ylim(0, max(ax.get_ylim()[1], at1.sum() * 1.3))
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper right", bbox_to_anchor=(0.97, 1.0))  # the frontier bar is short: its corner is free
     return fig
 
 
@@ -64,8 +90,8 @@ def ctfp_ranking(by_city: pd.DataFrame) -> Any:
     ax.barh(np.arange(n), order["mean_ctfp"], color=colors, height=0.75)
     ax.set_yticks(np.arange(n), order["name"].astype(str), fontsize=7 if n > 40 else 8)
     ax.set_ylim(-0.7, n - 0.3)
-    ax.set_xlabel("mean CTFP over the years")
-    ax.set_title("Ranking by city (orange: on the frontier in some year)", loc="left")
+    ax.set_xlabel(_("mean CTFP over the years"))
+    ax.set_title(_("Ranking by city (orange: on the frontier in some year)"), loc="left")
     ax.grid(axis="y", visible=False)
     return fig
 
@@ -78,14 +104,14 @@ def ctfp_by_year(by_year: pd.DataFrame) -> Any:
     fig, (ay, az_) = plt.subplots(1, 2, figsize=(9, 2.8), layout="constrained")
     ay.plot(by_year["year"], by_year["mean_ctfp"], marker="o", color=REPLICA)
     ay.fill_between(by_year["year"], by_year["mean_ctfp"] - by_year["sd_ctfp"],
-                    by_year["mean_ctfp"] + by_year["sd_ctfp"], color=REPLICA, alpha=0.15, label="± 1 sd")
-    ay.set_title("Mean CTFP by year", loc="left")
+                    by_year["mean_ctfp"] + by_year["sd_ctfp"], color=REPLICA, alpha=0.15, label=_("± 1 sd"))
+    ay.set_title(_("Mean CTFP by year"), loc="left")
     ay.legend(loc="upper left")
     az_.bar(by_year["year"], by_year["share_efficient"], color=FRONTIER)
-    az_.set_title("Share of cities on the frontier (CTFP = 1)", loc="left")
+    az_.set_title(_("Share of cities on the frontier (CTFP = 1)"), loc="left")
     az_.yaxis.set_major_formatter(PercentFormatter(1.0))
     for a in (ay, az_):
-        a.set_xlabel("year")
+        a.set_xlabel(_("year"))
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
@@ -141,13 +167,13 @@ def heterogeneity_forest(slopes_tree: Any | None, freq: pd.DataFrame | None) -> 
                 ax.plot(r.published_coef, y - off, "D", mfc="none", mec=PUBLISHED, ms=6)
     ax.axvline(0, color="k", lw=0.8)
     handles = [
-        plt.Line2D([], [], color=POSTERIOR, lw=2.5, marker="o", label=f"posterior mean, 50% and {CI_LABEL}"),
-        plt.Line2D([], [], color=REPLICA, lw=1.4, marker="s", ms=5, label="split-sample FE replica, 95% CI"),
-        plt.Line2D([], [], color=PUBLISHED, lw=0, marker="D", mfc="none", label="published (Table 6)"),
+        plt.Line2D([], [], color=POSTERIOR, lw=2.5, marker="o", label=_("posterior mean, 50% and {ci}", ci=_(CI_LABEL))),
+        plt.Line2D([], [], color=REPLICA, lw=1.4, marker="s", ms=5, label=_("split-sample FE replica, 95% CI")),
+        plt.Line2D([], [], color=PUBLISHED, lw=0, marker="D", mfc="none", label=_("published")),
     ]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=3, fontsize=8)
-    ax.set_xlabel("effect of AI (hundred invention patents) on CTFP")
-    fig.suptitle("AI effect by city group: posterior vs split-sample replica vs published", x=0.02, ha="left",
+    ax.set_xlabel(_("effect of the treatment on the outcome"))
+    fig.suptitle(_("Effect by group: posterior vs split-sample replica vs published"), x=0.02, ha="left",
                  fontsize=11)
     if slopes_tree is not None:  # ArviZ's figure has no layout engine: leave room for title and legend
         fig.subplots_adjust(top=1 - 0.55 / fig.get_figheight(), bottom=0.9 / fig.get_figheight())
@@ -173,18 +199,18 @@ def difference_posteriors(tree: Any, diffs: pd.DataFrame, freq_diffs: pd.DataFra
     for r in diffs.itertuples(index=False):
         ax = pc.get_target("slope_diff", {"split": r.split})
         ax.axvline(0, color="k", lw=0.8)
-        text = f"P(diff > 0) = {r.p_gt0:.3f}"
+        text = _("P(diff > 0) = {p}", p=f"{r.p_gt0:.3f}")
         if fd is not None and r.split in fd.index:
             rec = fd.loc[r.split]
             if pd.notna(rec.get("diff")):
                 ax.axvline(rec["diff"], color=REPLICA, lw=1.2, ls="--")
             if pd.notna(rec.get("perm_p_one_sided")):
-                text += f"\nreplica perm. p = {rec['perm_p_one_sided']:.3f}"
+                text += "\n" + _("replica perm. p = {p}", p=f"{rec['perm_p_one_sided']:.3f}")
             if pd.notna(rec.get("published_p")):
-                text += f" · paper p = {rec['published_p']:.3f}"
+                text += " · " + _("published p = {p}", p=f"{rec['published_p']:.3f}")
         ax.set_title(f"{split_label(r.split)}\n{text}", fontsize=9, loc="left")
-    fig.suptitle(f"Between-group difference (group 1 − group 0): posterior with {CI_LABEL} (bar); dashed: "
-                 "replica difference", x=0.02, ha="left", fontsize=10)
+    fig.suptitle(_("Between-group difference (group 1 − group 0): posterior with {ci} (bar); dashed: replica "
+                   "difference", ci=_(CI_LABEL)), x=0.02, ha="left", fontsize=10)
     height = fig.get_figheight()
     fig.subplots_adjust(hspace=0.85, wspace=0.12, left=0.04, right=0.98, top=1 - 1.05 / height,
                         bottom=0.35 / height)
@@ -210,7 +236,7 @@ def ppc_mass_at_one(stats: dict[str, dict[str, Any]]) -> Any:
             ax_d.hist(rep[i], bins=bins, histtype="step", color=POSTERIOR, alpha=0.15, density=True)
         ax_d.hist(y, bins=bins, histtype="step", color="k", lw=1.6, density=True)
         ax_d.axvline(1.0, color=FRONTIER, lw=1, ls=":")
-        ax_d.set_title(f"{name}: observed (black) vs 40 replicated panels (green)", loc="left", fontsize=9)
+        ax_d.set_title(_("{name}: observed (black) vs 40 replicated panels (green)", name=name), loc="left", fontsize=9)
         shares = s["shares"]
         if np.ptp(shares) > 0:
             ax_s.hist(shares, bins=25, color=POSTERIOR, alpha=0.6)
@@ -218,7 +244,7 @@ def ppc_mass_at_one(stats: dict[str, dict[str, Any]]) -> Any:
             ax_s.bar([shares[0]], [len(shares)], width=0.01, color=POSTERIOR, alpha=0.6)
         ax_s.axvline(s["observed"], color="k", lw=1.6)
         ax_s.set_xlim(-0.01, max(0.05, s["observed"] * 2, float(shares.max()) * 1.1))
-        ax_s.set_title(f"share of CTFP = 1: observed {s['observed']:.3f}, replicated {s['mean']:.3f}",
+        ax_s.set_title(_("share of CTFP = 1: observed {o}, replicated {r}", o=f"{s['observed']:.3f}", r=f"{s['mean']:.3f}"),
                        loc="left", fontsize=9)
         ax_s.xaxis.set_major_formatter(PercentFormatter(1.0))
     return fig

@@ -16,8 +16,8 @@ import pandas as pd
 from ctfp.core.errors import InputError
 from ctfp.core.runfolder import RunFolder as Schema
 from ctfp.core.runfolder import read_json
+from ctfp.reports.tabledata import TableData, load_table_data
 
-CELL_KEYS = ("table", "column", "row", "published_coef", "replica_coef")
 DIFF_KEYS = ("split", "coef_1", "coef_0", "diff")
 CLAIM_KEYS = ("claim_id", "claim", "replica_verdict", "posterior_verdict")
 # Likelihoods that put probability mass at exactly CTFP = 1; LOO compares only these among themselves.
@@ -106,7 +106,7 @@ class RunFolder:
     run: dict[str, Any] | None
     panel: pd.DataFrame | None
     scores: pd.DataFrame | None
-    cells: list[dict[str, Any]] | None
+    tables: TableData | None  # tables/replicas.csv, columns.csv, tests.csv (or an old replicas/cells.json)
     diffs: list[dict[str, Any]] | None
     validation: list[dict[str, Any]] | None
     models: dict[str, ModelFit] = field(default_factory=dict)
@@ -118,7 +118,11 @@ class RunFolder:
 
     @property
     def synthetic(self) -> bool:
-        return self.data_source.lower() == "synthetic"
+        """Any input synthetic: the run's data source, or an input recorded as synthetic."""
+        run = self.run or {}
+        inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
+        flagged = any(isinstance(v, dict) and v.get("synthetic") for v in inputs.values())
+        return self.data_source.lower() == "synthetic" or bool(run.get("synthetic")) or flagged
 
     def ctfp_frame(self) -> pd.DataFrame | None:
         """city, year, ctfp (+ city_name, province when the panel has them): DEA scores first, else the panel."""
@@ -161,10 +165,9 @@ def load_run(run_dir: str | Path) -> RunFolder:
     if scores is not None:
         scores = scores.rename(columns=as_paper)
     table1 = read_csv(schema.table1_csv, "Table 1", ("variable",))
-    cells_path = schema.legacy_replicas_dir / "cells.json"
     diffs_path = schema.legacy_replicas_dir / "group_diffs.json"
     val_path = schema.validation_json
-    cells = _records(read_json(cells_path, "replica cells"), cells_path, "replica cells", CELL_KEYS)
+    tables = load_table_data(root)
     diffs = _records(read_json(diffs_path, "group differences"), diffs_path, "group differences", DIFF_KEYS)
     validation = _records(read_json(val_path, "validation"), val_path, "validation", CLAIM_KEYS)
     models: dict[str, ModelFit] = {}
@@ -175,4 +178,4 @@ def load_run(run_dir: str | Path) -> RunFolder:
             raise InputError(f"{schema.summary_json(name)}: fit summary must be a JSON object")
         if summary is not None or schema.posterior_nc(name).is_file():
             models[name] = ModelFit(name, folder, summary)
-    return RunFolder(root, run, panel, scores, cells, diffs, validation, models, table1)
+    return RunFolder(root, run, panel, scores, tables, diffs, validation, models, table1)

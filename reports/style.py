@@ -20,16 +20,6 @@ CI_PROB = 0.95
 CI_KIND = "eti"  # equal-tailed: the 2.5% and 97.5% posterior quantiles
 CI_LABEL = "95% ETI (equal-tailed interval)"
 
-SPLIT_LABELS: dict[str, tuple[str, str, str]] = {
-    # split column -> (split name, level "1" label, level "0" label)
-    "g_ua": ("Urban agglomeration", "UA city", "non-UA city"),
-    "g_resource": ("Resource endowment", "resource-based", "non-resource"),
-    "g_attention": ("Gov. environmental attention", "high attention", "low attention"),
-    "g_envinv": ("Environmental investment", "high investment", "low investment"),
-    "g_hum": ("Human capital", "high human capital", "low human capital"),
-    "g_gcons": ("Green consumption", "high green consumption", "low green consumption"),
-}
-
 MPL_RC: dict[str, Any] = {
     "figure.dpi": 100,
     "savefig.dpi": 110,
@@ -45,11 +35,16 @@ MPL_RC: dict[str, Any] = {
 
 
 def split_label(split: str) -> str:
-    return SPLIT_LABELS.get(split, (split, "1", "0"))[0]
+    from ctfp.reports.i18n import split_names
+
+    names = split_names(split)
+    return names[0] if names else split
 
 
 def level_label(split: str, level: str) -> str:
-    names = SPLIT_LABELS.get(split, (split, "group 1", "group 0"))
+    from ctfp.reports.i18n import _, split_names
+
+    names = split_names(split) or (split, _("group 1"), _("group 0"))
     return names[1] if str(level) == "1" else names[2]
 
 

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ctfp.reports import posterior as post
+from ctfp.reports.i18n import SPLITS, _
+from ctfp.reports.regtable import RegTable, build_regtable
 from ctfp.reports.runfolder import RunFolder
 from ctfp.reports.style import (
     CI_LABEL,
@@ -29,22 +31,7 @@ from ctfp.reports.style import (
     split_label,
     stars_from_p,
 )
-
-REPLICA_TABLES = ("2", "3", "4", "5", "6")
-TABLE_TITLES = {
-    "2": "Table 2 · Baseline two-way FE regressions",
-    "3": "Table 3 · Robustness checks",
-    "4": "Table 4 · FE-2SLS with historical instruments",
-    "5": "Table 5 · Mechanisms",
-    "6": "Table 6 · Split-sample heterogeneity",
-}
-SCALAR_ROWS = {"N": 0, "R2": 4, "KP_LM": 3, "KP_LM_p": 4, "KP_F": 3, "diff_p": 3}
-# Table 6 columns of the paper: (split, level); used when the published cells do not say.
-TABLE6_COLUMNS = {
-    "(1)": ("g_ua", "1"), "(2)": ("g_ua", "0"), "(3)": ("g_resource", "1"), "(4)": ("g_resource", "0"),
-    "(5)": ("g_attention", "1"), "(6)": ("g_attention", "0"), "(7)": ("g_envinv", "1"), "(8)": ("g_envinv", "0"),
-    "(9)": ("g_hum", "1"), "(10)": ("g_hum", "0"), "(11)": ("g_gcons", "1"), "(12)": ("g_gcons", "0"),
-}
+from ctfp.reports.tabledata import TableData
 
 
 @dataclass
@@ -65,6 +52,11 @@ class Table:
     rows: list[list[Cell]] = field(default_factory=list)
     frame: pd.DataFrame | None = None
     note: str = ""
+
+
+def _cols(*names: str) -> list[str]:
+    """Column headings in the report's language."""
+    return [_(n) for n in names]
 
 
 def num(x: Any) -> float | None:
@@ -89,18 +81,19 @@ def table1(run: RunFolder) -> Table | None:
         return None
     from ctfp.data.table1 import DEFAULT_TOLERANCE
 
-    if "mean_published" not in cmp.columns:
-        t = Table("table1", "Table 1 · Descriptive statistics", ["variable", "N", "mean", "sd", "min", "max"],
+    if "mean_published" not in cmp.columns:  # a study without published moments: its own statistics
+        t = Table("table1", _("Table 1 · Descriptive statistics"), _cols("variable", "N", "mean", "sd", "min", "max"),
                   frame=cmp)
         for r in cmp.itertuples(index=False):
             t.rows.append([Cell(str(r.label), cls="label"), *[
                 _c((fmt_int if stat == "N" else fmt_num)(getattr(r, stat)), f"t1.{r.variable}.{stat}",
                    getattr(r, stat)) for stat in ("N", "mean", "sd", "min", "max")]])
         return t
-    t = Table("table1", "Table 1 · Descriptive statistics: published | this panel",
-              ["variable", "N pub.", "N", "mean pub.", "mean", "sd pub.", "sd", "min pub.", "min", "max pub.",
-               "max", "agreement"], frame=cmp,
-              note=f"agreement ✓ when mean and sd lie within {DEFAULT_TOLERANCE:.0%} of the published values.")
+    t = Table("table1", _("Table 1 · Descriptive statistics: published | this panel"),
+              _cols("variable", "N pub.", "N", "mean pub.", "mean", "sd pub.", "sd", "min pub.", "min", "max pub.",
+                    "max", "agreement"), frame=cmp,
+              note=_("agreement ✓ when mean and sd lie within {tol} of the published values.",
+                     tol=f"{DEFAULT_TOLERANCE:.0%}"))
     for r in cmp.itertuples(index=False):
         v = r.variable
         row = [Cell(r.label, cls="label")]
@@ -141,22 +134,23 @@ def ctfp_tables(run: RunFolder) -> dict[str, Table] | None:
         years=("year", lambda s: ", ".join(str(int(y)) for y in sorted(s))), n_years=("year", "size"))
     eff = eff.reset_index().sort_values(["n_years", "city"], ascending=[False, True]).reset_index(drop=True)
 
-    part = "" if len(by_city) <= 20 else " (top and bottom 10; all in the CSV)"
-    rank = Table("ctfp_by_city", f"Mean CTFP by city{part}", ["rank", "city", "mean CTFP", "sd",
-                                                                           "years at 1"], frame=by_city)
+    part = "" if len(by_city) <= 20 else _(" (top and bottom 10; all in the CSV)")
+    rank = Table("ctfp_by_city", _("Mean CTFP by city") + part, _cols("rank", "city", "mean CTFP", "sd",
+                                                                        "years at 1"), frame=by_city)
     show = by_city if len(by_city) <= 20 else pd.concat([by_city.head(10), by_city.tail(10)])
     for r in show.itertuples(index=False):
         rank.rows.append([_c(str(r.rank)), Cell(str(r.name), cls="label"),
                           _c(fmt_num(r.mean_ctfp), f"ctfp.city.{r.city}.mean", r.mean_ctfp),
                           _c(fmt_num(r.sd_ctfp), None, r.sd_ctfp), _c(str(int(r.years_efficient)))])
-    year = Table("ctfp_by_year", "CTFP by year", ["year", "cities", "mean CTFP", "sd", "share at 1"], frame=by_year)
+    year = Table("ctfp_by_year", _("CTFP by year"), _cols("year", "cities", "mean CTFP", "sd", "share at 1"),
+                 frame=by_year)
     for r in by_year.itertuples(index=False):
         year.rows.append([_c(str(int(r.year))), _c(str(int(r.cities))),
                           _c(fmt_num(r.mean_ctfp), f"ctfp.year.{int(r.year)}.mean", r.mean_ctfp),
                           _c(fmt_num(r.sd_ctfp), None, r.sd_ctfp),
                           _c(f"{r.share_efficient:.1%}", f"ctfp.year.{int(r.year)}.share1", r.share_efficient)])
-    effic = Table("efficient_cities", "Cities on the SBM frontier (CTFP = 1)", ["city", "years at 1", "years"],
-                  frame=eff)
+    effic = Table("efficient_cities", _("Cities on the SBM frontier (CTFP = 1)"),
+                  _cols("city", "years at 1", "years"), frame=eff)
     for r in eff.itertuples(index=False):
         effic.rows.append([Cell(str(r.name), cls="label"), _c(str(r.n_years), f"ctfp.eff.{r.city}", r.n_years),
                            Cell(r.years, cls="text")])
@@ -164,13 +158,18 @@ def ctfp_tables(run: RunFolder) -> dict[str, Table] | None:
 
 
 def sbm_settings(run: RunFolder) -> Table | None:
-    spec = (run.run or {}).get("spec") or {}
+    rec = run.run or {}
+    spec = rec.get("spec") or {}
     sbm = spec.get("sbm") if isinstance(spec, dict) else None
-    sbm = sbm if isinstance(sbm, dict) else (run.run or {}).get("sbm")
+    sbm = sbm if isinstance(sbm, dict) else rec.get("sbm")
+    study = rec.get("study") if isinstance(rec.get("study"), dict) else {}
+    measures = [m for m in study.get("measure") or [] if isinstance(m, dict)]
+    if not isinstance(sbm, dict) and measures:  # the study's [[measure]] of the score shown (ctfp), else the first
+        sbm = next((m for m in measures if m.get("name") == "ctfp"), measures[0])
     if not isinstance(sbm, dict):
         return None
     items = [(k, v) for k, v in sbm.items() if not isinstance(v, dict)]
-    t = Table("sbm_settings", "SBM settings of this run", ["setting", "value"],
+    t = Table("sbm_settings", _("SBM settings of this run"), _cols("setting", "value"),
               frame=pd.DataFrame(items, columns=["setting", "value"]).astype(str))
     for k, v in items:
         text = ", ".join(map(str, v)) if isinstance(v, list) else str(v)
@@ -179,75 +178,99 @@ def sbm_settings(run: RunFolder) -> Table | None:
 
 
 # ---------------------------------------------------------------------------------------------- replicas
-def _cell_key(c: dict[str, Any]) -> str:
-    return f"t{c['table']}.{c['column']}.{c['row']}"
+@dataclass
+class ReplicaTable:
+    """One table of the study: the paper layout (published | replica pairs) and, where the study has published
+    values, the verdict of every published cell."""
+
+    layout: RegTable
+    verdicts: Table | None
 
 
-def _is_stat(c: dict[str, Any]) -> bool:
-    """N, R2, KP statistics, p-values: a scalar compared to the printed precision, not a coefficient."""
-    if c.get("kind") in ("coef", "stat"):
-        return c["kind"] == "stat"
-    return c["row"] in SCALAR_ROWS or is_missing(c.get("published_t"))
+def _fmt_stat(term: str, v: Any) -> str:
+    if is_missing(v):
+        return "–"
+    if term == "N":
+        return fmt_int(v)
+    if term.endswith("_p"):
+        return fmt_p(v)
+    return fmt_num(v, 4 if term.startswith("R2") else 3)
 
 
-def replica_tables(run: RunFolder) -> tuple[list[Table], dict[str, int]]:
-    """One table per paper table: published | replica | agreement for every cell of cells.json."""
-    cells = run.cells or []
+def _printed_digits(term: str) -> int:
+    return 0 if term == "N" else 4 if term.startswith("R2") or term.endswith("_p") else 3
+
+
+def replica_tables(data: TableData | None, lang: str) -> tuple[list[ReplicaTable], dict[str, int]]:
+    """Every table of the run in the paper layout, with its published cells judged (sign, stars, inside the
+    replica's 95% CI; statistics: equal to the printed precision). Reads the run's tables only."""
     tally = {"coef_cells": 0, "same_sign": 0, "same_stars": 0, "in_ci": 0}
-    tables = []
-    for tab in REPLICA_TABLES:
-        recs = [c for c in cells if str(c["table"]) == tab]
-        if not recs:
+    out: list[ReplicaTable] = []
+    if data is None:
+        return out, tally
+    for tab in data.table_ids:
+        layout = build_regtable(data.replicas, data.columns_for(lang), tab, tests=data.tests, lang=lang,
+                                labels=data.labels, title=data.title(tab, lang), note=data.notes.get(tab, ""),
+                                unit=data.unit, time=data.time)
+        rep = data.replicas[data.replicas["table"].astype(str) == tab]
+        pub = rep[rep["published_estimate"].notna()] if "published_estimate" in rep else rep.iloc[0:0]
+        if pub.empty:
+            out.append(ReplicaTable(layout, None))
             continue
-        notes = any(str(c.get("note") or "").strip() for c in recs)
-        t = Table(f"replica_table{tab}", TABLE_TITLES.get(tab, f"Table {tab}"),
-                  ["column", "row", "published", "replica", "replica 95% CI", "N pub.", "N", "sign", "stars",
-                   "pub. in CI"] + (["note"] if notes else []), frame=pd.DataFrame(recs))
-        for c in recs:
-            key = _cell_key(c)
-            scalar = _is_stat(c)
-            if scalar:
-                digits = SCALAR_ROWS.get(c["row"], 4)
-                f = fmt_int if digits == 0 else fmt_p if c["row"].endswith("_p") else (
-                    lambda x, d=digits: fmt_num(x, d))
-                pub, rep = c.get("published_coef"), c.get("replica_coef")
+        notes = "note" in pub and pub["note"].astype("string").fillna("").str.strip().ne("").any()
+        t = Table(f"verdicts_{tab}", _("{table}: every published cell against the replica", table=layout.title),
+                  _cols("column", "row", "published", "replica", "replica 95% CI", "sign", "stars", "pub. in CI")
+                  + (_cols("note") if notes else []), frame=pub.reset_index(drop=True))
+        coef = pub[pub["kind"].astype(str) == "coef"]
+        for r in pub.to_dict("records"):
+            key = f"{tab}.{r['column']}.{r['term']}"
+            label = data.labels.get(str(r["term"]), str(r["term"]))
+            if str(r["kind"]) == "stat":
+                pv, rv = r.get("published_estimate"), r.get("estimate")
                 close = None
-                if not (is_missing(pub) or is_missing(rep)):
-                    close = abs(float(rep) - float(pub)) <= 0.5 * 10 ** -max(digits, 0) + 1e-12
+                if not (is_missing(pv) or is_missing(rv)):
+                    close = abs(float(rv) - float(pv)) <= 0.5 * 10 ** -_printed_digits(str(r["term"])) + 1e-12
                 verdict = _mark_cell(close, f"{key}.close")
-                verdict.text += " equal as printed" if close else " differs from print" if close is not None else ""
+                verdict.text += (" " + _("equal as printed")) if close else (" " + _("differs from print")) \
+                    if close is not None else ""
                 verdict.span = 3
-                row = [Cell(str(c["column"]), cls="label"), Cell(str(c["row"]), cls="label"),
-                       _c(f(pub), f"{key}.published_coef", pub), _c(f(rep), f"{key}.replica_coef", rep),
-                       Cell("", cls="num"), _c("", None), _c("", None), verdict]
+                row = [Cell(str(r["column"]), cls="label"), Cell(label, cls="label"),
+                       _c(_fmt_stat(str(r["term"]), pv), f"{key}.v_published", pv),
+                       _c(_fmt_stat(str(r["term"]), rv), f"{key}.v_estimate", rv), Cell("", cls="num"), verdict]
             else:
                 tally["coef_cells"] += 1
-                for flag, name in (("same_sign", "same_sign"), ("same_stars", "same_stars"),
+                for flag, name in (("sign_agrees", "same_sign"), ("stars_agree", "same_stars"),
                                    ("published_in_ci", "in_ci")):
-                    tally[name] += bool(c.get(flag))
-                row = [Cell(str(c["column"]), cls="label"), Cell(str(c["row"]), cls="label"),
-                       _c(fmt_coef(c["published_coef"], c.get("published_stars")), f"{key}.published_coef",
-                          c["published_coef"], sub=fmt_t(c.get("published_t"))),
-                       _c(fmt_coef(c["replica_coef"], c.get("replica_stars")), f"{key}.replica_coef",
-                          c["replica_coef"], sub=fmt_t(c.get("replica_t"))),
-                       _c(fmt_interval(c.get("replica_ci_low"), c.get("replica_ci_high")), f"{key}.replica_ci_low",
-                          c.get("replica_ci_low")),
-                       _c(fmt_int(c.get("published_nobs")), f"{key}.published_nobs", c.get("published_nobs")),
-                       _c(fmt_int(c.get("nobs")), f"{key}.nobs", c.get("nobs")),
-                       _mark_cell(c.get("same_sign"), f"{key}.same_sign"),
-                       _mark_cell(c.get("same_stars"), f"{key}.same_stars"),
-                       _mark_cell(c.get("published_in_ci"), f"{key}.published_in_ci")]
+                    tally[name] += bool(_truth(r.get(flag)))
+                row = [Cell(str(r["column"]), cls="label"), Cell(label, cls="label"),
+                       _c(fmt_coef(r["published_estimate"], r.get("published_stars")), f"{key}.v_published",
+                          r["published_estimate"], sub=fmt_t(r.get("published_t"))),
+                       _c(fmt_coef(r["estimate"], r.get("stars")), f"{key}.v_estimate", r["estimate"],
+                          sub=fmt_t(r.get("t"))),
+                       _c(fmt_interval(r.get("ci_low"), r.get("ci_high")), f"{key}.v_ci_low", r.get("ci_low")),
+                       _mark_cell(_truth(r.get("sign_agrees")), f"{key}.sign_agrees"),
+                       _mark_cell(_truth(r.get("stars_agree")), f"{key}.stars_agree"),
+                       _mark_cell(_truth(r.get("published_in_ci")), f"{key}.published_in_ci")]
             if notes:
-                row.append(Cell(str(c.get("note") or ""), cls="text small"))
+                row.append(Cell(str(r.get("note") or "") if not is_missing(r.get("note")) else "", cls="text small"))
             t.rows.append(row)
-        coef = [c for c in recs if not _is_stat(c)]
-        if coef:
+        if len(coef):
             n = len(coef)
-            t.caption += (f" — same sign {sum(bool(c.get('same_sign')) for c in coef)}/{n}, same stars "
-                          f"{sum(bool(c.get('same_stars')) for c in coef)}/{n}, published in CI "
-                          f"{sum(bool(c.get('published_in_ci')) for c in coef)}/{n}")
-        tables.append(t)
-    return tables, tally
+            t.caption += _(" — same sign {a}/{n}, same stars {b}/{n}, published in CI {c}/{n}",
+                           a=int(sum(bool(_truth(v)) for v in coef["sign_agrees"])),
+                           b=int(sum(bool(_truth(v)) for v in coef["stars_agree"])),
+                           c=int(sum(bool(_truth(v)) for v in coef["published_in_ci"])), n=n)
+        out.append(ReplicaTable(layout, t))
+    return out, tally
+
+
+def _truth(v: Any) -> bool | None:
+    """A verdict read from CSV: True/False, "True"/"False", 1/0, or missing."""
+    if is_missing(v):
+        return None
+    if isinstance(v, str):
+        return {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}.get(v.lower())
+    return bool(v)
 
 
 # ---------------------------------------------------------------------------------------------- posterior effects
@@ -261,16 +284,16 @@ def ame_table(run: RunFolder) -> Table | None:
     if not rows:
         return None
     frame = pd.DataFrame(rows)
-    ref = next((c for c in run.cells or [] if str(c["table"]) == "2" and c["column"] == "(2)" and c["row"] == "AI"),
-               None)
-    t = Table("ame", f"Average effect of AI on E[CTFP] by fit: posterior mean, {CI_LABEL}, P(> 0)",
-              ["model", "likelihood", "posterior mean", "sd", "95% ETI", "P(AME > 0)"], frame=frame)
+    ref = run.tables.headline() if run.tables is not None else None
+    t = Table("ame", _("Average effect of AI on E[CTFP] by fit: posterior mean, {ci}, P(> 0)", ci=_(CI_LABEL)),
+              _cols("model", "likelihood", "posterior mean", "sd", "95% ETI", "P(AME > 0)"), frame=frame)
     if ref is not None:
-        t.note = (f"Table 2 col (2): published {fmt_coef(ref['published_coef'], ref.get('published_stars'))} "
-                  f"{fmt_t(ref.get('published_t'))}, replica {fmt_coef(ref['replica_coef'], ref.get('replica_stars'))} "
-                  f"{fmt_t(ref.get('replica_t'))}, 95% CI {fmt_interval(ref.get('replica_ci_low'), ref.get('replica_ci_high'))}. "
-                  "Censored and ordered-beta effects are average marginal effects on E[CTFP], comparable with the "
-                  "linear coefficients.")
+        t.note = _("{table} {column}, {label}: published {pub} {pub_t}, replica {rep} {rep_t}, 95% CI {ci}. Censored "
+                   "and ordered-beta effects are average marginal effects on E[CTFP], comparable with the linear "
+                   "coefficients.", table=ref["table"], column=ref["column"], label=ref["label"],
+                   pub=fmt_coef(ref.get("published_estimate"), ref.get("published_stars")),
+                   pub_t=fmt_t(ref.get("published_t")), rep=fmt_coef(ref["estimate"], ref.get("stars")),
+                   rep_t=fmt_t(ref.get("t")), ci=fmt_interval(ref.get("ci_low"), ref.get("ci_high")))
     for r in rows:
         k = f"ame.{r['model']}"
         t.rows.append([Cell(r["model"], cls="label"), Cell(r["likelihood"], cls="text"),
@@ -281,37 +304,52 @@ def ame_table(run: RunFolder) -> Table | None:
 
 
 # ---------------------------------------------------------------------------------------------- heterogeneity
-def table6_frequentist(run: RunFolder) -> pd.DataFrame | None:
-    """split, level, coef, t, ci_low, ci_high, published_coef, published_t, published_stars of Table 6's AI row."""
-    recs = [c for c in (run.cells or []) if str(c["table"]) == "6" and c["row"] == "AI"]
-    if not recs:
+def split_frequentist(run: RunFolder) -> pd.DataFrame | None:
+    """split, level, column, coef, t, stars, ci_low, ci_high, published_coef, published_t, published_stars of the
+    treatment in every model estimated on a `<split> == 0|1` sample (columns.csv), for the heterogeneity
+    section; the first table holding such models."""
+    data = run.tables
+    splits = data.split_columns() if data is not None else None
+    if data is None or splits is None:
         return None
-    mapping = dict(TABLE6_COLUMNS)
-    try:  # the published cells name each column's split and level; prefer them over the constant
-        from ctfp.data.published import published_cells
-
-        pub = published_cells()
-        if {"split", "level"} <= set(pub.columns):
-            p6 = pub[(pub["table"] == "6") & (pub["row"] == "AI")]
-            mapping.update({r.column: (r.split, str(r.level)) for r in p6.itertuples() if r.split})
-    except ImportError:
-        pass
+    first = splits["table"].iloc[0]
+    rep = data.replicas.set_index(["table", "column", "term"])
     rows = []
-    for c in recs:
-        if c["column"] not in mapping:
+    for r in splits[splits["table"] == first].itertuples(index=False):
+        key = (r.table, r.column, r.treatment)
+        if key not in rep.index:
             continue
-        split, level = mapping[c["column"]]
-        rows.append({"column": c["column"], "split": split, "level": level, "coef": num(c["replica_coef"]),
-                     "t": num(c.get("replica_t")), "stars": c.get("replica_stars"),
-                     "ci_low": num(c.get("replica_ci_low")), "ci_high": num(c.get("replica_ci_high")),
-                     "published_coef": num(c["published_coef"]), "published_t": num(c.get("published_t")),
-                     "published_stars": c.get("published_stars")})
+        c = rep.loc[key]
+        rows.append({"column": r.column, "split": r.split, "level": str(r.level), "coef": num(c["estimate"]),
+                     "t": num(c.get("t")), "stars": c.get("stars"), "ci_low": num(c.get("ci_low")),
+                     "ci_high": num(c.get("ci_high")), "published_coef": num(c.get("published_estimate")),
+                     "published_t": num(c.get("published_t")), "published_stars": c.get("published_stars")})
+    return pd.DataFrame(rows) if rows else None
+
+
+def split_tests(run: RunFolder) -> pd.DataFrame | None:
+    """The between-group difference tests as the heterogeneity section reads them: replicas/group_diffs.json of
+    old run folders, else tables/tests.csv mapped to splits through the models' samples."""
+    if run.diffs:
+        return pd.DataFrame(run.diffs)
+    data = run.tables
+    splits = data.split_columns() if data is not None else None
+    if data is None or data.tests is None or splits is None:
+        return None
+    where = {(r.table, r.column): r.split for r in splits.itertuples(index=False)}
+    rows = []
+    for r in data.tests.to_dict("records"):
+        split = where.get((str(r["table"]), str(r["column_a"])))
+        if split is None or str(r.get("method", "permutation")) != "permutation":
+            continue
+        rows.append({"split": split, "diff": num(r.get("diff")), "perm_p_one_sided": num(r.get("p")),
+                     "perm_p_two_sided": num(r.get("p_two_sided")), "published_p": num(r.get("published_p"))})
     return pd.DataFrame(rows) if rows else None
 
 
 def _split_order(frame: pd.DataFrame, *, with_level: bool) -> pd.DataFrame:
     """The paper's order of splits (Table 6 columns), group 1 before group 0; unknown splits last."""
-    order = {s: i for i, s in enumerate(dict.fromkeys(s for s, _ in TABLE6_COLUMNS.values()))}
+    order = {s: i for i, s in enumerate(dict.fromkeys(SPLITS))}
     key = frame["split"].map(lambda s: order.get(s, len(order)))
     frame = frame.assign(_k=key, _l=frame["level"].astype(str) != "1" if with_level else 0)
     return frame.sort_values(["_k", "_l", "split"], kind="stable").drop(columns=["_k", "_l"]).reset_index(drop=True)
@@ -321,15 +359,16 @@ def hetero_tables(run: RunFolder) -> dict[str, Table]:
     out: dict[str, Table] = {}
     fit = run.model("hetero")
     slopes = post.group_slopes(fit) if fit is not None else None
-    freq = table6_frequentist(run)
+    freq = split_frequentist(run)
     if slopes is not None or freq is not None:
         base = slopes if slopes is not None else freq[["split", "level"]]
         merged = base.merge(freq, on=["split", "level"], how="outer") if (slopes is not None and freq is not None) \
             else base if freq is None else freq
         merged = _split_order(merged, with_level=True)
-        t = Table("group_slopes", f"AI effect by group: posterior (mean, {CI_LABEL}) | replica | published",
-                  ["split", "group", "posterior mean", "posterior 95% ETI", "replica", "replica 95% CI", "published"],
-                  frame=merged)
+        t = Table("group_slopes", _("AI effect by group: posterior (mean, {ci}) | replica | published",
+                                    ci=_(CI_LABEL)),
+                  _cols("split", "group", "posterior mean", "posterior 95% ETI", "replica", "replica 95% CI",
+                        "published"), frame=merged)
         for r in merged.to_dict("records"):
             k = f"slope.{r['split']}.{r['level']}"
             t.rows.append([
@@ -342,7 +381,7 @@ def hetero_tables(run: RunFolder) -> dict[str, Table]:
                    r.get("published_coef"), sub=fmt_t(r.get("published_t")))])
         out["slopes"] = t
     diffs = post.slope_diffs(fit) if fit is not None else None
-    freq_d = pd.DataFrame(run.diffs) if run.diffs else None
+    freq_d = split_tests(run)
     if diffs is not None or freq_d is not None:
         if diffs is not None and freq_d is not None:
             merged = diffs.merge(freq_d, on="split", how="outer", suffixes=("", "_replica"))
@@ -350,9 +389,10 @@ def hetero_tables(run: RunFolder) -> dict[str, Table]:
             merged = diffs if diffs is not None else freq_d
         merged = _split_order(merged, with_level=False)
         t = Table("group_differences",
-                  f"Between-group difference (group 1 − group 0): posterior ({CI_LABEL}) | replica permutation test",
-                  ["split", "posterior mean", "posterior 95% ETI", "P(diff > 0)", "replica diff", "perm. p (1-sided)",
-                   "perm. p (2-sided)", "published p"], frame=merged)
+                  _("Between-group difference (group 1 − group 0): posterior ({ci}) | replica permutation test",
+                    ci=_(CI_LABEL)),
+                  _cols("split", "posterior mean", "posterior 95% ETI", "P(diff > 0)", "replica diff",
+                        "perm. p (1-sided)", "perm. p (2-sided)", "published p"), frame=merged)
         for r in merged.to_dict("records"):
             k = f"diff.{r['split']}"
             rep_diff = r.get("diff")
@@ -382,8 +422,9 @@ def diagnostics_table(run: RunFolder) -> Table | None:
     if not rows:
         return None
     frame = pd.DataFrame(rows)
-    t = Table("diagnostics", "Sampler diagnostics and the gate (R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no divergences)",
-              ["model", "likelihood", "max R-hat", "min ESS bulk", "min ESS tail", "divergences", "gate", "why"],
+    t = Table("diagnostics", _("Sampler diagnostics and the gate (R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no "
+                                 "divergences)"),
+              _cols("model", "likelihood", "max R-hat", "min ESS bulk", "min ESS tail", "divergences", "gate", "why"),
               frame=frame)
     for r in rows:
         k = f"diag.{r['model']}"
@@ -408,9 +449,9 @@ def ppc_table(run: RunFolder) -> tuple[Table | None, dict[str, dict[str, Any]]]:
                            "replicated_share1_mean": s["mean"], "replicated_share1_lo": s["lo"],
                            "replicated_share1_hi": s["hi"], "share_above1": s["above_one"]}
                           for n, s in stats.items()])
-    t = Table("ppc_mass_at_one", "Posterior predictive check: share of city-years with CTFP = 1",
-              ["model", "likelihood", "observed", "replicated (mean)", "replicated 95% interval", "replicated > 1"],
-              frame=frame)
+    t = Table("ppc_mass_at_one", _("Posterior predictive check: share of observations with CTFP = 1"),
+              _cols("model", "likelihood", "observed", "replicated (mean)", "replicated 95% interval",
+                    "replicated > 1"), frame=frame)
     for r in frame.to_dict("records"):
         k = f"ppc.{r['model']}"
         t.rows.append([Cell(r["model"], cls="label"), Cell(r["likelihood"], cls="text"),
@@ -426,22 +467,22 @@ def loo_report_table(run: RunFolder) -> tuple[Table | None, list[str]]:
     frame, skipped = post.loo_table(run)
     if frame is None:
         return None, skipped
-    t = Table("loo", "LOO (PSIS) expected log predictive density; az.compare among bounded likelihoods only",
-              ["model", "likelihood", "mass at 1", "elpd_loo", "se", "p_loo", "k̂ > 0.7", "rank", "Δelpd", "dse",
-               "weight"], frame=frame,
-              note="A normal likelihood is a density on the real line while the censored and ordered-beta "
-                   "likelihoods put probability mass at CTFP = 1: their log scores are on different measures, so "
-                   "only the bounded models are ranked against each other; the normal model's elpd is shown "
-                   "for reference, not ranked.")
+    t = Table("loo", _("LOO (PSIS) expected log predictive density; az.compare among bounded likelihoods only"),
+              _cols("model", "likelihood", "mass at 1", "elpd_loo", "se", "p_loo", "k̂ > 0.7", "rank", "Δelpd",
+                    "dse", "weight"), frame=frame,
+              note=_("A normal likelihood is a density on the real line while the censored and ordered-beta "
+                     "likelihoods put probability mass at CTFP = 1: their log scores are on different measures, so "
+                     "only the bounded models are ranked against each other; the normal model's elpd is shown "
+                     "for reference, not ranked."))
     for r in frame.to_dict("records"):
         k = f"loo.{r['model']}"
         ranked = r["bounded"] and not is_missing(r["rank"])
         t.rows.append([Cell(r["model"], cls="label"), Cell(r["likelihood"], cls="text"),
-                       Cell("yes" if r["bounded"] else "no", f"{k}.bounded", bool(r["bounded"]), "text"),
+                       Cell(_("yes") if r["bounded"] else _("no"), f"{k}.bounded", bool(r["bounded"]), "text"),
                        _c(f"{r['elpd']:.1f}", f"{k}.elpd", r["elpd"]), _c(f"{r['se']:.1f}", f"{k}.se", r["se"]),
                        _c(f"{r['p_loo']:.1f}", f"{k}.p_loo", r["p_loo"]),
                        _c(str(r["bad_k"]), f"{k}.bad_k", r["bad_k"]),
-                       _c(str(int(r["rank"]) + 1) if ranked else "not ranked", f"{k}.rank",
+                       _c(str(int(r["rank"]) + 1) if ranked else _("not ranked"), f"{k}.rank",
                           r["rank"] if ranked else None),
                        _c(f"{r['elpd_diff']:.1f}" if ranked else "–", f"{k}.elpd_diff", r["elpd_diff"] if ranked else None),
                        _c(f"{r['dse']:.1f}" if ranked else "–", None, r["dse"] if ranked else None),
@@ -465,9 +506,9 @@ def validation_table(run: RunFolder) -> Table | None:
     if not run.validation:
         return None
     frame = pd.DataFrame(run.validation)
-    t = Table("validation", "Published claims: the verdict of the replica and of the posterior",
-              ["claim", "published", "replica evidence", "replica verdict", "posterior evidence", "posterior verdict"],
-              frame=frame)
+    t = Table("validation", _("Published claims: the verdict of the replica and of the posterior"),
+              _cols("claim", "published", "replica evidence", "replica verdict", "posterior evidence",
+                    "posterior verdict"), frame=frame)
     for r in run.validation:
         k = f"claim.{r['claim_id']}"
         t.rows.append([Cell(str(r["claim"]), cls="label wide"), Cell(str(r.get("published", "")), cls="text"),

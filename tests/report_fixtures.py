@@ -64,6 +64,7 @@ def make_panel(seed: int = SEED) -> pd.DataFrame:
     df["ctfp"] = np.clip(latent, 0.05, 1.0)
     df.loc[df["ctfp"] >= 0.8, "ctfp"] = 1.0  # the frontier: about a tenth of the cells
     df["ctfp_bcc"] = np.clip(df["ctfp"] + rng.normal(0.05, 0.03, n), 0.05, 1.0)
+    df["scale"] = df["ai"] * 1.6 + rng.gamma(0.5, 0.2, n)  # the "innovation scale" measure of Table 2 (3)-(4)
     return df
 
 
@@ -96,6 +97,132 @@ def _fe_ols(df: pd.DataFrame, y: str, xs: list[str]) -> dict[str, Any]:
         "coef": float(beta[0]), "se": float(se[0]), "t": float(t[0]), "p": float(p[0]),
         "ci": (float(beta[0] - crit * se[0]), float(beta[0] + crit * se[0])), "nobs": n_obs, "r2": float(r2),
     }
+
+
+def fe_fit(df: pd.DataFrame, y: str, xs: list[str]) -> dict[str, Any]:
+    """Every coefficient of the two-way FE regression of `_fe_ols` (city-demeaned, year dummies, SEs clustered
+    by city, t with G-1 df), with N, R2 (LSDV, as reghdfe prints it), within R2 and the number of clusters."""
+    from scipy import stats
+
+    years = pd.get_dummies(df["year"], prefix="yr", drop_first=True).astype(float)
+    data = pd.concat([df[[y, *xs]].astype(float), years], axis=1)
+    dm = data - data.groupby(df["city"].to_numpy()).transform("mean")
+    cols = [*xs, *years.columns]
+    yv, xm = dm[y].to_numpy(), dm[cols].to_numpy()
+    beta, *_ = np.linalg.lstsq(xm, yv, rcond=None)
+    resid = yv - xm @ beta
+    bread = np.linalg.pinv(xm.T @ xm)
+    groups = df["city"].to_numpy()
+    meat = np.zeros_like(bread)
+    for g in np.unique(groups):
+        sc = xm[groups == g].T @ resid[groups == g]
+        meat += np.outer(sc, sc)
+    n_obs, k, n_g = len(yv), xm.shape[1], len(np.unique(groups))
+    se = np.sqrt(np.diag(bread @ meat @ bread) * (n_obs - 1) / (n_obs - k - 1) * n_g / (n_g - 1))
+    t = beta / se
+    p = 2 * stats.t.sf(np.abs(t), n_g - 1)
+    crit = stats.t.ppf(0.975, n_g - 1)
+    yv_raw = df[y].to_numpy(float)
+    # Within R2 with year effects partialled out, as reghdfe's "Within R-sq." (the year dummies are absorbed).
+    yr = pd.get_dummies(df["year"], drop_first=True).astype(float)
+    ydm = pd.concat([df[[y]].astype(float), yr], axis=1)
+    ydm = ydm - ydm.groupby(df["city"].to_numpy()).transform("mean")
+    b_yr, *_ = np.linalg.lstsq(ydm[yr.columns].to_numpy(), ydm[y].to_numpy(), rcond=None)
+    y_within = ydm[y].to_numpy() - ydm[yr.columns].to_numpy() @ b_yr
+    return {
+        "terms": {x: {"estimate": float(beta[i]), "se": float(se[i]), "t": float(t[i]), "p": float(p[i]),
+                      "ci_low": float(beta[i] - crit * se[i]), "ci_high": float(beta[i] + crit * se[i])}
+                  for i, x in enumerate(xs)},
+        "nobs": n_obs, "n_clusters": n_g,
+        "r2": float(1 - resid @ resid / ((yv_raw - yv_raw.mean()) ** 2).sum()),
+        "r2_within": float(1 - resid @ resid / (y_within @ y_within)),
+    }
+
+
+# Table id, column, formula regressors, outcome, sample split (split, level) or None: a slice of the paper's
+# Tables 2 and 6 written as the study file writes them.
+TABLE_SPECS: tuple[tuple[str, str, tuple[str, ...], str, tuple[str, int] | None, str], ...] = (
+    ("T2", "(1)", ("ai",), "ctfp", None, "Innovation quality"),
+    ("T2", "(2)", ("ai", *CONTROLS), "ctfp", None, "Innovation quality"),
+    ("T2", "(3)", ("scale",), "ctfp", None, "Innovation scale"),
+    ("T2", "(4)", ("scale", *CONTROLS), "ctfp", None, "Innovation scale"),
+    *((("T6", col, ("ai", *CONTROLS), "ctfp", (split, int(level)), "") for col, (split, level, *_) in TABLE6.items())),
+)
+# The paper prints the scale measure in row "AI" of Table 2 (3)-(4): published cells name the row, not the term.
+PUBLISHED_TERM = {("2", "(3)", "scale"): "ai", ("2", "(4)", "scale"): "ai"}
+
+
+def table_frames(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """tables/replicas.csv, columns.csv and tests.csv (docs/contract.md) for TABLE_SPECS on `df`: every
+    coefficient of every column, published values from the paper's printed tables (ctfp.data.published)."""
+    from ctfp.data.published import published_cells
+
+    pub = published_cells()
+    rows, cols = [], []
+    for table, column, xs, outcome, split, label in TABLE_SPECS:
+        sub = df if split is None else df[df[split[0]] == split[1]]
+        fit = fe_fit(sub, outcome, list(xs))
+        tnum = table[1:]
+        pcol = pub[(pub["table"] == tnum) & (pub["column"] == column)]
+        for term, v in fit["terms"].items():
+            pvar = PUBLISHED_TERM.get((tnum, column, term), term)
+            hit = pcol[pcol["variable"] == pvar] if pvar != "ai" else pcol[pcol["row"] == "AI"]
+            pe = hit.iloc[0] if len(hit) else None
+            rs = _stars(v["p"])
+            rows.append({
+                "table": table, "column": column, "term": term, "kind": "coef", **v, "stars": rs,
+                "nobs": fit["nobs"],
+                "published_estimate": None if pe is None else float(pe["coef"]), "published_se": None,
+                "published_t": None if pe is None else float(pe["t"]),
+                "published_stars": None if pe is None else int(pe["stars"]), "published_note": "",
+                "sign_agrees": None if pe is None else bool(np.sign(v["estimate"]) == np.sign(pe["coef"])),
+                "stars_agree": None if pe is None else rs == int(pe["stars"]),
+                "published_in_ci": None if pe is None else bool(v["ci_low"] <= pe["coef"] <= v["ci_high"]),
+                "note": ""})
+        for stat, value in (("N", fit["nobs"]), ("R2", fit["r2"]), ("R2_within", fit["r2_within"])):
+            hit = pcol[pcol["row"] == stat]
+            rows.append({"table": table, "column": column, "term": stat, "kind": "stat", "estimate": value,
+                         "nobs": fit["nobs"], "published_estimate": float(hit.iloc[0]["coef"]) if len(hit) else None,
+                         "note": ""})
+        formula = f"{outcome} ~ {' + '.join(xs)} | city + year"
+        cols.append({"table": table, "column": column, "label": label, "formula": formula, "estimator": "ols",
+                     "outcome": outcome, "treatment": xs[0], "fe": "city+year", "cluster": "city",
+                     "sample": "" if split is None else f"{split[0]} == {split[1]}", "nobs": fit["nobs"],
+                     "n_clusters": fit["n_clusters"], "r2": fit["r2"], "r2_within": fit["r2_within"]})
+    rep = pd.DataFrame(rows)
+    t6 = rep[(rep["table"] == "T6") & (rep["term"] == "ai")].set_index("column")["estimate"]
+    tests = pd.DataFrame([{"table": "T6", "column_a": "(1)", "column_b": "(2)", "term": "ai", "method": "permutation",
+                           "estimate_a": t6["(1)"], "estimate_b": t6["(2)"], "diff": t6["(1)"] - t6["(2)"],
+                           "p": 0.004, "p_two_sided": 0.008, "permutations": 250, "level": "unit", "seed": 1}])
+    return rep, pd.DataFrame(cols), tests
+
+
+def write_table_frames(root: Path, df: pd.DataFrame) -> Path:
+    """The study-pipeline tables of `df` into root/tables/ (replicas.csv, columns.csv, tests.csv)."""
+    from ctfp.core.atomic import write_csv
+
+    rep, cols, tests = table_frames(df)
+    write_csv(root / "tables" / "replicas.csv", rep)
+    write_csv(root / "tables" / "columns.csv", cols)
+    write_csv(root / "tables" / "tests.csv", tests)
+    return root
+
+
+def table_run(root: Path, *, language: str = "en", data_source: str = "synthetic") -> Path:
+    """A run folder holding only what `ctfp table` reads: run.json (study facts) and tables/*.csv."""
+    from ctfp.core.atomic import write_json
+
+    root.mkdir(parents=True, exist_ok=True)
+    write_json(root / "run.json", {
+        "data_source": data_source, "created": "2026-11-29T06:00:00Z",
+        "study": {"study": {"name": "report fixture"}, "data": {"unit": "city", "time": "year"},
+                  "tables": [{"id": "T2", "title": "Baseline regressions"},
+                             {"id": "T6", "title": "Split samples"}],
+                  "labels": {"ai": "AI", "scale": "AI", "pop": "POP", "hum": "HUM", "lninf": "lnINF", "isu": "ISU",
+                             "trade": "trade", "er": "ER", "tec": "TEC"},
+                  "report": {"language": language}},
+    })
+    return write_table_frames(root, make_panel())
 
 
 def _stars(p: float) -> int:
@@ -152,7 +279,7 @@ def make_cells(df: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, A
         fit = _fe_ols(sub, "ctfp", ["ai", *ctrl])
         fits[split, level] = fit
         cells.append(_cell("6", col, "AI", "ai", (coef, t, stars), fit, published_nobs=n_pub))
-    cells.append(_cell("6", "(1)", "diff_p", "", (0.001, None, 0), None, value=0.004))
+    cells.append(_cell("6", "(1)-(2)", "diff_p", "", (0.001, None, 0), None, value=0.004))
     diffs = []
     for i, split in enumerate(SPLITS):
         a, b = fits[split, "1"], fits[split, "0"]
@@ -317,13 +444,14 @@ def write_run_folder(root: Path, df: pd.DataFrame, dts: dict[str, Any], *, data_
         "versions": {"ctfp": "0.1.0"}, "inputs": {"panel": "synthetic" if data_source == "synthetic" else "user.csv"},
     })
     write_csv(root / "panel" / "analysis.csv", df)
-    scores = df[["city", "year", "ctfp", "ctfp_bcc"]].assign(slack_labor=0.0, status="optimal")
-    write_csv(root / "dea" / "scores.csv", scores)
+    scores = df[["city", "year", "ctfp"]].assign(slack_labor=0.0, status="optimal")
+    write_csv(root / "dea" / "ctfp.csv", scores)  # one file per measure (core.runfolder.RunFolder.dea_csv)
     from ctfp.data.table1 import compare_table1
 
-    write_csv(root / "tables" / "table1.csv", compare_table1(df))  # the pipeline computes Table 1 once
+    write_csv(root / "tables" / "table1.csv", compare_table1(df))  # what the pipeline stores for the paper
     cells, diffs = make_cells(df)
     write_json(root / "replicas" / "cells.json", cells)
+    write_table_frames(root, df)
     write_json(root / "replicas" / "group_diffs.json", diffs)
     likelihoods = {"headline": "normal", "censored": "censored", "ordbeta": "ordbeta", "hetero": "normal"}
     for name, dt in dts.items():
@@ -337,7 +465,11 @@ def write_run_folder(root: Path, df: pd.DataFrame, dts: dict[str, Any], *, data_
 
 def copy_run(src: Path, dst: Path, *, data_source: str | None = None) -> Path:
     """Copy a run folder (without built outputs), optionally changing its data_source."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("figures", "report.html"))
+    def built(folder: str, names: list[str]) -> list[str]:  # what `ctfp report` writes, not the run's inputs
+        out = [n for n in names if n in ("figures", "report.html", "report.zh.html", "notes.json", "log.txt")]
+        return out + ([n for n in names if n.startswith("report_")] if Path(folder).name == "tables" else [])
+
+    shutil.copytree(src, dst, ignore=built)
     if data_source is not None:
         run = json.loads((dst / "run.json").read_text())
         run["data_source"] = data_source

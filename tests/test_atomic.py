@@ -127,3 +127,13 @@ def test_fit_out_conflicts_before_sampling(tmp_path: Path, capsys: pytest.Captur
     (tmp_path / "run2" / "posterior.nc").mkdir(parents=True)
     assert main([*args, str(tmp_path / "run2")]) == 1
     assert "posterior.nc: is a folder, but a file is written here" in capsys.readouterr().err
+
+
+def test_replicate_out_conflicts_before_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "run").write_text("x")
+    assert main(["replicate", "--out", str(tmp_path / "run"), "--quiet"]) == 1
+    assert capsys.readouterr().err.startswith(f"ctfp: error: --out {tmp_path / 'run'}: is a file, but a folder")
+    (tmp_path / "run2").mkdir()
+    (tmp_path / "run2" / "tables").write_text("x")
+    assert main(["replicate", "--out", str(tmp_path / "run2"), "--quiet"]) == 1
+    assert "tables: is a file, but a folder is written here" in capsys.readouterr().err

@@ -153,3 +153,21 @@ def test_check_does_not_import_pymc(tmp_path: Path) -> None:
     code = (f"import sys; from ctfp.inference.cli import main; rc = main(['data', 'check', {str(path)!r}]); "
             "sys.exit(10 + rc if any(m in sys.modules for m in ('pymc', 'arviz')) else rc)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_a_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
+    """`ctfp data check p.csv | head -1`: the reader leaves early; ctfp stops quietly (exit 141, as a shell
+    reports SIGPIPE), never with a BrokenPipeError traceback."""
+    import pandas as pd
+
+    df = raw_panel()
+    extra = pd.DataFrame({f"unknown_column_{i}": 1.0 for i in range(3000)}, index=df.index)
+    path = tmp_path / "wide.csv"
+    pd.concat([df, extra], axis=1).to_csv(path, index=False)  # 3000 warning lines: more than a pipe holds
+    proc = subprocess.Popen([sys.executable, "-m", "ctfp.inference", "data", "check", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err and "BrokenPipe" not in err, err

@@ -131,7 +131,8 @@ def test_pruned_pricing_finds_exactly_the_violators_full_pricing_finds(panel) ->
 
     data = build_data(panel, ["x1", "x2"], ["yg"], ["yb"], source="t", id_col="id", period_col="t")
     prob = SbmProblem(data, "vrs", "none")
-    idx = build_index(prob.ref, leaf=8)
+    idx = build_index(prob.ref, leaf=8, group=4)
+    assert len(idx.ssmax) > 1
     rng = np.random.default_rng(0)
     # duals near optimal ones (mostly no violator) and random ones (many): both must agree exactly
     pi = np.vstack([np.abs(rng.normal(0, 1, (40, prob.n_core))), rng.normal(0, 1, (40, prob.n_core))])
@@ -139,7 +140,7 @@ def test_pruned_pricing_finds_exactly_the_violators_full_pricing_finds(panel) ->
     m1, i1 = np.empty(len(pi)), np.empty((len(pi), 4), dtype=np.int64)
     m2, i2 = np.empty(len(pi)), np.empty((len(pi), 4), dtype=np.int64)
     simplex.price(pi, prob.ref, 1e-9, m1, i1)
-    priced = simplex.price_blocked(pi, idx.ref, idx.lo, idx.hi, idx.smax, idx.starts, 1e-9, m2, i2)
+    priced = simplex.price_blocked(pi, *idx.args(), 1e-9, m2, i2, idx.slo, idx.shi, idx.ssmax, idx.sstarts)
     i2 = np.where(i2 >= 0, idx.order[np.maximum(i2, 0)], -1)
     viol = m1 < -1e-9
     assert viol.any() and (~viol).any()
@@ -162,7 +163,7 @@ def test_batch_with_a_pricing_index_gives_identical_scores(panel) -> None:
         prob = SbmProblem(data, rts, "none")
         rows = np.arange(data.n)
         a = solve_standard(prob.ref, prob.sbm_blocks_for(rows), rows, [])
-        b = solve_standard(prob.ref, prob.sbm_blocks_for(rows), rows, [], index=build_index(prob.ref, leaf=8))
+        b = solve_standard(prob.ref, prob.sbm_blocks_for(rows), rows, [], index=build_index(prob.ref, leaf=8, group=4))
         assert a.certified.all() and b.certified.all()
         np.testing.assert_allclose(b.objective, a.objective, atol=IDENTICAL, rtol=0)
         assert b.priced < a.priced

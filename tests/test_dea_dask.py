@@ -164,3 +164,20 @@ def test_existing_cluster_started_as_separate_processes(panel, tmp_path) -> None
                 p.wait(timeout=10)
         for f in logs:
             f.close()
+
+
+@pytest.mark.parametrize(("text", "kind", "needle"), [
+    ("", "inprocess", None), ("local:3", "local", None), ("tcp://127.0.0.1:8786", "tcp", None),
+    ("local:0", None, "local:N with N >= 1"), ("local:x", None, "local:N with N >= 1"),
+    ("tcp://127.0.0.1", None, "tcp://HOST:PORT"), ("dask", None, "unknown; use"),
+])
+def test_scheduler_text(text, kind, needle) -> None:
+    from ctfp.core.errors import InputError
+    from ctfp.inference.compute import parse_scheduler
+
+    if kind is None:
+        with pytest.raises(InputError, match=needle):
+            parse_scheduler(text)
+    else:
+        s = parse_scheduler(text)
+        assert s.kind == kind and s.text == text

@@ -182,15 +182,13 @@ def test_fuzz_data_check(kind: str, col: str, how: str, cell: str, row: int) -> 
 
 # ------------------------------------------------------------------------------------------------------ dea
 
-DEA_CLASSES = ["baseline", "duplicate", "cell", "constant", "string_period", "empty", "semicolon", "tab", "gbk",
-               "out_format"]
-# Not drawn until the dea branch lands (issue 11 items 1 and 8 belong to cmd_dea.py / models/dea): an --out
-# that is a folder, or lies under a file, still fails after the scores are computed; a 1e-9 bad output still
-# scores 0.0 "optimal". Add them to DEA_CLASSES / DEA_CELLS once `check_output_path(args.out, "file")` is
-# called in cmd_dea and the near-zero status exists.
+DEA_CLASSES = ["baseline", "duplicate", "cell", "near_zero", "constant", "string_period", "empty", "semicolon",
+               "tab", "gbk", "out_format"]
+# Not drawn until cmd_dea.py (the dea engineer's) calls `check_output_path(args.out, "file")` before any work:
+# an --out that is a folder, or lies under a file, still fails after the scores are computed. Add them to
+# DEA_CLASSES then.
 DEA_PENDING_CLASSES = ["out_folder", "out_under_file"]
-DEA_CELLS = ["nan", "inf", "-inf", "zero", "negative", "huge"]
-DEA_PENDING_CELLS = ["tiny", "tinier"]
+DEA_CELLS = ["nan", "inf", "-inf", "zero", "negative", "huge", "tiny", "tinier"]
 
 
 def dea_scores(path: Path) -> pd.DataFrame:
@@ -220,6 +218,9 @@ def test_fuzz_dea(kind: str, col: str, how: str, cell: str, row: int, seed: int)
             write(with_duplicate(df, col, how), path)
         elif kind == "cell":
             df.loc[row, col] = CELLS[cell]
+            write(df, path)
+        elif kind == "near_zero":  # issue 11 item 1: co2 = 1e-9 scored 0.0 "optimal" with slack inf
+            df.loc[row, col] = [1e-6, 1e-9, 1e-12, 1e-15][seed]
             write(df, path)
         elif kind == "constant":
             df[col] = 5.0
@@ -255,6 +256,10 @@ def test_fuzz_dea(kind: str, col: str, how: str, cell: str, row: int, seed: int)
         if outcome == "result":
             table = dea_scores(out)
             assert_dea_invariants(table)
+            if kind == "near_zero":  # every number of an optimal row is finite: no inf slack, -inf target
+                ok = table["status"].astype(str).eq("optimal")
+                nums = table.loc[ok].select_dtypes("number")
+                assert np.isfinite(nums.drop(columns=["zero_adjusted"], errors="ignore").to_numpy()).all()
             if base is not None:
                 np.testing.assert_allclose(table["efficiency"], base["efficiency"], rtol=1e-9)
         if kind in ("out_folder", "out_under_file"):

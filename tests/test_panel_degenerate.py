@@ -250,3 +250,19 @@ def test_ordinary_units_are_untouched(df: pd.DataFrame) -> None:
     x = np.column_stack([df["ai"], df["pop"], np.ones(len(df))])
     beta = np.linalg.solve(x.T @ x, x.T @ df["ctfp"].to_numpy())
     np.testing.assert_allclose(r.coef, beta, rtol=1e-12)
+
+
+def test_zero_robust_variance_is_blanked() -> None:
+    """Without clusters, a robust variance that is zero while the homoskedastic one is not (the observations
+    identifying a coefficient have zero residuals) is blanked with a warning; the other SE is kept."""
+    from ctfp.models.panel.estimators import guard_variance
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 2))
+    u = rng.normal(size=50)
+    bread = np.linalg.inv(x.T @ x)
+    v = np.diag([0.0, 0.02])
+    warns: list[str] = []
+    out = guard_variance(v, x * u[:, None], bread, u, u + 1.0, ["a", "b"], (), None, [], warns)
+    assert np.isnan(out[0, 0]) and np.isnan(out[0, 1]) and out[1, 1] == 0.02
+    assert len(warns) == 1 and "robust variance of a is numerically zero" in warns[0]

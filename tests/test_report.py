@@ -92,40 +92,47 @@ def close(page_value: str, expected: float | None, rel: float = 1e-9) -> bool:
 
 
 def test_every_section_figure_and_table_is_there(report: Path, page: _Page, run_dir: Path) -> None:
-    assert page.sections == list(SECTIONS)
+    assert page.sections[:6] == list(SECTIONS) and set(page.sections[6:]) <= {"notes"}
     html = report.read_text(encoding="utf-8")
     figs = {img["data-figure"] for img in page.images}
     assert figs == set(FIGURES)
     for img in page.images:
         assert img["src"].startswith("data:image/png;base64,")
-    for fid in FIGURES:
+    for fid in FIGURES:  # the same figure as PNG (embedded) and as vector SVG and PDF for a manuscript
         assert (run_dir / "figures" / f"{fid}.png").stat().st_size > 5000
-    csvs = {p.stem for p in (run_dir / "tables").glob("*.csv")}
-    assert {"table1", "replica_table2", "replica_table6", "group_slopes", "group_differences", "diagnostics",
-            "ppc_mass_at_one", "loo", "validation", "ctfp_by_city", "ctfp_by_year", "sbm_settings"} <= csvs
+        assert (run_dir / "figures" / f"{fid}.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+        assert (run_dir / "figures" / f"{fid}.pdf").read_bytes()[:5] == b"%PDF-"
+    csvs = {p.stem for p in (run_dir / "tables").glob("report_*.csv")}
+    assert {f"report_{n}" for n in ("table1", "verdicts_T2", "verdicts_T6", "group_slopes", "group_differences",
+                                    "diagnostics", "ppc_mass_at_one", "loo", "validation", "ctfp_by_city",
+                                    "ctfp_by_year", "sbm_settings")} <= csvs
+    # The run's own tables are inputs of the report, never rewritten by it.
+    assert {"replicas", "columns", "tests"} <= {p.stem for p in (run_dir / "tables").glob("*.csv")}
     # Offline: nothing is fetched from anywhere.
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", html)
     assert "<script" not in html and "<link" not in html
     assert page.missing == {}  # the fixture run is complete: no section reports a missing piece
 
 
-def test_replica_cells_on_the_page_equal_cells_json(page: _Page, run_dir: Path) -> None:
-    from ctfp.reports.style import fmt_coef, mark
+def test_regression_tables_on_the_page_equal_replicas_csv(page: _Page, run_dir: Path) -> None:
+    from ctfp.reports.regtable import fmt_est
+    from ctfp.reports.style import mark
 
-    cells = json.loads((run_dir / "replicas" / "cells.json").read_text())
-    n_coef = 0
-    for c in cells:
-        key = f"t{c['table']}.{c['column']}.{c['row']}"
-        assert close(page.values[f"{key}.published_coef"], c["published_coef"])
-        assert close(page.values[f"{key}.replica_coef"], c["replica_coef"])
-        if c.get("published_t") is not None:
-            n_coef += 1
-            text = page.texts[f"{key}.replica_coef"]
-            assert text.startswith(fmt_coef(c["replica_coef"], c["replica_stars"]))
-            assert text.endswith(f"({c['replica_t']:.2f})")
-            for flag in ("same_sign", "same_stars", "published_in_ci"):
-                assert page.texts[f"{key}.{flag}"] == mark(c[flag])
-    assert n_coef >= 18
+    rep = pd.read_csv(run_dir / "tables" / "replicas.csv", dtype={"column": str})
+    shown = rep[(rep["kind"] == "coef") & ((rep["table"] == "T2") | (rep["term"] == "ai"))]
+    for r in shown.itertuples(index=False):
+        key = f"{r.table}.{r.column}.{r.term}"
+        assert close(page.values[f"{key}.estimate"], r.estimate)
+        assert page.texts[f"{key}.estimate"] == fmt_est(r.estimate) + "*" * int(r.stars)
+        assert page.texts[f"{key}.t"] == f"({r.t:.2f})"
+        if pd.notna(r.published_estimate):
+            assert close(page.values[f"{key}.published_estimate"], r.published_estimate)
+            for flag in ("sign_agrees", "stars_agree", "published_in_ci"):
+                assert page.texts[f"{key}.{flag}"] == mark(getattr(r, flag))
+    n = rep[(rep["kind"] == "stat") & (rep["term"] == "N")]
+    for r in n.itertuples(index=False):
+        assert page.texts[f"{r.table}.{r.column}.N.estimate"] == str(int(r.estimate))
+    assert len(shown) >= 30
 
 
 def test_diagnostics_on_the_page_equal_summary_json(page: _Page, run_dir: Path) -> None:
@@ -167,7 +174,7 @@ def test_posterior_numbers_equal_the_posterior_files(page: _Page, run_dir: Path)
 
 
 def test_tables_csv_equal_the_page(page: _Page, run_dir: Path) -> None:
-    loo = pd.read_csv(run_dir / "tables" / "loo.csv").set_index("model")
+    loo = pd.read_csv(run_dir / "tables" / "report_loo.csv").set_index("model")
     assert {"headline", "censored", "ordbeta"} <= set(loo.index)
     for m, r in loo.iterrows():
         assert close(page.values[f"loo.{m}.elpd"], r["elpd"])
@@ -176,7 +183,7 @@ def test_tables_csv_equal_the_page(page: _Page, run_dir: Path) -> None:
     bounded = loo.index[loo["bounded"].astype(bool)]
     assert sorted(page.texts[f"loo.{m}.rank"] for m in bounded) == [str(i + 1) for i in range(len(bounded))]
     assert math.isclose(loo.loc[bounded, "weight"].sum(), 1.0, abs_tol=1e-6)
-    by_year = pd.read_csv(run_dir / "tables" / "ctfp_by_year.csv")
+    by_year = pd.read_csv(run_dir / "tables" / "report_ctfp_by_year.csv")
     for r in by_year.itertuples():
         assert close(page.values[f"ctfp.year.{r.year}.mean"], r.mean_ctfp)
     panel = pd.read_csv(run_dir / "panel" / "analysis.csv")
@@ -214,13 +221,13 @@ def test_missing_pieces_are_named_with_the_command_that_makes_them(tmp_path: Pat
     shutil.copy(run_dir / "panel" / "analysis.csv", bare / "panel" / "analysis.csv")
     p = parse(build_report(bare))
     assert p.sections == list(SECTIONS)
-    # Table 1 is computed once by the pipeline (tables/table1.csv), not by the report
+    # data: tables/table1.csv (the paper's study has published moments); the rest: no tables, fits, claims
     assert p.missing == {"data": 1, "replicas": 1, "heterogeneity": 3, "checking": 1, "validation": 1}
     text = (bare / "report.html").read_text(encoding="utf-8")
-    assert "ctfp replicate PANEL" in text and "ctfp fit PANEL" in text
+    assert "<code>ctfp run STUDY.toml --out" in text
     assert "fig-ctfp_distribution" in p.ids  # CTFP comes from the panel's own column
     empty = tmp_path / "empty"
-    empty.mkdir()
+    empty.mkdir()  # nothing known about the study: every section, each saying what is missing
     assert parse(build_report(empty)).sections == list(SECTIONS)
 
 
@@ -231,13 +238,13 @@ def test_a_corrupt_file_is_one_input_error_line(tmp_path: Path, run_dir: Path, c
     bad = tmp_path / "bad"
     (bad / "replicas").mkdir(parents=True)
     (bad / "replicas" / "cells.json").write_text('[{"table": "2", ')
-    with pytest.raises(InputError, match=r"cells\.json: replica cells is not valid JSON"):
+    with pytest.raises(InputError, match=r"cells\.json: replica cells are not valid JSON"):
         build_report(bad)
     assert main(["report", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("ctfp: error: ") and err.count("\n") == 1
     (bad / "replicas" / "cells.json").write_text('[{"table": "2"}]')
-    with pytest.raises(InputError, match="record 0 of replica cells lacks key"):
+    with pytest.raises(InputError, match="record 0 lacks table/column/row"):
         build_report(bad)
     (bad / "replicas" / "cells.json").unlink()
     (bad / "panel").mkdir()
@@ -296,3 +303,27 @@ def test_average_effects_equal_the_posterior_draws(page: _Page, run_dir: Path) -
         # summary.json's treatment mean is the same posterior mean
         summ = json.loads((folder / "summary.json").read_text())
         assert math.isclose(float(page.values[f"ame.{folder.name}.mean"]), summ["treatment"]["mean"], rel_tol=1e-9)
+
+
+def test_a_runs_terminal_output_holds_no_raw_warning_lines(run_dir: Path, tmp_path: Path) -> None:
+    """`ctfp report` on a real run folder, every Python warning switched on (PYTHONWARNINGS=always): the terminal
+    shows the summary and plain-words notes, never a raw `...Warning:` line; the raw ones are in log.txt."""
+    import os
+    import subprocess
+    import sys
+
+    run = copy_run(run_dir, tmp_path / "run")
+    env = {**os.environ, "PYTHONWARNINGS": "always"}
+    code = "import sys\nfrom ctfp.inference.cli import main\nsys.exit(main(sys.argv[1:]))"
+    res = subprocess.run([sys.executable, "-c", code, "report", str(run), "--lang", "zh"], capture_output=True,
+                         text=True, timeout=600, env=env, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = res.stdout + res.stderr
+    raw = [ln for ln in out.splitlines() if re.search(r"\b\w*(Warning|Error)\b:", ln) or "warnings.warn(" in ln]
+    assert not raw, raw
+    assert f"report: {run / 'report.zh.html'}" in out
+    notes = [ln for ln in out.splitlines() if ln.startswith("note: ")]
+    if notes:  # whatever third-party code warned is said once in plain words, the messages logged
+        assert notes[-1] == f"note: the messages themselves are in {run / 'log.txt'}"
+        assert (run / "log.txt").stat().st_size > 0
+    assert len(notes) == len(set(notes))

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from report_fixtures import session_run
 
@@ -33,6 +34,16 @@ window.addEventListener('load', function () {
   document.body.appendChild(pre);
 });
 </script>"""
+
+
+def _probe(browser: str, page: Path, tmp_path: Path) -> dict:
+    probe_page = tmp_path / f"probe_{page.stem}.html"
+    probe_page.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    res = _run(browser, tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom", probe_page.as_uri())
+    m = re.search(r'<pre id="probe">(.*?)</pre>', res.stdout, re.S)
+    assert m, f"no probe output from Chromium (rc {res.returncode}): {res.stderr[-500:]}"
+    return json.loads(m.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
+                      .replace("&amp;", "&"))
 
 
 def _browser() -> str | None:
@@ -69,7 +80,7 @@ def test_chromium_renders_every_image_section_and_number(browser: str, built: Pa
     assert m, f"no probe output from Chromium (rc {res.returncode}): {res.stderr[-500:]}"
     data = json.loads(m.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
                       .replace("&amp;", "&"))
-    assert data["sections"] == ["data", "ctfp", "replicas", "heterogeneity", "checking", "validation"]
+    assert data["sections"][:6] == ["data", "ctfp", "replicas", "heterogeneity", "checking", "validation"]
     assert len(data["images"]) == 6
     broken = [i["id"] for i in data["images"] if not i["ok"]]
     assert not broken, f"broken images: {broken}"
@@ -77,11 +88,11 @@ def test_chromium_renders_every_image_section_and_number(browser: str, built: Pa
     assert data["banner"] is True
     # What the browser shows equals the run's own files.
     run_dir = built.parent
-    cells = json.loads((run_dir / "replicas" / "cells.json").read_text())
-    c = next(c for c in cells if c["table"] == "2" and c["column"] == "(2)" and c["row"] == "AI")
-    shown = data["keyed"]["t2.(2).AI.replica_coef"]
-    assert shown.split()[0].rstrip("*") == f"{c['replica_coef']:.4f}"
-    assert shown.split()[-1] == f"({c['replica_t']:.2f})"
+    rep = pd.read_csv(run_dir / "tables" / "replicas.csv", dtype={"column": str}).set_index(["table", "column",
+                                                                                               "term"])
+    c = rep.loc[("T2", "(2)", "ai")]
+    assert data["keyed"]["T2.(2).ai.estimate"].rstrip("*") == f"{c['estimate']:.4f}"
+    assert data["keyed"]["T2.(2).ai.t"] == f"({c['t']:.2f})"
     summ = json.loads((run_dir / "bayes" / "headline" / "summary.json").read_text())
     assert data["keyed"]["diag.headline.max_rhat"] == f"{summ['diagnostics']['max_rhat']:.3f}"
 
@@ -91,3 +102,36 @@ def test_chromium_screenshot(browser: str, built: Path, tmp_path: Path) -> None:
     _run(browser, tmp_path / "profile", "--window-size=1400,3000", f"--screenshot={shot}", built.as_uri())
     assert shot.is_file() and shot.stat().st_size > 50_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def built_zh(built: Path) -> Path:
+    from ctfp.reports.html import build_report
+
+    return build_report(built.parent, lang="zh")
+
+
+def test_chinese_report_renders_with_the_same_numbers(browser: str, built: Path, built_zh: Path,
+                                                      tmp_path: Path) -> None:
+    """The Chinese report in Chromium: every image decodes, the paper's terms are on the page, and every number
+    the browser shows is the one the English report shows."""
+    from ctfp.reports.figures import cjk_font
+
+    en, zh = _probe(browser, built, tmp_path), _probe(browser, built_zh, tmp_path)
+    assert zh["sections"] == en["sections"]
+    assert all(i["ok"] for i in zh["images"]) and len(zh["images"]) == len(en["images"])
+    numeric = {k: v for k, v in en["keyed"].items() if re.fullmatch(r"[-+()\[\],.\d\se*%]+", v or "")}
+    assert len(numeric) > 100
+    assert {k: zh["keyed"].get(k) for k in numeric} == numeric
+    text = built_zh.read_text(encoding="utf-8")
+    for term in ("变量", "城市固定效应", "年份固定效应", "括号内为t值", "原文", "复现", "概览", "模型检验"):
+        assert term in text, term
+    # Chinese figure labels where a CJK font is installed; otherwise English with a note saying why.
+    if cjk_font() is not None:
+        assert "图中标签为英文" not in text and "ctfp_distribution.zh.png" in text
+        assert (built.parent / "figures" / "ctfp_distribution.zh.svg").is_file()
+    else:
+        assert "图中标签为英文" in text
+    shot = tmp_path / "report_zh.png"
+    _run(browser, tmp_path / "profile", "--window-size=1400,3000", f"--screenshot={shot}", built_zh.as_uri())
+    assert shot.is_file() and shot.stat().st_size > 50_000

@@ -159,7 +159,7 @@ def test_fit_says_when_rows_are_dropped(tmp_path, capsys) -> None:
 
     panel, _ = simulate_panel(12, 6, seed=3)
     panel.loc[[4, 9, 30], "ai"] = np.nan
-    cfg = SamplerConfig(sampler="pymc", draws=100, tune=100, chains=1, seed=5)
+    cfg = SamplerConfig(draws=100, tune=100, chains=1, seed=5)
     fit_spec(panel, BayesSpec("ctfp", "ai", mundlak=False), cfg, tmp_path / "fit", progress=False)
     err = capsys.readouterr().err
     assert "3 rows with missing values in the model's columns were dropped" in err

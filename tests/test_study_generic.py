@@ -344,3 +344,21 @@ def test_panel_mistakes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     msg = _one_error(capsys)
     assert fragment.format(n=len(bad) + 1) in msg, msg
     assert not (tmp_path / "run" / "bayes").exists() and not (tmp_path / "run" / "tables").exists()
+
+
+def test_relative_out_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo` passes a relative --out: outputs are recorded against the run folder, not doubled."""
+    rng = np.random.default_rng(6)
+    df = pd.DataFrame({"firm": np.repeat(np.arange(20), 5), "t": np.tile(np.arange(2001, 2006), 20)})
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = 0.5 * df["x"] + rng.normal(size=len(df))
+    df.to_csv(tmp_path / "ready.csv", index=False)
+    (tmp_path / "s.toml").write_text(
+        '[data]\npanel = "ready.csv"\nunit = "firm"\ntime = "t"\n\n[[tables]]\nid = "T1"\n'
+        'columns = [ { id = "(1)", formula = "y ~ x | firm + t", cluster = ["firm"] } ]\n')
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # the rerun reuses the finished steps through the same relative path
+        assert main(["run", "s.toml", "--out", "rel/run", "--no-progress", "--no-bayes"]) == 0
+    rep = pd.read_csv(tmp_path / "rel" / "run" / "tables" / "replicas.csv")
+    assert rep.loc[rep["term"] == "x", "estimate"].iloc[0] == pytest.approx(0.5, abs=0.3)
+    assert not (tmp_path / "rel" / "run" / "rel").exists()

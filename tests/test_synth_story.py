@@ -15,16 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import synthetic
 
-from tests.tables_helpers import ensure_expr, load_tables_study
-
-ensure_expr()
-
-from ctfp.data.derive import derive_analysis_panel  # noqa: E402
-from ctfp.data.published import published_cells  # noqa: E402
-from ctfp.data.synth import DEFAULT_SEED, synthesize_panel  # noqa: E402
-from ctfp.inference.tables import run_tables  # noqa: E402
-from ctfp.models.dea import run_dea  # noqa: E402
+from ctfp.core.study_load import load_study
+from ctfp.data.derive import derive_analysis_panel
+from ctfp.data.published import published_cells
+from ctfp.data.synth import DEFAULT_SEED
+from ctfp.inference.tables import run_tables
+from ctfp.models.dea import run_dea
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +33,7 @@ STUDY = Path(__file__).resolve().parents[1] / "studies" / "shen_chao_2025" / "st
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, dict, dict]:
-    raw, truth = synthesize_panel(DEFAULT_SEED)
+    raw, truth = synthetic(DEFAULT_SEED)  # built once per session (conftest)
     panel = derive_analysis_panel(raw.drop(columns=["synthetic"]))
     key = ["city", "year"]
     sbm = run_dea(panel, INPUTS, GOODS, BADS, id_col="city", period_col="year", model="sbm",
@@ -48,7 +46,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, dict,
                         how="left", validate="one_to_one")
     prev = panel[["city", "year", "ai"]].assign(year=panel["year"] + 1).rename(columns={"ai": "l_ai"})
     panel = panel.merge(prev, on=key, how="left", validate="one_to_one")  # the study's l_ai = lag(ai)
-    study = load_tables_study(STUDY)
+    study = load_study(STUDY)
     study = replace(study, tables=tuple(replace(t, tests=tuple(replace(d, permutations=50) for d in t.tests))
                                         for t in study.tables))
     res = run_tables(study, panel, tmp_path_factory.mktemp("run"), progress=False)

@@ -14,13 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.tables_helpers import ensure_expr, load_tables_study
-
-ensure_expr()
-
-from ctfp.core.errors import InputError  # noqa: E402
-from ctfp.inference.cli import main  # noqa: E402
-from ctfp.inference.tables import run_tables  # noqa: E402
+from ctfp.core.errors import InputError
+from ctfp.core.study_load import load_study
+from ctfp.inference.cli import main
+from ctfp.inference.tables import run_tables
 
 STATES = ["AL", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME",
           "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK",
@@ -49,12 +46,16 @@ columns = [
   { id = "(7)", formula = "lgsp ~ lpcap + lpc" },
   { id = "(8)", formula = "lgsp ~ lpcap + lpc | state + region^year", cluster = ["state"] },
   { id = "(9)", formula = "lgsp ~ lpcap + lpc | state + year", cluster = ["state", "year"] },
+  { id = "(10)", formula = "lgsp ~ lpcap + lpc | state", sample = "south == 1" },
+  { id = "(11)", formula = "lgsp ~ lpcap + lpc | state", sample = "south == 0" },
 ]
 tests = [
   { columns = ["(3)", "(4)"], term = "lpcap", method = "permutation", permutations = 200, level = "unit", seed = 7 },
   { columns = ["(3)", "(4)"], term = "lpcap", method = "chow" },
   { columns = ["(3)", "(4)"], term = "lpcap", method = "suest" },
   { columns = ["(3)", "(4)"], term = "lpcap", method = "permutation", permutations = 100, level = "obs", seed = 7 },
+  { columns = ["(10)", "(11)"], term = "lpcap", method = "chow" },
+  { columns = ["(10)", "(11)"], term = "lpcap", method = "suest" },
 ]
 
 [published]
@@ -98,7 +99,7 @@ def run(tmp_path_factory: pytest.TempPathFactory):
         "T1,(1),N,816,,,\n"
         f"T1,(2),lpcap,{TRUE_LPCAP},3.1,3,\n"
         "T1,(3)-(4),diff_p,0.5,,,\n")
-    study = load_tables_study(root / "study.toml", unit="state", time="year")
+    study = load_study(root / "study.toml")
     res = run_tables(study, pd.read_csv(root / "produc.csv"), root / "run", progress=False)
     return res, root
 
@@ -201,6 +202,26 @@ def test_difference_tests(run) -> None:
     assert diff_p["estimate"] == perm["p"] and diff_p["published_estimate"] == 0.5
 
 
+def test_chow_and_suest_with_one_fe_and_robust_errors(run) -> None:
+    """One-way FE, heteroskedasticity-robust splits: the interacted regression's x*D coefficient is exactly the
+    difference of the split fits (its robust t-test gives the Chow p); SUEST treats each row as a cluster."""
+    from scipy import stats
+
+    from ctfp.models.panel import groupdiff as gd
+
+    res, root = run
+    a, b = _cell(res, "(10)", "lpcap")["estimate"], _cell(res, "(11)", "lpcap")["estimate"]
+    tests = res.tests[res.tests["column_a"] == "(10)"].set_index("method")
+    panel = pd.read_csv(root / "produc.csv")
+    fit, name = gd.chow_interacted(panel, "lgsp", ["lpcap", "lpc"], "south", absorb=["state"], cluster="")
+    assert fit.vce == "robust" and fit.coef[fit.index(name)] == pytest.approx(a - b, rel=1e-10)
+    assert tests.loc["chow", "p"] == pytest.approx(float(fit.p[fit.index(name)]), rel=1e-12)
+    se = np.sqrt(_cell(res, "(10)", "lpcap")["se"] ** 2 + _cell(res, "(11)", "lpcap")["se"] ** 2)
+    z = (a - b) / se  # disjoint samples: Var = V1 + V0 up to the small-sample factors
+    assert 0 < tests.loc["suest", "p"] < 1
+    assert abs(tests.loc["suest", "p"] - 2 * stats.norm.sf(abs(z))) < 0.05
+
+
 def test_published_verdicts(run) -> None:
     res, root = run
     wrong = _cell(res, "(1)", "lpcap")
@@ -231,72 +252,92 @@ def test_iv_recovers_the_true_slope_that_ols_misses(run) -> None:
 def _study(tmp_path: Path, text: str, published: str = "table,column,term,estimate\n"):
     (tmp_path / "study.toml").write_text(text)
     (tmp_path / "published.csv").write_text(published)
-    return load_tables_study(tmp_path / "study.toml", unit="state", time="year")
+    return load_study(tmp_path / "study.toml")
 
 
 def _line_of(text: str, needle: str) -> int:
     return next(i + 1 for i, line in enumerate(text.splitlines()) if needle in line)
 
 
-def _one_line_error(study, tmp_path: Path) -> str:
+def _one_line_error(tmp_path: Path, text: str, panel: pd.DataFrame | None = None) -> str:
+    """The one-line error of a study file, whether loading it or running its tables finds the mistake."""
     with pytest.raises(InputError) as err:
-        run_tables(study, states_panel(), tmp_path / "run", progress=False)
+        study = _study(tmp_path, text)
+        run_tables(study, states_panel() if panel is None else panel, tmp_path / "run", progress=False)
     msg = str(err.value)
     assert "\n" not in msg
     return msg
 
 
 def test_formula_naming_a_missing_column(tmp_path: Path) -> None:
-    text = STUDY.replace("lgsp ~ lpcap + lpc | state\"", "lgsp ~ lpcap + lwage | state\"")
-    msg = _one_line_error(_study(tmp_path, text), tmp_path)
+    text = STUDY.replace('"(2)", formula = "lgsp ~ lpcap + lpc | state"', '"(2)", formula = "lgsp ~ lpcap + lwage | state"')
+    msg = _one_line_error(tmp_path, text)
     assert f"study.toml, line {_line_of(text, 'lwage')}" in msg and "'lwage'" in msg and "column (2)" in msg
 
 
 def test_sample_that_selects_nothing(tmp_path: Path) -> None:
     text = STUDY.replace('sample = "south == 0"', 'sample = "south == 2"')
-    msg = _one_line_error(_study(tmp_path, text), tmp_path)
+    msg = _one_line_error(tmp_path, text)
     assert f"study.toml, line {_line_of(text, 'south == 2')}" in msg and "selects no row" in msg
 
 
 def test_difference_test_between_missing_columns(tmp_path: Path) -> None:
     text = STUDY.replace('columns = ["(3)", "(4)"], term = "lpcap", method = "chow"',
                          'columns = ["(3)", "(12)"], term = "lpcap", method = "chow"')
-    msg = _one_line_error(_study(tmp_path, text), tmp_path)
-    assert f"study.toml, line {_line_of(text, '(12)')}" in msg and "column (12) is not a column of table T1" in msg
+    msg = _one_line_error(tmp_path, text)
+    assert f"study.toml, line {_line_of(text, '(12)')}" in msg and "(12)" in msg and "not a column of table" in msg
 
 
 def test_text_column_in_a_formula(tmp_path: Path) -> None:
-    text = STUDY.replace("lgsp ~ lpcap + lpc | state\"", "lgsp ~ lpcap + state_name | state\"")
+    text = STUDY.replace('"(2)", formula = "lgsp ~ lpcap + lpc | state"', '"(2)", formula = "lgsp ~ lpcap + state_name | state"')
     panel = states_panel().assign(state_name=lambda d: d["state"] + " state")
-    study = _study(tmp_path, text)
-    with pytest.raises(InputError, match=r"line \d+: table T1 column \(2\): column 'state_name' .* not numeric"):
-        run_tables(study, panel, tmp_path / "run", progress=False)
+    msg = _one_line_error(tmp_path, text, panel)
+    assert f"line {_line_of(text, 'state_name')}" in msg and "'state_name'" in msg and "not numeric" in msg
 
 
 def test_bad_formula_is_one_line(tmp_path: Path) -> None:
-    text = STUDY.replace("lgsp ~ lpcap + lpc | state\"", "lgsp ~ log(lpcap) + lpc | state\"")
-    msg = _one_line_error(_study(tmp_path, text), tmp_path)
+    text = STUDY.replace('"(2)", formula = "lgsp ~ lpcap + lpc | state"', '"(2)", formula = "lgsp ~ log(lpcap) + lpc | state"')
+    msg = _one_line_error(tmp_path, text)
     assert f"line {_line_of(text, 'log(lpcap)')}" in msg and "[data.derive]" in msg
 
 
 def test_published_rows_the_study_does_not_have(tmp_path: Path) -> None:
     study = _study(tmp_path, STUDY, "table,column,term,estimate\nT1,(1),lpcap,0.1\nT1,(1),lwage,0.2\n"
-                                    "T1,(12),N,3\nT9,(1),N,3\n")
+                                    "T1,(12),N,3\nT9,(1),N,3\nT1,(1)-(2),diff_p,0.2\n")
     with pytest.raises(InputError) as err:
         run_tables(study, states_panel(), tmp_path / "run", progress=False)
     lines = str(err.value).splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 4
     assert "published.csv, line 3" in lines[0] and "no term 'lwage'" in lines[0]
     assert "line 4" in lines[1] and "no column '(12)'" in lines[1]
     assert "line 5" in lines[2] and "table 'T9'" in lines[2]
+    assert "line 6" in lines[3] and "no difference test between (1) and (2)" in lines[3]
 
 
 def test_a_column_that_is_not_identified_is_kept_with_a_note(tmp_path: Path) -> None:
     panel = states_panel()
     panel["const_state"] = panel.groupby("state")["lpc"].transform("mean")  # absorbed by the state FE
-    text = STUDY.replace("lgsp ~ lpcap + lpc | state\"", "lgsp ~ const_state + lpc | state\"")
+    text = STUDY.replace('"(2)", formula = "lgsp ~ lpcap + lpc | state"', '"(2)", formula = "lgsp ~ const_state + lpc | state"')
     study = _study(tmp_path, text)
     res = run_tables(study, panel, tmp_path / "run", progress=False)
     cell = _cell(res, "(2)", "const_state")
     assert pd.isna(cell["estimate"]) and "not estimated" in cell["note"] and "absorbed" in cell["note"]
     assert _cell(res, "(1)", "lpcap")["estimate"] > 0
+
+
+def test_shared_demeaning_in_extreme_units(tmp_path: Path) -> None:
+    """Columns beyond 2^64 are exactly rescaled by the estimators; a variable first demeaned as another
+    column's companion must come back in the same scale (two columns share a sample and FEs)."""
+    from ctfp.core.study import DataSpec, Study, StudyMeta, Table, TableColumn
+    from ctfp.models.panel.estimators import fit_ols
+
+    panel = states_panel().assign(big=lambda d: d["lpc"] * 1e30)
+    cols = (TableColumn("(1)", "lgsp ~ lpcap | state + year", ("state",)),
+            TableColumn("(2)", "lgsp ~ lpcap + big | state + year", ("state",)))
+    study = Study(meta=StudyMeta(), data=DataSpec(unit="state", time="year"), tables=(Table("T1", columns=cols),))
+    res = run_tables(study, panel, tmp_path, progress=False)
+    alone = fit_ols(panel, "lgsp", ["lpcap", "big"], absorb=["state", "year"], cluster="state")
+    cell = _cell(res, "(2)", "big")
+    assert abs(alone.coef[1]) < 1e-25  # the coefficient is in units of 1e-30: compare relatively, no abs slack
+    assert cell["estimate"] == pytest.approx(float(alone.coef[1]), rel=1e-12, abs=0)
+    assert cell["se"] == pytest.approx(float(alone.se[1]), rel=1e-12, abs=0)

@@ -17,12 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.tables_helpers import ensure_expr, load_tables_study
-
-ensure_expr()
-
-from ctfp.data.published import published_cells  # noqa: E402
-from ctfp.inference.tables import run_tables  # noqa: E402
+from ctfp.core.study_load import load_study
+from ctfp.data.published import published_cells
+from ctfp.inference.tables import run_tables
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -31,7 +28,7 @@ STUDY = REPO / "studies" / "shen_chao_2025" / "study.toml"
 
 @pytest.fixture(scope="module")
 def paper(tmp_path_factory: pytest.TempPathFactory):
-    study = load_tables_study(STUDY)
+    study = load_study(STUDY)
     panel = pd.read_parquet(DATA / "paper_world_analysis.parquet")
     out = tmp_path_factory.mktemp("paper")
     return run_tables(study, panel, out, progress=False), out
@@ -122,7 +119,7 @@ def test_study_columns_are_the_papers_printed_specifications() -> None:
     from ctfp.data.published import published_specs
     from ctfp.models.panel.formula import parse_formula
 
-    study = load_tables_study(STUDY)
+    study = load_study(STUDY)
     specs = published_specs()
     regressions = specs[specs["estimator"] != "group_diff"]
     assert sum(len(t.columns) for t in study.tables) == len(regressions) == 30

@@ -284,7 +284,8 @@ def _run_sbm(
     info = {
         "weights": {"good": prob.wg.tolist(), "bad": prob.wb.tolist(), "ratio": list(weights)},
         "lp_solves": sum(r.solves for r in results), "engine": engine,
-        "highs_fallback": sum(r.fallback for r in results), **run_info,
+        "highs_fallback": sum(r.fallback for r in results),
+        "relaxed_tolerance_solves": sum(r.relaxed for r in results), **run_info,
     }
     return res, info
 

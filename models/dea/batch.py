@@ -114,8 +114,8 @@ def solve_standard(
                     simplex.price(pig, ref, tol, m_g, i_g)
                     priced[0] += len(gi) * n
                 else:
-                    priced[0] += simplex.price_blocked(pig, index.ref, index.lo, index.hi, index.smax,
-                                                       index.starts, tol, m_g, i_g)
+                    priced[0] += simplex.price_blocked(pig, *index.args(), tol, m_g, i_g, index.slo, index.shi,
+                                                       index.ssmax, index.sstarts)
                     i_g = np.where(i_g >= 0, index.order[np.maximum(i_g, 0)], -1)
                 mins[gi], idx[gi] = m_g, i_g
             ok = good & (mins >= -tol)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 LEAF = 64  # columns per block
+GROUP = 32  # blocks per super-block (consecutive leaves of the k-d tree: a subtree, so the union box is tight)
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,17 @@ class PricingIndex:
     hi: np.ndarray  # (nb, nc)
     smax: np.ndarray  # (nb,)
     starts: np.ndarray  # (nb + 1,)
+    slo: np.ndarray  # (ns, nc) super-block boxes
+    shi: np.ndarray
+    ssmax: np.ndarray  # (ns,)
+    sstarts: np.ndarray  # (ns + 1,) first block of each super-block
+
+    def args(self) -> tuple[np.ndarray, ...]:
+        """Arguments of `simplex.price_blocked` after (pi, ...) in its order, less tol and the outputs."""
+        return self.ref, self.lo, self.hi, self.smax, self.starts
 
 
-def build_index(ref: np.ndarray, leaf: int = LEAF) -> PricingIndex:
+def build_index(ref: np.ndarray, leaf: int = LEAF, group: int = GROUP) -> PricingIndex:
     ref = np.asarray(ref, dtype=float)
     nc, n = ref.shape
     s = np.abs(ref).sum(axis=0)
@@ -57,4 +66,9 @@ def build_index(ref: np.ndarray, leaf: int = LEAF) -> PricingIndex:
     hi = np.array([pts[a:b].max(axis=0) for a, b in done]).reshape(len(done), nc)
     so = s[order]
     smax = np.array([so[a:b].max() for a, b in done])
-    return PricingIndex(order, np.ascontiguousarray(ref[:, order]), lo, hi, smax, starts)
+    nb = len(done)
+    sstarts = np.append(np.arange(0, nb, group), nb).astype(np.int64)
+    slo = np.array([lo[a:b].min(axis=0) for a, b in zip(sstarts[:-1], sstarts[1:], strict=True)]).reshape(-1, nc)
+    shi = np.array([hi[a:b].max(axis=0) for a, b in zip(sstarts[:-1], sstarts[1:], strict=True)]).reshape(-1, nc)
+    ssmax = np.array([smax[a:b].max() for a, b in zip(sstarts[:-1], sstarts[1:], strict=True)])
+    return PricingIndex(order, np.ascontiguousarray(ref[:, order]), lo, hi, smax, starts, slo, shi, ssmax, sstarts)

@@ -51,6 +51,7 @@ class GroupScores:
     solves: int
     pool: list[int] = field(default_factory=list)  # final candidate pool, as row positions
     fallback: int = 0  # DMUs the batch engine handed to HiGHS
+    relaxed: int = 0  # LPs HiGHS solved again at its default tolerances (1e-7)
 
 
 def peers_text(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> str:
@@ -167,10 +168,12 @@ def score_sbm_group(
                 if r2 > CHECK_TOL or sup[i] < 1 - CHECK_TOL:
                     st = "check_failed"
             status[i] = st
+    relaxed = 0
     if eng is not None:
         pool = sorted(set(pool) | set(np.flatnonzero(eng.in_pool).tolist()))
+        relaxed = eng.relaxed
     return GroupScores(evaluate, rho, sup, status, slacks, peers, resid, solves,
-                       [int(reference[j]) for j in pool], fallback)
+                       [int(reference[j]) for j in pool], fallback, relaxed)
 
 
 @dataclass

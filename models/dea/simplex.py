@@ -258,49 +258,63 @@ def price_blocked(
     tol: float,
     out_min: np.ndarray,
     out_idx: np.ndarray,
+    slo: np.ndarray,  # (ns, nc) super-blocks: boxes over consecutive blocks
+    shi: np.ndarray,
+    ssmax: np.ndarray,  # (ns,)
+    sstarts: np.ndarray,  # (ns + 1,) super-block k = blocks sstarts[k]..sstarts[k+1]-1
 ) -> int:
     """`price` with exact block pruning: d_j = -pi'a_j = s_j (-pi'a_j/s_j), and over a block's box of normalised
     columns -pi'a/s >= -sum_q max(pi_q lo_q, pi_q hi_q). A block whose bound is >= -tol/smax cannot hold a
     column with d_j < -tol and is skipped; the others are priced column by column. out_min is the most negative
-    d among priced columns (0 if none was priced). Returns the number of columns priced (for the record)."""
+    d among priced columns (0 if none was priced). Blocks are grouped in super-blocks with the union box, tested
+    first, so a large reference set costs far fewer than n/64 bounds per LP. Returns the number of columns
+    priced (for the record)."""
     nb_, nc = pi.shape
-    nblk = lo.shape[0]
     kk = out_idx.shape[1]
     vals = np.empty(kk)
     priced = 0
     for i in range(nb_):
         m = 0.0
         cnt = 0
-        for blk in range(nblk):
+        for sb in range(ssmax.shape[0]):
             bound = 0.0
             for q in range(nc):
                 p = pi[i, q]
-                a = p * lo[blk, q]
-                b = p * hi[blk, q]
+                a = p * slo[sb, q]
+                b = p * shi[sb, q]
                 bound -= a if a > b else b
-            if bound >= -tol / smax[blk]:
+            if bound >= -tol / ssmax[sb]:
                 continue
-            for j in range(starts[blk], starts[blk + 1]):
-                v = 0.0
+            for blk in range(sstarts[sb], sstarts[sb + 1]):
+                bound = 0.0
                 for q in range(nc):
-                    v -= pi[i, q] * ref[q, j]
-                priced += 1
-                if v < m:
-                    m = v
-                if v < -tol:
-                    if cnt < kk:
-                        pos = cnt
-                        cnt += 1
-                    elif v < vals[kk - 1]:
-                        pos = kk - 1
-                    else:
-                        continue
-                    while pos > 0 and vals[pos - 1] > v:
-                        vals[pos] = vals[pos - 1]
-                        out_idx[i, pos] = out_idx[i, pos - 1]
-                        pos -= 1
-                    vals[pos] = v
-                    out_idx[i, pos] = j
+                    p = pi[i, q]
+                    a = p * lo[blk, q]
+                    b = p * hi[blk, q]
+                    bound -= a if a > b else b
+                if bound >= -tol / smax[blk]:
+                    continue
+                for j in range(starts[blk], starts[blk + 1]):
+                    v = 0.0
+                    for q in range(nc):
+                        v -= pi[i, q] * ref[q, j]
+                    priced += 1
+                    if v < m:
+                        m = v
+                    if v < -tol:
+                        if cnt < kk:
+                            pos = cnt
+                            cnt += 1
+                        elif v < vals[kk - 1]:
+                            pos = kk - 1
+                        else:
+                            continue
+                        while pos > 0 and vals[pos - 1] > v:
+                            vals[pos] = vals[pos - 1]
+                            out_idx[i, pos] = out_idx[i, pos - 1]
+                            pos -= 1
+                        vals[pos] = v
+                        out_idx[i, pos] = j
         for q in range(cnt, kk):
             out_idx[i, q] = -1
         out_min[i] = m

@@ -163,6 +163,8 @@ class PricedLP:
         self.in_pool[list(init_pool)] = True
         self._pool = [int(j) for j in np.flatnonzero(self.in_pool)]
         self._h = _new_highs()
+        self._relaxed_h: highspy.Highs | None = None
+        self.relaxed = 0  # LPs solved again at HiGHS' default tolerances (1e-7) after an undecided status
         self._models: dict[tuple[int, int], _Model] = {}
 
     @property
@@ -278,6 +280,19 @@ class PricedLP:
         h.passModel(lp)
         h.run()
         status = _STATUS.get(h.getModelStatus(), h.modelStatusToString(h.getModelStatus()).lower())
+        if status not in ("optimal", "infeasible", "unbounded"):
+            # At 1e-9 tolerances HiGHS can end undecided ("unknown") on a degenerate LP it solves at its
+            # default 1e-7 (seen: SBM VRS, paper synthetic panel, row 44). Solve again at the defaults; the
+            # caller still re-checks the solution on the unscaled data (1e-6), and the solve is counted.
+            if self._relaxed_h is None:
+                self._relaxed_h = highspy.Highs()
+                for key, val in (("output_flag", False), ("presolve", "off"), ("random_seed", 0)):
+                    self._relaxed_h.setOptionValue(key, val)
+            h = self._relaxed_h
+            h.passModel(lp)
+            h.run()
+            status = _STATUS.get(h.getModelStatus(), h.modelStatusToString(h.getModelStatus()).lower())
+            self.relaxed += 1
         if status != "optimal":
             return status, float("nan"), np.empty(0), np.empty(0)
         sol = h.getSolution()

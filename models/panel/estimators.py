@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # not scipy.stats: it costs ~1 s of import on every `ctfp fe`
 
 from ctfp.core.errors import InputError, NumericalError
 from ctfp.models.panel import fwl
@@ -152,11 +152,11 @@ class PanelResult:
 
 
 def _t_sf(x: np.ndarray, df: float) -> np.ndarray:
-    return stats.norm.sf(x) if np.isinf(df) else stats.t.sf(x, df)
+    return special.ndtr(-x) if np.isinf(df) else special.stdtr(df, -x)
 
 
 def _t_ppf(q: float, df: float) -> float:
-    return float(stats.norm.ppf(q) if np.isinf(df) else stats.t.ppf(q, df))
+    return float(special.ndtri(q) if np.isinf(df) else special.stdtrit(df, q))
 
 
 def stars(p: float) -> int:
@@ -384,7 +384,9 @@ def guard_variance(v: np.ndarray, scores: np.ndarray, bread: np.ndarray, u: np.n
     - G < FEW_CLUSTERS: a warning (Stata's t(G−1) reference is kept);
     - a coefficient whose clustered variance is below ZERO_VARIANCE_RATIO × its heteroskedasticity-robust
       variance (the clusters' summed scores are zero in its direction): its row and column are blanked;
-    - a cluster meat of rank below K is noted (a joint test of more than `rank` coefficients is impossible).
+    - a cluster meat of rank below K is noted (a joint test of more than `rank` coefficients is impossible);
+    - without clusters, a robust variance below ZERO_VARIANCE_RATIO × the homoskedastic one (leverage-1
+      observations) is blanked likewise.
     """
     v = v.copy()
     k = v.shape[0]
@@ -393,7 +395,15 @@ def guard_variance(v: np.ndarray, scores: np.ndarray, bread: np.ndarray, u: np.n
                      "not defined; none are reported")
         v[:] = np.nan
         return v
-    if g is None:
+    if g is None:  # robust (HC) or unadjusted: compare with the homoskedastic variance of the same fit
+        v_iid = bread * (float(u @ u) / max(u.size, 1))
+        for j in range(k):
+            if not (v[j, j] > ZERO_VARIANCE_RATIO * v_iid[j, j]):
+                warns.append(f"the robust variance of {names[j]} is numerically zero: the observations that "
+                             "identify it have zero residuals (e.g. a regressor that is nonzero in one "
+                             "observation only, leverage 1); no SE, t or p is reported for it")
+                v[j, :] = np.nan
+                v[:, j] = np.nan
         return v
     label = " × ".join(cluster)
     if g < FEW_CLUSTERS:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # F and normal tails without importing scipy.stats
 
 from ctfp.core.errors import InputError
 from ctfp.models.panel import fwl
@@ -217,13 +217,18 @@ def permutation_test(grid: GridDesign, labels: np.ndarray, *, reps: int = 1000, 
 
 
 def chow_interacted(frame: pd.DataFrame, y: str, x: Sequence[str], group: str, *, unit: str = "city",
-                    time: str = "year", cluster: str = "city") -> tuple[PanelResult, str]:
+                    time: str = "year", cluster: str = "city",
+                    absorb: Sequence[str] | None = None) -> tuple[PanelResult, str]:
     """Fully interacted pooled regression: FEs and every regressor interacted with the 0/1 group.
 
-    Returns the fit and the name of the x[0]×group coefficient, which equals coef(1) − coef(0) exactly.
+    The FEs are `absorb` (default: `unit` and `time`); `cluster` "" gives robust SEs. Returns the fit and the
+    name of the x[0]×group coefficient, which equals coef(1) − coef(0) exactly.
     """
-    cols = [unit, time, y, *x, group]
-    if cluster not in cols:
+    fes = list(absorb) if absorb is not None else [unit, time]
+    if not fes:
+        raise InputError("the interacted Chow test needs at least one fixed effect to interact with the group")
+    cols = list(dict.fromkeys([*fes, y, *x, group]))
+    if cluster and cluster not in cols:
         cols.append(cluster)
     sub = frame[cols].dropna().copy()
     g = sub[group].astype(int)
@@ -232,9 +237,10 @@ def chow_interacted(frame: pd.DataFrame, y: str, x: Sequence[str], group: str, *
         sub[f"{c}__x__{group}"] = sub[c] * g
     for c in x:
         names += [c, f"{c}__x__{group}"]
-    sub["__unit_g"] = sub[unit].astype(str) + "|" + g.astype(str)
-    sub["__time_g"] = sub[time].astype(str) + "|" + g.astype(str)
-    res = fit_ols(sub, y, names, absorb=["__unit_g", "__time_g"], cluster=cluster, source="panel")
+    interacted = [f"__fe{k}_g" for k in range(len(fes))]
+    for name, fe in zip(interacted, fes, strict=True):
+        sub[name] = sub[fe].astype(str) + "|" + g.astype(str)
+    res = fit_ols(sub, y, names, absorb=interacted, cluster=cluster or (), robust=not cluster, source="panel")
     return res, f"{x[0]}__x__{group}"
 
 
@@ -245,7 +251,7 @@ def chow_wald(res: PanelResult, x: Sequence[str], group: str) -> tuple[float, fl
     v = res.vcov[np.ix_(idx, idx)]
     q = len(idx)
     f = float(b @ np.linalg.solve(v, b)) / q
-    return f, float(stats.f.sf(f, q, res.df_t))
+    return f, float(special.fdtrc(q, res.df_t, f))
 
 
 def suest(fit_1: PanelResult, fit_0: PanelResult, cluster_1: np.ndarray, cluster_0: np.ndarray,
@@ -278,5 +284,5 @@ def suest(fit_1: PanelResult, fit_0: PanelResult, cluster_1: np.ndarray, cluster
     diff = float(fit_1.coef[fit_1.index(coef)] - fit_0.coef[fit_0.index(coef)])
     var = float(v[i, i] + v[j, j] - 2 * v[i, j])
     z = diff / np.sqrt(var)
-    return {"diff": diff, "se": float(np.sqrt(var)), "z": float(z), "p": float(2 * stats.norm.sf(abs(z))),
+    return {"diff": diff, "se": float(np.sqrt(var)), "z": float(z), "p": float(2 * special.ndtr(-abs(z))),
             "cov": float(v[i, j]), "n_clusters": int(g)}

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special  # chi2.sf without importing scipy.stats (~0.5 s per command)
 
 from ctfp.models.panel import vcov as pv
 
@@ -160,7 +160,7 @@ def iv_diagnostics(*, x: np.ndarray, z_excl: np.ndarray, z_exog: np.ndarray, u: 
     out: dict[str, Any] = {
         "kp_rk_lm": lm,
         "kp_rk_lm_df": lm_df,
-        "kp_rk_lm_p": float(stats.chi2.sf(lm, lm_df)),
+        "kp_rk_lm_p": float(special.chdtrc(lm_df, lm)),
         "kp_rk_wald": wald,
         "kp_rk_wald_f": kp_f,
         "cragg_donald_f": cd_f,
@@ -171,7 +171,7 @@ def iv_diagnostics(*, x: np.ndarray, z_excl: np.ndarray, z_exog: np.ndarray, u: 
         j, singular = hansen_j_checked(z_all, x_all, y, u, cl_codes, robust)
         out["hansen_j"] = j
         out["hansen_j_df"] = l1 - 1
-        out["hansen_j_p"] = float(stats.chi2.sf(j, l1 - 1))
+        out["hansen_j_p"] = float(special.chdtrc(l1 - 1, j))
         if singular:
             warns.append("the moment covariance of Hansen's J is singular (fewer clusters than instruments): "
                          "J uses its generalised inverse")

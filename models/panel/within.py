@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ctfp.models.panel import fwl
-from ctfp.models.panel.estimators import Design
+from ctfp.models.panel.estimators import Design, pow2_scales
 
 
 class WithinCache:
@@ -47,7 +47,9 @@ class WithinCache:
                     continue
                 values = pd.to_numeric(self.frame.loc[d.rows, c], errors="coerce").to_numpy(dtype=float)
                 if np.isfinite(values).all():  # only variables complete on this sample share its demeaning
-                    cols.append(values)
+                    # the estimators hand their columns over divided by pow2_scales (exact; 1 in ordinary
+                    # units): a companion is stored as the fit that reads it will hand it over
+                    cols.append(values / pow2_scales(values[:, None])[0])
                     labels.append(c)
             w = fwl.demean(np.column_stack(cols), d.fe_codes, d.fe_sizes)
             self.demeaned += 1
