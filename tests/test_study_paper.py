@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -159,8 +161,6 @@ def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...
     more: the Bayesian builders' merge after the recording (every data-dependent array in pm.Data, commit
     bee25c1) changes the compiled graph and so the draws at a given seed, for the old entry point as well. They
     are held to Monte Carlo error instead (100 draws x 2 chains)."""
-    from ctfp.inference.fit import fit_from_spec_dict
-
     text = study_path().read_text()
     cfg = BASELINE["bayes_sampler"]
     bayes = text[text.index("[bayes]\n"):text.index("[report]")]
@@ -174,12 +174,23 @@ def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...
     (tmp_path / "s.toml").write_text('[data]\npanel = "panel.parquet"\nunit = "city"\ntime = "year"\n\n' + bayes)
     study = load_study(tmp_path / "s.toml")
     assert [m.name for m in study.bayes.models] == list(names) and study.bayes.seed == cfg["seed"]
-    Pipeline(study, tmp_path / "run", progress=False).run()
+    # each side in a fresh process: a sampler's draws may depend on what the process compiled before
+    run = subprocess.run([sys.executable, "-m", "ctfp.inference", "run", str(tmp_path / "s.toml"), "--out",
+                          str(tmp_path / "run"), "--no-progress"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
     sampler = {"sampler": "pymc", "target_accept": 0.9, **cfg}
     for name in names:
         s = json.loads((tmp_path / "run" / "bayes" / name / "summary.json").read_text())
-        old = fit_from_spec_dict(pd.read_parquet(panel_file), variables=OLD_VARIABLES, model=OLD_MODELS[name],
-                                 sampler=sampler, out_dir=tmp_path / "old" / name, progress=False)
+        code = ("import json, sys, pandas as pd; from ctfp.inference.fit import fit_from_spec_dict; "
+                "a = json.loads(sys.argv[1]); s = fit_from_spec_dict(pd.read_parquet(a['panel']), "
+                "variables=a['variables'], model=a['model'], sampler=a['sampler'], out_dir=a['out'], "
+                "progress=False); open(a['out'] + '/old.json', 'w').write(json.dumps(s))")
+        args = {"panel": str(panel_file), "variables": OLD_VARIABLES, "model": OLD_MODELS[name], "sampler": sampler,
+                "out": str(tmp_path / "old" / name)}
+        direct = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True,
+                                timeout=900)
+        assert direct.returncode == 0, direct.stderr[-2000:]
+        old = json.loads((tmp_path / "old" / name / "old.json").read_text())
         assert s["treatment"] == old["treatment"] and s["coefficient"] == old["coefficient"], name
         assert s["by"] == old["by"] and s["spec"] == old["spec"], name
         want = BASELINE["bayes"][name]
