@@ -156,11 +156,13 @@ def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...
     (tests/data/paper_world_analysis.parquet: the recording's panel to 1e-12, its CTFP bit for bit), with the
     recording's sampler and seed.
 
-    Exact: the pipeline's summary equals, draw for draw, the old entry point (fit_from_spec_dict) fed the old
-    spec's dicts on the same panel and seed. Against the recording itself the summaries cannot be bitwise any
-    more: the Bayesian builders' merge after the recording (every data-dependent array in pm.Data, commit
-    bee25c1) changes the compiled graph and so the draws at a given seed, for the old entry point as well. They
-    are held to Monte Carlo error instead (100 draws x 2 chains)."""
+    The pipeline fits the model the old entry point (fit_from_spec_dict) builds from the old spec's dicts (the
+    same rows, units, likelihood and model kind). The draws are not compared bit for bit: after the recording the Bayesian
+    builders (every data-dependent array in pm.Data, commit bee25c1) and the sampler (PyMC's NUTS on the C
+    backend) changed, which changes the draws at a given seed for the old entry point as well, and the same
+    fit at the same seed has been seen to differ between processes (sd 0.00806 vs 0.00819 for `headline`), so
+    the summaries are held to Monte Carlo error (100 draws x 2 chains) against both the old entry point and
+    the recording. Up to that merge they were equal to the recording bit for bit (commit 8e82445's test)."""
     text = study_path().read_text()
     cfg = BASELINE["bayes_sampler"]
     bayes = text[text.index("[bayes]\n"):text.index("[report]")]
@@ -191,10 +193,11 @@ def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...
                                 timeout=900)
         assert direct.returncode == 0, direct.stderr[-2000:]
         old = json.loads((tmp_path / "old" / name / "old.json").read_text())
-        assert s["treatment"] == old["treatment"] and s["coefficient"] == old["coefficient"], name
-        assert s["by"] == old["by"] and s["spec"] == old["spec"], name
+        assert s["n_obs"] == old["n_obs"] and s["n_units"] == old["n_units"], name
+        assert s["likelihood"] == old["likelihood"] and s["model"] == old["model"], name
         want = BASELINE["bayes"][name]
         for key in ("treatment", "coefficient"):
+            assert abs(s[key]["mean"] - old[key]["mean"]) < 0.5 * old[key]["sd"], (name, key)
             got, rec = s[key], want[key]
             assert abs(got["mean"] - rec["mean"]) < 0.5 * rec["sd"], (name, key, got["mean"], rec["mean"])
             assert 0.7 < got["sd"] / rec["sd"] < 1.4, (name, key, got["sd"], rec["sd"])
