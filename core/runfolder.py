@@ -44,7 +44,7 @@ SCHEMA_VERSION = 2
 RUN_JSON = "run.json"
 # Packages whose versions decide the numbers; recorded in run.json.
 RECORDED_PACKAGES = (
-    "ctfp", "numpy", "pandas", "scipy", "highspy", "pymc", "pytensor", "nutpie", "arviz", "arviz-base",
+    "ctfp", "numpy", "pandas", "scipy", "highspy", "pymc", "pytensor", "nutpie", "jax", "jaxlib", "arviz", "arviz-base",
     "arviz-stats", "arviz-plots", "xarray", "matplotlib", "jinja2", "tomli",
 )
 # Entries a run folder may hold; a non-empty folder with anything else is not ours to write into.

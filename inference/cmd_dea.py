@@ -112,6 +112,9 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in OUT_FORMATS:
         raise InputError(f"--out {args.out}: unknown output format {out.suffix!r}; use .csv or .parquet")
+    from ctfp.core.atomic import check_output_path
+
+    check_output_path(args.out, "file")  # before any scoring: a folder or a file on the way is one line
     inputs, good, bad = _names(args.inputs, "--inputs"), _names(args.good, "--good"), _names(args.bad, "--bad")
     weights = _weights(args.weights)
     model = args.model.strip().lower()

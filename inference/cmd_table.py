@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--se", action="store_true", help="standard errors in parentheses instead of t statistics")
     p.add_argument("--keep", metavar="A,B", default=None,
                    help="coefficient rows to show, in order (default: the published rows, else every regressor)")
+    p.add_argument("--label", metavar="TERM=TEXT", action="append", default=[],
+                   help="print a regressor under another name, e.g. --label l_ai=AI (repeatable; terms sharing "
+                   "a label share a row)")
     p.add_argument("--no-published", dest="published", action="store_false",
                    help="replica columns only, even where the study has published values")
     p.add_argument("--standalone", action="store_true",
@@ -76,11 +79,17 @@ def _run(args: argparse.Namespace) -> int:
     if unknown:
         raise InputError(f"{data.source}: no table {', '.join(unknown)}; the run has {', '.join(ids)}")
     keep = [k.strip() for k in args.keep.split(",") if k.strip()] if args.keep else None
+    labels = dict(data.labels)
+    for item in args.label:
+        term, sep, text = item.partition("=")
+        if not sep or not term.strip() or not text.strip():
+            raise InputError(f"--label {item!r}: write TERM=TEXT, e.g. --label l_ai=AI")
+        labels[term.strip()] = text.strip()
     tables = []
     for t in wanted:
         try:
             tables.append(build_regtable(data.replicas, data.columns_for(lang), t, tests=data.tests, lang=lang,
-                                         beneath="se" if args.se else "t", keep=keep, labels=data.labels,
+                                         beneath="se" if args.se else "t", keep=keep, labels=labels,
                                          title=data.title(t, lang), note=data.notes.get(t, ""), unit=data.unit,
                                          time=data.time, pairs=None if args.published else False))
         except KeyError as err:

@@ -174,6 +174,16 @@ def predictive_backend(cfg: SamplerConfig, model: Any) -> str:
     return cfg.backend
 
 
+def forward_model(model: Any, backend: str) -> Any:
+    """The model forward draws are compiled from: for JAX with its dims and data frozen into constants (JAX needs
+    static shapes; a prior draw of a city effect has the length of a `city` dim held in a shared variable)."""
+    if backend != "jax":
+        return model
+    from pymc.model.transform.optimization import freeze_dims_and_data
+
+    return freeze_dims_and_data(model)
+
+
 def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predictive: bool = True) -> xr.DataTree:
     """Sample `model` with `cfg`; add log-likelihood and posterior predictive of `y`; record wall time."""
     import pymc as pm
@@ -202,9 +212,10 @@ def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predi
     observed = [v.name for v in model.observed_RVs]
     pm.compute_log_likelihood(dt, var_names=["y"], model=model, progressbar=False, backend=cfg.backend)
     if predictive:
+        fwd = predictive_backend(cfg, model)
         pm.sample_posterior_predictive(
-            dt, model=model, var_names=["y"], random_seed=cfg.seed + 1, extend_inferencedata=True, progressbar=False,
-            backend=predictive_backend(cfg, model),
+            dt, model=forward_model(model, fwd), var_names=["y"], random_seed=cfg.seed + 1, extend_inferencedata=True,
+            progressbar=False, backend=fwd,
         )
     if "observed_data" not in dt.children:
         # nutpie's tree lacks it on some versions: rebuild from the model's observed data.
@@ -259,8 +270,8 @@ def sbc_ranks(
     import pymc as pm
 
     backend = DEFAULT_BACKEND["nutpie"]
-    prior = pm.sample_prior_predictive(draws=n_reps, model=model, random_seed=seed,
-                                       backend=predictive_backend(SamplerConfig(backend=backend), model))
+    fwd = predictive_backend(SamplerConfig(backend=backend), model)
+    prior = pm.sample_prior_predictive(draws=n_reps, model=forward_model(model, fwd), random_seed=seed, backend=fwd)
     compiled = compiled_nutpie(model, backend)
     ranks: dict[str, list[int]] = {v: [] for v in var_names}
     for i in range(n_reps):

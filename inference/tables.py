@@ -126,9 +126,10 @@ def parse_columns(study: Study, frame: pd.DataFrame) -> dict[tuple[str, str], Pa
             for name in (f.outcome, *f.endog, *f.exog, *f.instruments):
                 col = frame[name]
                 if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+                    present = col.dropna()
+                    example = f"e.g. {present.iloc[0]!r}" if len(present) else "no values at all"
                     raise InputError(f"{_at(c.where, t, c)}: column '{name}' of the formula is not numeric "
-                                     f"(e.g. {col.dropna().iloc[0]!r}); convert it in the panel or derive a "
-                                     "numeric column")
+                                     f"({example}); convert it in the panel or derive a numeric column")
             out[(t.id, c.id)] = f
     return out
 
@@ -221,7 +222,8 @@ def _column_rows(cf: ColumnFit, ci_prob: float) -> list[dict[str, Any]]:
     res = cf.result
     rows: list[dict[str, Any]] = []
     stats_ = _stats_of(cf)
-    base_note = cf.note or ("; ".join(res.notes) if res is not None else "")
+    # what makes the inference unreliable (few clusters, a variance out of range) first, then the design notes
+    base_note = cf.note or ("; ".join([*res.warnings, *res.notes]) if res is not None else "")
     for term in cf.terms:
         row = _empty_row(t_id, c_id, term, "coef", base_note)
         rows.append(row)
@@ -468,6 +470,9 @@ def run_tables(study: Study, frame: pd.DataFrame, rundir: Path, *, progress: boo
         except CtfpError as err:
             cf.note = f"not estimated: {err}"
             _say(True, f"{cf.table.id} {cf.column.id}: {cf.note}")
+            continue
+        for w in cf.result.warnings if cf.result is not None else ():
+            _say(True, f"warning: {cf.table.id} {cf.column.id}: {w}")
     n_est = sum(cf.result is not None for cf in all_fits)
     _say(progress, f"{n_est} of {len(all_fits)} columns estimated ({cache.demeaned} demeaning pass(es) shared by "
                    f"{len(shared)} fit(s)); {len(checked)} difference test(s)")

@@ -16,26 +16,12 @@ import pandas as pd
 from ctfp.core.errors import InputError
 from ctfp.core.runfolder import RunFolder as Schema
 from ctfp.core.runfolder import read_json
-from ctfp.reports.tabledata import TableData, load_table_data
+from ctfp.reports.tabledata import TableData, load_table_data, read_csv
 
 DIFF_KEYS = ("split", "coef_1", "coef_0", "diff")
 CLAIM_KEYS = ("claim_id", "claim", "replica_verdict", "posterior_verdict")
 # Likelihoods that put probability mass at exactly CTFP = 1; LOO compares only these among themselves.
 BOUNDED_LIKELIHOODS = ("censored", "tobit", "ordbeta", "ordered-beta", "oneinflated", "zoib", "one-inflated-beta")
-
-
-def read_csv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame | None:
-    if not path.is_file():
-        return None
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise InputError(f"{path}: {what} cannot be read as CSV ({msg}); rerun the step that writes it") from None
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise InputError(f"{path}: {what} lacks column(s) {', '.join(missing)}; rerun the step that writes it")
-    return frame
 
 
 def _records(obj: Any, path: Path, what: str, keys: tuple[str, ...]) -> list[dict[str, Any]] | None:

@@ -89,12 +89,16 @@ class TableData:
         return ids
 
 
-def _read_csv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame | None:
+ID_COLUMNS = {"table": str, "column": str, "term": str, "column_a": str, "column_b": str}
+
+
+def read_csv(path: Path, what: str, required: tuple[str, ...], *, ids: bool = False) -> pd.DataFrame | None:
+    """The CSV at `path` (None when absent); unreadable or lacking `required` columns is one InputError line.
+    ids: read the table/column/term ids as text ("(1)" must not become a number)."""
     if not path.is_file():
         return None
     try:
-        frame = pd.read_csv(path, dtype={"table": str, "column": str, "term": str, "column_a": str, "column_b": str},
-                            keep_default_na=True)
+        frame = pd.read_csv(path, dtype=ID_COLUMNS if ids else None)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(f"{path}: {what} cannot be read as CSV ({msg}); rerun the step that writes it") from None
@@ -153,10 +157,10 @@ def load_table_data(run_dir: str | Path) -> TableData | None:
     titles, notes, labels, unit, time = _study_facts(run)
     titles_zh: dict[str, str] = {}
     rep_path = root / "tables" / "replicas.csv"
-    replicas = _read_csv(rep_path, "replica table", REPLICA_COLUMNS)
+    replicas = read_csv(rep_path, "replica table", REPLICA_COLUMNS, ids=True)
     if replicas is not None:
-        columns = _read_csv(root / "tables" / "columns.csv", "table columns", COLUMN_COLUMNS)
-        tests = _read_csv(root / "tables" / "tests.csv", "difference tests", TEST_COLUMNS)
+        columns = read_csv(root / "tables" / "columns.csv", "table columns", COLUMN_COLUMNS, ids=True)
+        tests = read_csv(root / "tables" / "tests.csv", "difference tests", TEST_COLUMNS, ids=True)
         source = str(rep_path)
     else:
         cells_path = root / "replicas" / "cells.json"
@@ -175,7 +179,7 @@ def load_table_data(run_dir: str | Path) -> TableData | None:
             titles, titles_zh = _legacy_titles()
     t1 = root / "tables" / "table1.csv"
     if t1.is_file():  # the printed names of the study's variables (Table 1: ai -> AI, lninf -> lnINF)
-        names = _read_csv(t1, "Table 1", ("variable",))
+        names = read_csv(t1, "Table 1", ("variable",))
         if names is not None and "label" in names.columns:
             for var, lab in zip(names["variable"].astype(str), names["label"], strict=True):
                 if isinstance(lab, str) and lab and var not in labels:

@@ -1,24 +1,17 @@
 """Shared test fixtures: the vendored reference fixtures (tests/fixtures, sources in its README).
 
-PyTensor's default compile mode is numba, whose first compile of a graph takes tens of seconds on an empty cache.
-ctfp's own sampling passes its backend explicitly (inference/sampling.py), so the default only reaches what a
-test compiles by hand (`model.compile_fn`, `.eval()`) and third-party fits (bambi): those use JAX here, which
-compiles in well under a second.
+PyTensor's default compile mode is left as it is (numba): a global override changed the random streams of forward
+samplers in other tests. Modules that compile graphs by hand choose their mode themselves (test_bayes_models.py).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Before PyTensor is imported (no import cost here); a mode the caller set wins.
-if "mode=" not in os.environ.get("PYTENSOR_FLAGS", ""):
-    os.environ["PYTENSOR_FLAGS"] = ",".join(f for f in (os.environ.get("PYTENSOR_FLAGS", ""), "mode=JAX") if f)
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # vendored: a bare clone runs every reference test

@@ -69,39 +69,16 @@ def make_panel(seed: int = SEED) -> pd.DataFrame:
 
 
 def _fe_ols(df: pd.DataFrame, y: str, xs: list[str]) -> dict[str, Any]:
-    """Two-way FE by city-demeaning with year dummies; SEs clustered by city, t with G-1 df (as reghdfe)."""
-    from scipy import stats
-
-    years = pd.get_dummies(df["year"], prefix="yr", drop_first=True).astype(float)
-    x = pd.concat([df[xs].astype(float), years], axis=1)
-    cols = [y, *x.columns]
-    data = pd.concat([df[[y]].astype(float), x], axis=1)
-    dm = data - data.groupby(df["city"].to_numpy()).transform("mean")
-    yv, xm = dm[y].to_numpy(), dm[cols[1:]].to_numpy()
-    beta, *_ = np.linalg.lstsq(xm, yv, rcond=None)
-    resid = yv - xm @ beta
-    bread = np.linalg.pinv(xm.T @ xm)
-    groups = df["city"].to_numpy()
-    meat = np.zeros_like(bread)
-    for g in np.unique(groups):
-        s = xm[groups == g].T @ resid[groups == g]
-        meat += np.outer(s, s)
-    n_obs, k, n_g = len(yv), xm.shape[1], len(np.unique(groups))
-    factor = (n_obs - 1) / (n_obs - k - 1) * n_g / (n_g - 1)
-    se = np.sqrt(np.diag(bread @ meat @ bread) * factor)
-    t = beta / se
-    p = 2 * stats.t.sf(np.abs(t), n_g - 1)
-    crit = stats.t.ppf(0.975, n_g - 1)
-    r2 = 1 - resid @ resid / ((df[y] - df[y].mean()) ** 2).sum()
-    return {
-        "coef": float(beta[0]), "se": float(se[0]), "t": float(t[0]), "p": float(p[0]),
-        "ci": (float(beta[0] - crit * se[0]), float(beta[0] + crit * se[0])), "nobs": n_obs, "r2": float(r2),
-    }
+    """The first regressor of `fe_fit` as a cells.json record wants it (coef, se, t, p, ci, nobs, r2)."""
+    fit = fe_fit(df, y, xs)
+    c = fit["terms"][xs[0]]
+    return {"coef": c["estimate"], "se": c["se"], "t": c["t"], "p": c["p"], "ci": (c["ci_low"], c["ci_high"]),
+            "nobs": fit["nobs"], "r2": fit["r2"]}
 
 
 def fe_fit(df: pd.DataFrame, y: str, xs: list[str]) -> dict[str, Any]:
-    """Every coefficient of the two-way FE regression of `_fe_ols` (city-demeaned, year dummies, SEs clustered
-    by city, t with G-1 df), with N, R2 (LSDV, as reghdfe prints it), within R2 and the number of clusters."""
+    """Every coefficient of a two-way FE regression (city-demeaned, year dummies, SEs clustered by city with
+    Stata's small-sample factor, t with G-1 df, as reghdfe), with N, R2, within R2 and the number of clusters."""
     from scipy import stats
 
     years = pd.get_dummies(df["year"], prefix="yr", drop_first=True).astype(float)
@@ -293,7 +270,9 @@ def make_cells(df: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, A
     return cells, diffs
 
 
-def _sample(model: Any, *, ppc: bool = True, loglik: bool = True) -> Any:
+def _sample(model: Any, *, ppc: bool = True, loglik: bool = True, ppc_mode: str | None = None) -> Any:
+    """ppc_mode: the PyTensor mode of the predictive draws (a CustomDist's Python `random` has no JAX form, and
+    the tests' default mode is JAX, tests/conftest.py)."""
     import pymc as pm
 
     with model:
@@ -302,7 +281,8 @@ def _sample(model: Any, *, ppc: bool = True, loglik: bool = True) -> Any:
         if loglik:
             pm.compute_log_likelihood(dt, model=model, progressbar=False)
         if ppc:
-            dt.update(pm.sample_posterior_predictive(dt, random_seed=SEED, progressbar=False))
+            kw = {"compile_kwargs": {"mode": ppc_mode}} if ppc_mode else {}
+            dt.update(pm.sample_posterior_predictive(dt, random_seed=SEED, progressbar=False, **kw))
     return dt
 
 
@@ -355,7 +335,7 @@ def fit_models(df: pd.DataFrame) -> dict[str, Any]:
 
         pm.CustomDist("y", mu, phi, pi1, logp=logp, random=random, observed=y, dims="obs_id")
         pm.Deterministic("ame", pt.mean((1 - pi1) * mu * (1 - mu) * beta))
-    out["ordbeta"] = _sample(m)
+    out["ordbeta"] = _sample(m, ppc_mode="FAST_COMPILE")  # Python linker: runs the CustomDist's `random`
 
     flags = np.stack([df[s].to_numpy() for s in SPLITS])  # (split, obs)
     lvl = 1 - flags  # level coord order is ("1", "0")

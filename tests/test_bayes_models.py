@@ -17,6 +17,18 @@ from ctfp.models.bayes.sim import simulate_panel
 from ctfp.models.bayes.spec import PAPER_CONTROLS, PAPER_SPLITS, BayesSpec
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _jax_compile_mode():
+    """The graphs compiled by hand here (`compile_fn`) compile in JAX in well under a second; numba's first
+    compile of each takes tens of seconds on an empty cache (136 s against 36 s for this file)."""
+    import pytensor
+
+    old = pytensor.config.mode
+    pytensor.config.mode = "JAX"
+    yield
+    pytensor.config.mode = old
+
+
 def _evaluate(model: pm.Model, outs: list, point: dict) -> list:
     """Evaluate graphs at a point of the value variables (random variables replaced by their values)."""
     graphs = model.replace_rvs_by_values(outs)

@@ -141,3 +141,12 @@ def test_an_lp_highs_leaves_undecided_at_1e9_is_solved_at_its_defaults_and_count
     assert a.attrs["relaxed_tolerance_solves"] >= 1 and a.attrs["highs_fallback"] >= 1
     assert a["residual"].max() < 1e-6
     np.testing.assert_allclose(a["efficiency"], b["efficiency"], atol=1e-7, rtol=0)
+
+
+def test_infinite_cell_is_called_infinite_not_missing() -> None:
+    frame = pd.DataFrame({"id": [1, 2, 3], "x": [1.0, 2.0, 3.0], "y": [1.0, float("inf"), 2.0]})
+    with pytest.raises(InputError, match=r"column 'y', .*infinite value inf; DEA needs every cell finite"):
+        run_dea(frame, ["x"], ["y"], id_col="id")
+    frame.loc[1, "y"] = float("nan")
+    with pytest.raises(InputError, match=r"column 'y', .*missing value"):
+        run_dea(frame, ["x"], ["y"], id_col="id")

@@ -183,11 +183,7 @@ def test_fuzz_data_check(kind: str, col: str, how: str, cell: str, row: int) -> 
 # ------------------------------------------------------------------------------------------------------ dea
 
 DEA_CLASSES = ["baseline", "duplicate", "cell", "near_zero", "constant", "string_period", "empty", "semicolon",
-               "tab", "gbk", "out_format"]
-# Not drawn until cmd_dea.py (the dea engineer's) calls `check_output_path(args.out, "file")` before any work:
-# an --out that is a folder, or lies under a file, still fails after the scores are computed. Add them to
-# DEA_CLASSES then.
-DEA_PENDING_CLASSES = ["out_folder", "out_under_file"]
+               "tab", "gbk", "out_format", "out_folder", "out_under_file"]
 DEA_CELLS = ["nan", "inf", "-inf", "zero", "negative", "huge", "tiny", "tinier"]
 
 

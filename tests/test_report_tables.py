@@ -234,6 +234,9 @@ def test_cli_table_writes_every_format_without_pymc_or_arviz(run: Path, tmp_path
     assert res.returncode == 0 and "控制变量" in res.stdout and "表6" in res.stdout
     res = _ctfp("table", str(zh_run), "--table", "T6", "--lang", "en")
     assert "Controls" in res.stdout and "控制变量" not in res.stdout
+    res = _ctfp("table", str(run), "--table", "T2", "--label", "ai=AI quality", "--label", "scale=AI scale")
+    rows = [ln.split(" | ")[0].lstrip("| ") for ln in res.stdout.splitlines() if ln.startswith("| AI ")]
+    assert rows == ["AI quality", "AI scale"]
 
 
 def test_cli_table_mistakes_are_one_line(run: Path, tmp_path: Path) -> None:
@@ -243,6 +246,7 @@ def test_cli_table_mistakes_are_one_line(run: Path, tmp_path: Path) -> None:
         (("table", str(run), "--out", str(tmp_path / "t.rtf")), "cannot tell the format from the suffix"),
         (("table", str(tmp_path / "nowhere")), "no such run folder"),
         (("table", str(run), "--table", "T2", "--keep", "ai,gdp"), "table T2 has no coefficient gdp"),
+        (("table", str(run), "--label", "l_ai"), "--label 'l_ai': write TERM=TEXT"),
     ]
     for args, msg in cases:
         res = _ctfp(*args)

@@ -33,6 +33,15 @@ def test_sampler_config_checks() -> None:
     with pytest.raises(InputError, match="--draws must be at least 1"):
         SamplerConfig(draws=0)
     assert SamplerConfig(seed=3).to_dict()["seed"] == 3
+    # the default is nutpie on JAX; each sampler gets its own default backend, a wrong pairing is one line
+    assert (SamplerConfig().sampler, SamplerConfig().backend) == ("nutpie", "jax")
+    assert SamplerConfig(sampler="pymc").backend == "c" and SamplerConfig(sampler="numpyro").backend == "jax"
+    with pytest.raises(InputError, match="backend 'cuda' unknown"):
+        SamplerConfig(backend="cuda")
+    with pytest.raises(InputError, match="nutpie compiles with backend 'jax' or 'numba'"):
+        SamplerConfig(sampler="nutpie", backend="c")
+    with pytest.raises(InputError, match="numpyro' runs on backend 'jax' only"):
+        SamplerConfig(sampler="numpyro", backend="numba")
 
 
 def test_numpyro_missing_is_a_clear_input_error(monkeypatch) -> None:

@@ -341,3 +341,14 @@ def test_shared_demeaning_in_extreme_units(tmp_path: Path) -> None:
     assert abs(alone.coef[1]) < 1e-25  # the coefficient is in units of 1e-30: compare relatively, no abs slack
     assert cell["estimate"] == pytest.approx(float(alone.coef[1]), rel=1e-12, abs=0)
     assert cell["se"] == pytest.approx(float(alone.se[1]), rel=1e-12, abs=0)
+
+
+def test_few_clusters_are_said_in_the_cells(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from ctfp.core.study import DataSpec, Study, StudyMeta, Table, TableColumn
+
+    cols = (TableColumn("(1)", "lgsp ~ lpcap + lpc | state + year", ("region",)),)
+    study = Study(meta=StudyMeta(), data=DataSpec(unit="state", time="year"), tables=(Table("T1", columns=cols),))
+    res = run_tables(study, states_panel(), tmp_path, progress=False)
+    cell = _cell(res, "(1)", "lpcap")
+    assert "9 clusters" in cell["note"] and np.isfinite(cell["p"])
+    assert "warning: T1 (1): " in capsys.readouterr().err

@@ -130,7 +130,8 @@ def numeric_matrix(
         nan = np.flatnonzero(~np.isfinite(vals))
         if nan.size:
             lab = _row_label(frame, int(nan[0]), id_col, period_col)
-            raise InputError(f"{source}: column {c!r}, {lab}: missing value; DEA needs every cell, fill or drop the row")
+            what = "missing value" if np.isnan(vals[nan[0]]) else f"infinite value {vals[nan[0]]:g}"
+            raise InputError(f"{source}: column {c!r}, {lab}: {what}; DEA needs every cell finite, fix or drop the row")
         if not allow_negative:
             neg = np.flatnonzero(vals < 0)
             if neg.size:
