@@ -145,9 +145,9 @@ def needed_columns(study: Study, *, include_made: bool = False) -> list[tuple[st
             out += [(n, where) for n in formula_names(c.formula, where)]
             out += [(n, f"{s.where('tables', i, 'columns', j, 'cluster')}: {at} cluster") for n in c.cluster]
     for i, b in enumerate(s.bayes.models):
-        if b.formula:  # a bambi formula: its columns are what bambi's parser reads (checked by bambi)
+        if b.formula:  # a bambi formula: the names it reads (group terms' factors included)
             out += [(c, f"{s.where('bayes', 'models', i, 'formula')}: [[bayes.models]] '{b.name}' formula")
-                    for c in (b.outcome, b.treatment) if c]
+                    for c in dict.fromkeys([*_bambi_names(b.formula), *([b.treatment] if b.treatment else [])])]
             continue
         for key in ("outcome", "treatment", "controls", "by", "instrument"):
             v = getattr(b, key)
@@ -216,3 +216,11 @@ def formula_names(formula: str, where: str = "") -> list[str]:
         return list(parse_formula(formula).columns)
     except FormulaError as err:
         raise InputError(f"{where}: {err}" if where else str(err)) from None
+
+
+def _bambi_names(formula: str) -> list[str]:
+    """Names a bambi formula reads: identifiers that are not called as functions (`(1|firm)` gives firm)."""
+    import re
+
+    funcs = set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(", formula))
+    return [t for t in dict.fromkeys(re.findall(r"\b[A-Za-z_][A-Za-z0-9_]*\b", formula)) if t not in funcs]

@@ -3,14 +3,19 @@
 tests/data/paper_baseline.json was recorded with the old code (commit f2e1880; see its `_about`): CTFP and the
 BCC score per city-year (SHA-256 of the float64 values in city-year order, plus moments), every replica cell,
 the Table 6 difference tests, Table 1, and the posterior summaries of the five paper models at 100 draws.
-Everything is compared exactly: the same seed, the same arithmetic, the same bits.
+
+The posterior summaries: see test_posterior_summaries_are_unchanged. CTFP comes from
+today's DEA engine, whose chunked solves (merged after the recording) move scores in the last bits, so CTFP,
+Table 1, cells and tests are held to 1e-12 / 1e-9 here; the tables engine's bit-for-bit equality on the old
+panel is tests/test_tables_paper.py, and the old panel equals this run's to 1e-12.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +44,22 @@ def _moments(x: np.ndarray) -> dict:
             "n_at_1": int((x == 1.0).sum()), "first": [float(v) for v in x[:5]]}
 
 
+def _close_moments(x: np.ndarray, want: dict) -> None:
+    """The DEA engine's chunked solves (merged after the recording) move scores in the last bits: every
+    statistic within 1e-12, the count exactly at the frontier exact (scores are snapped to 1)."""
+    got = _moments(x)
+    assert got["n"] == want["n"] and got["n_at_1"] == want["n_at_1"]
+    for k in ("mean", "sd", "min", "max"):
+        assert got[k] == pytest.approx(want[k], rel=0, abs=1e-12), k
+    np.testing.assert_allclose(got["first"], want["first"], rtol=0, atol=1e-12)
+
+
 def test_ctfp_per_city_year_is_unchanged(paper_run: Path) -> None:
     a = pd.read_parquet(paper_run / "panel" / "analysis.parquet").sort_values(["city", "year"])
     # the study adds one column the old code made inside the Table 3 replica: l_ai = lag(ai)
     assert [c for c in a.columns if c != "l_ai"] == BASELINE["analysis_columns"]
-    assert _moments(a["ctfp"]) == BASELINE["ctfp"]
-    assert _moments(a["ctfp_bcc"]) == BASELINE["ctfp_bcc"]
+    _close_moments(a["ctfp"], BASELINE["ctfp"])
+    _close_moments(a["ctfp_bcc"], BASELINE["ctfp_bcc"])
     prev = a.set_index(["city", "year"])["ai"]
     want = [prev.get((c, y - 1), np.nan) for c, y in zip(a["city"], a["year"], strict=True)]
     np.testing.assert_array_equal(a["l_ai"], want)
@@ -52,7 +67,7 @@ def test_ctfp_per_city_year_is_unchanged(paper_run: Path) -> None:
     tables_panel = pd.read_parquet(Path(__file__).parent / "data" / "paper_world_analysis.parquet")
     mine = a[list(tables_panel.columns)].reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, tables_panel.sort_values(["city", "year"]).reset_index(drop=True),
-                                  check_dtype=False, check_exact=True)
+                                  check_dtype=False, check_exact=False, rtol=0, atol=1e-12)
 
 
 def _replica_cells(run: Path) -> dict[tuple, dict]:
@@ -85,7 +100,8 @@ def test_every_replica_cell_is_unchanged(paper_run: Path) -> None:
             g = got[key][k]
             if v is None or (key[2] == "diff_p" and k != "estimate"):
                 continue  # the old cells left these empty; the difference p-value row keeps only its value
-            assert g == v, (key, k, g, v)
+            assert g == pytest.approx(v, rel=1e-9, abs=1e-12), (key, k, g, v)  # bit for bit on the old
+            # CTFP: tests/test_tables_paper.py; here CTFP comes from today's DEA engine
 
 
 def test_difference_tests_and_table1_are_unchanged(paper_run: Path) -> None:
@@ -95,12 +111,17 @@ def test_difference_tests_and_table1_are_unchanged(paper_run: Path) -> None:
         k = splits.index(d["split"])
         pair = tests[(tests["table"] == "T6") & (tests["column_a"] == f"({2 * k + 1})")
                      & (tests["column_b"] == f"({2 * k + 2})")].set_index("method")
-        assert pair.loc["permutation", "p_two_sided"] == d["perm_p_two_sided"], d["split"]
+        assert pair.loc["permutation", "p_two_sided"] == d["perm_p_two_sided"], d["split"]  # counts: exact
         assert pair.loc["permutation", "p"] == d["perm_p_one_sided"], d["split"]
-        assert pair.loc["permutation", "diff"] == d["diff"], d["split"]
-        assert pair.loc["chow", "p"] == d["chow_p"] and pair.loc["suest", "p"] == d["suest_p"], d["split"]
+        assert pair.loc["permutation", "diff"] == pytest.approx(d["diff"], rel=1e-9), d["split"]
+        assert pair.loc["chow", "p"] == pytest.approx(d["chow_p"], rel=1e-9), d["split"]
+        assert pair.loc["suest", "p"] == pytest.approx(d["suest_p"], rel=1e-9), d["split"]
     t1 = pd.read_csv(paper_run / "tables" / "table1.csv")
-    assert t1[["variable", "N", "mean", "sd", "min", "max"]].to_dict(orient="records") == BASELINE["table1"]
+    got = t1[["variable", "N", "mean", "sd", "min", "max"]].to_dict(orient="records")
+    assert [r["variable"] for r in got] == [r["variable"] for r in BASELINE["table1"]]
+    for g, w in zip(got, BASELINE["table1"], strict=True):
+        for k in ("N", "mean", "sd", "min", "max"):
+            assert g[k] == pytest.approx(w[k], rel=1e-12), (g["variable"], k)
 
 
 def test_run_folder_holds_provenance(paper_run: Path) -> None:
@@ -117,38 +138,72 @@ def test_run_folder_holds_provenance(paper_run: Path) -> None:
     assert rec["data_source"] == "synthetic" and rec["unit"] == "city" and rec["measures"] == ["ctfp", "ctfp_bcc"]
 
 
-@pytest.mark.parametrize("names", [("headline", "hetero"), ("censored", "iv")])
-def test_posterior_summaries_are_unchanged(paper_run: Path, tmp_path: Path, names: tuple[str, ...]) -> None:
-    """The same models, sampler and seed as the recording: identical summaries (same draws, bit for bit)."""
-    study = load_study(study_path())
-    cfg = BASELINE["bayes_sampler"]
-    # Recorded with iid errors, the default before the calibration study (docs/bayes.md): pinned here, so the
-    # test still checks that the refactorings left those numbers alone.
-    models = tuple(dataclasses.replace(m, serial="none", error_scale="common")
-                   for m in study.bayes.models if m.name in names)
-    bayes = dataclasses.replace(study.bayes, draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"],
-                                models=models)
-    out = tmp_path / "run"
-    out.mkdir()
-    # reuse the finished data, DEA and analysis steps of the module's run (the same inputs)
-    for sub in ("run.json", "steps", "panel", "dea", "tables", "provenance"):
-        src = paper_run / sub
-        if src.is_dir():
-            import shutil
+# The old paper.toml's [variables] and [[bayes.models]] entries, as the old pipeline passed them to
+# fit_from_spec_dict (commit f2e1880): the study file's typed models must feed the very same fits.
+OLD_VARIABLES = {"outcome": "ctfp", "treatment": "ai", "controls": ["pop", "hum", "lninf", "isu", "trade", "er", "tec"]}
+OLD_MODELS = {
+    "headline": {"name": "headline", "likelihood": "normal", "mundlak": True},
+    "censored": {"name": "censored", "likelihood": "censored", "mundlak": True},
+    "hetero": {"name": "hetero", "likelihood": "normal", "mundlak": True,
+               "by": ["g_ua", "g_resource", "g_attention", "g_envinv", "g_hum", "g_gcons"]},
+    "iv": {"name": "iv", "likelihood": "normal", "instrument": "iv_tel", "mundlak": True},
+}
 
-            shutil.copytree(src, out / sub)
-        elif src.is_file():
-            (out / sub).write_bytes(src.read_bytes())
-    Pipeline(dataclasses.replace(study, bayes=bayes), out, progress=False).run()
+
+@pytest.mark.parametrize("names", [("headline", "hetero"), ("censored", "iv")])
+def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...]) -> None:
+    """The paper study's [bayes] section, run by the pipeline on the analysis panel the old code made
+    (tests/data/paper_world_analysis.parquet: the recording's panel to 1e-12, its CTFP bit for bit), with the
+    recording's sampler and seed.
+
+    The pipeline fits the model the old entry point (fit_from_spec_dict) builds from the old spec's dicts (the
+    same rows, units, likelihood and model kind). The draws are not compared bit for bit: after the recording the Bayesian
+    builders (every data-dependent array in pm.Data, commit bee25c1) and the sampler (PyMC's NUTS on the C
+    backend) changed, which changes the draws at a given seed for the old entry point as well, and the same
+    fit at the same seed has been seen to differ between processes (sd 0.00806 vs 0.00819 for `headline`), so
+    the summaries are held to Monte Carlo error (100 draws x 2 chains) against both the old entry point and
+    the recording. Up to that merge they were equal to the recording bit for bit (commit 8e82445's test)."""
+    text = study_path().read_text()
+    cfg = BASELINE["bayes_sampler"]
+    bayes = text[text.index("[bayes]\n"):text.index("[report]")]
+    bayes = bayes.replace("draws = 1000\ntune = 1000\nchains = 4",
+                          f"draws = {cfg['draws']}\ntune = {cfg['tune']}\nchains = {cfg['chains']}")
+    blocks = bayes.split("[[bayes.models]]")
+    bayes = blocks[0] + "".join("[[bayes.models]]" + b for b in blocks[1:]
+                                if any(f'name = "{n}"' in b for n in names))
+    panel_file = Path(__file__).parent / "data" / "paper_world_analysis.parquet"
+    (tmp_path / "panel.parquet").write_bytes(panel_file.read_bytes())
+    (tmp_path / "s.toml").write_text('[data]\npanel = "panel.parquet"\nunit = "city"\ntime = "year"\n\n' + bayes)
+    study = load_study(tmp_path / "s.toml")
+    assert [m.name for m in study.bayes.models] == list(names) and study.bayes.seed == cfg["seed"]
+    # each side in a fresh process: a sampler's draws may depend on what the process compiled before
+    run = subprocess.run([sys.executable, "-m", "ctfp.inference", "run", str(tmp_path / "s.toml"), "--out",
+                          str(tmp_path / "run"), "--no-progress"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    sampler = {"sampler": "pymc", "target_accept": 0.9, **cfg}
     for name in names:
-        s = json.loads((out / "bayes" / name / "summary.json").read_text())
+        s = json.loads((tmp_path / "run" / "bayes" / name / "summary.json").read_text())
+        code = ("import json, sys, pandas as pd; from ctfp.inference.fit import fit_from_spec_dict; "
+                "a = json.loads(sys.argv[1]); s = fit_from_spec_dict(pd.read_parquet(a['panel']), "
+                "variables=a['variables'], model=a['model'], sampler=a['sampler'], out_dir=a['out'], "
+                "progress=False); open(a['out'] + '/old.json', 'w').write(json.dumps(s))")
+        args = {"panel": str(panel_file), "variables": OLD_VARIABLES, "model": OLD_MODELS[name], "sampler": sampler,
+                "out": str(tmp_path / "old" / name)}
+        direct = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True,
+                                timeout=900)
+        assert direct.returncode == 0, direct.stderr[-2000:]
+        old = json.loads((tmp_path / "old" / name / "old.json").read_text())
+        assert s["n_obs"] == old["n_obs"] and s["n_units"] == old["n_units"], name
+        assert s["likelihood"] == old["likelihood"] and s["model"] == old["model"], name
         want = BASELINE["bayes"][name]
-        assert s["treatment"] == want["treatment"], name
-        assert s["coefficient"] == want["coefficient"], name
-        # the summary now also stores each level's P(slope > 0); every value recorded before is unchanged
+        for key in ("treatment", "coefficient"):
+            assert abs(s[key]["mean"] - old[key]["mean"]) < 0.5 * old[key]["sd"], (name, key)
+            got, rec = s[key], want[key]
+            assert abs(got["mean"] - rec["mean"]) < 0.5 * rec["sd"], (name, key, got["mean"], rec["mean"])
+            assert 0.7 < got["sd"] / rec["sd"] < 1.4, (name, key, got["sd"], rec["sd"])
         assert set(s["by"]) == set(want["by"]), name
         for split, node in want["by"].items():
-            for part, values in node.items():
-                assert {k: s["by"][split][part][k] for k in values} == values, (name, split, part)
-            for level in ("1", "0"):
+            d_got, d_rec = s["by"][split]["diff"], node["diff"]
+            assert abs(d_got["mean"] - d_rec["mean"]) < 0.5 * d_rec["sd"], (name, split)
+            for level in ("1", "0"):  # each level's P(slope > 0), stored once in the summary
                 assert 0 <= s["by"][split][level]["p_gt0"] <= 1
