@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -141,12 +142,15 @@ def test_run_folder_holds_provenance(paper_run: Path) -> None:
 # The old paper.toml's [variables] and [[bayes.models]] entries, as the old pipeline passed them to
 # fit_from_spec_dict (commit f2e1880): the study file's typed models must feed the very same fits.
 OLD_VARIABLES = {"outcome": "ctfp", "treatment": "ai", "controls": ["pop", "hum", "lninf", "isu", "trade", "er", "tec"]}
+# The recording's models had iid errors with one sd; the calibrated default (AR(1) + per-city sds, issue 12)
+# came later, so both sides pin the recording's error model.
+IID = {"serial": "none", "error_scale": "common"}
 OLD_MODELS = {
-    "headline": {"name": "headline", "likelihood": "normal", "mundlak": True},
-    "censored": {"name": "censored", "likelihood": "censored", "mundlak": True},
-    "hetero": {"name": "hetero", "likelihood": "normal", "mundlak": True,
+    "headline": {"name": "headline", "likelihood": "normal", "mundlak": True, **IID},
+    "censored": {"name": "censored", "likelihood": "censored", "mundlak": True, **IID},
+    "hetero": {"name": "hetero", "likelihood": "normal", "mundlak": True, **IID,
                "by": ["g_ua", "g_resource", "g_attention", "g_envinv", "g_hum", "g_gcons"]},
-    "iv": {"name": "iv", "likelihood": "normal", "instrument": "iv_tel", "mundlak": True},
+    "iv": {"name": "iv", "likelihood": "normal", "instrument": "iv_tel", "mundlak": True, **IID},
 }
 
 
@@ -166,11 +170,12 @@ def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...
     text = study_path().read_text()
     cfg = BASELINE["bayes_sampler"]
     bayes = text[text.index("[bayes]\n"):text.index("[report]")]
+    bayes = re.sub(r'sampler = "\w+"', 'sampler = "pymc"', bayes)  # the recording's sampler
     bayes = bayes.replace("draws = 1000\ntune = 1000\nchains = 4",
                           f"draws = {cfg['draws']}\ntune = {cfg['tune']}\nchains = {cfg['chains']}")
     blocks = bayes.split("[[bayes.models]]")
-    bayes = blocks[0] + "".join("[[bayes.models]]" + b for b in blocks[1:]
-                                if any(f'name = "{n}"' in b for n in names))
+    bayes = blocks[0] + "".join("[[bayes.models]]" + b.rstrip("\n") + '\nserial = "none"\nerror_scale = "common"\n\n'
+                                for b in blocks[1:] if any(f'name = "{n}"' in b for n in names))
     panel_file = Path(__file__).parent / "data" / "paper_world_analysis.parquet"
     (tmp_path / "panel.parquet").write_bytes(panel_file.read_bytes())
     (tmp_path / "s.toml").write_text('[data]\npanel = "panel.parquet"\nunit = "city"\ntime = "year"\n\n' + bayes)
