@@ -61,7 +61,7 @@ def _ordbeta_logp(value, eta, k_low, k_high, phi, has_zero):  # noqa: ANN001, AN
     )
 
 
-def _ordbeta_random(eta, k_low, k_high, phi, has_zero, rng=None, size=None):  # noqa: ANN001, ANN202
+def ordbeta_random(eta, k_low, k_high, phi, has_zero, rng=None, size=None):  # noqa: ANN001, ANN202
     eta, k_low, k_high, phi = (np.asarray(a, float) for a in (eta, k_low, k_high, phi))
     size = size if size is not None else np.broadcast(eta, k_low, k_high, phi).shape
     p_pos = expit(eta - k_low) if bool(has_zero) else np.ones_like(eta)
@@ -91,7 +91,7 @@ def ordbeta_obs(eta: pt.TensorVariable, y_data: pt.TensorVariable, has_zero: boo
     phi = pm.Exponential("phi", lam=phi_rate)
     flag = pt.as_tensor_variable(np.int8(1 if has_zero else 0))
     pm.CustomDist(
-        "y", eta, k_low, k_high, phi, flag, logp=_ordbeta_logp, random=_ordbeta_random, observed=y_data, dims="obs"
+        "y", eta, k_low, k_high, phi, flag, logp=_ordbeta_logp, random=ordbeta_random, observed=y_data, dims="obs"
     )
     # E[y] = L_high + (L_low - L_high) * mu with L = logistic(eta - k); differentiate in eta.
     mu = pt.sigmoid(eta)

@@ -85,10 +85,10 @@ def simulate_panel(
         true_ame = float(np.mean(slope * norm.cdf((1.0 - (y_star - e_y)) / sigma)))
     if ordbeta:
         # Ordered-beta world: the linear predictor on the logit scale, cutpoints (-3, 1.5), phi = 20.
-        from ctfp.models.bayes.likelihoods import _ordbeta_random, ordbeta_mean
+        from ctfp.models.bayes.likelihoods import ordbeta_mean, ordbeta_random
 
         eta = 8.0 * (y_star - e_y - np.mean(y_star))
-        y = _ordbeta_random(eta, -3.0, 1.5, 20.0, True, rng=rng, size=eta.shape)
+        y = ordbeta_random(eta, -3.0, 1.5, 20.0, True, rng=rng, size=eta.shape)
         h = 1e-6
         true_ame = float(np.mean(8.0 * slope * (ordbeta_mean(eta + h, -3.0, 1.5, 20.0)
                                                 - ordbeta_mean(eta - h, -3.0, 1.5, 20.0)) / (2 * h)))

@@ -96,7 +96,7 @@ class PanelResult:
 
     @property
     def p(self) -> np.ndarray:
-        return 2.0 * _t_sf(np.abs(self.t), self.df_t)
+        return 2.0 * t_sf(np.abs(self.t), self.df_t)
 
     @property
     def r2_within(self) -> float:
@@ -151,7 +151,7 @@ class PanelResult:
         return out
 
 
-def _t_sf(x: np.ndarray, df: float) -> np.ndarray:
+def t_sf(x: np.ndarray, df: float) -> np.ndarray:
     return special.ndtr(-x) if np.isinf(df) else special.stdtr(df, -x)
 
 

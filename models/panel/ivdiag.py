@@ -96,7 +96,7 @@ def iv_diagnostics(*, x: np.ndarray, z_excl: np.ndarray, z_exog: np.ndarray, u: 
     covariance (fewer clusters than instruments) uses the generalised inverse. Each case adds a line to
     `out["warnings"]`.
     """
-    from ctfp.models.panel.estimators import FirstStage, _t_sf
+    from ctfp.models.panel.estimators import FirstStage, t_sf
 
     n, l1 = z_excl.shape
     big_l = l1 + z_exog.shape[1]
@@ -154,7 +154,7 @@ def iv_diagnostics(*, x: np.ndarray, z_excl: np.ndarray, z_exog: np.ndarray, u: 
     else:
         lm = n * r2  # Anderson canonical-correlation LM
     t = pi / se
-    fs = FirstStage(endog=endog, names=list(instruments), coef=pi, se=se, t=t, p=2.0 * _t_sf(np.abs(t), df_t),
+    fs = FirstStage(endog=endog, names=list(instruments), coef=pi, se=se, t=t, p=2.0 * t_sf(np.abs(t), df_t),
                     partial_r2=r2, f_stat=kp_f, nobs=n)
     lm_df = l1  # L1 − K1 + 1 with K1 = 1
     out: dict[str, Any] = {
