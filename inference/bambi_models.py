@@ -199,13 +199,7 @@ def fit_bambi(
         "treatment": effect_summary(dt, "ame"),
         "coefficient": effect_summary(dt, "beta"),
         "by": {},
-        "diagnostics": {
-            "max_rhat": gate.max_rhat,
-            "min_ess_bulk": gate.min_ess_bulk,
-            "min_ess_tail": gate.min_ess_tail,
-            "divergences": gate.divergences,
-        },
-        "gate": {"passed": gate.passed, "messages": gate.messages},
+        **gate.summary_entries(),
     }
     try:  # same extras as ctfp's own fits; their failure must not lose a finished fit
         summary["prior_sensitivity"] = prior_sensitivity(

@@ -17,7 +17,6 @@ with complete results. An exception raised by a task itself (a user error) is ra
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from ctfp.core.errors import InputError
+from ctfp.core.progress import progress_bar
 
 MAX_RESUBMITS = 5  # times one task may be lost with its worker before the run gives up
 CONNECT_TIMEOUT_S = 3.0
@@ -68,22 +68,6 @@ def parse_scheduler(text: str | None, *, where: str = "--scheduler") -> Schedule
             raise InputError(f"{where} {s!r}: write tcp://HOST:PORT, the address `dask scheduler` prints")
         return Scheduler("tcp", 0, f"tcp://{u.hostname}:{u.port}")
     raise InputError(f"{where} {s!r} unknown; use \"\" (in-process), local:N or tcp://HOST:PORT")
-
-
-@contextmanager
-def progress_bar(total: int, enabled: bool | None, label: str) -> Iterator[Callable[[int], None]]:
-    """Yield advance(k). Shown when enabled is True, or enabled is None and stderr is a terminal."""
-    show = enabled if enabled is not None else sys.stderr.isatty()
-    if not show:
-        yield lambda k: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as prog:
-        task = prog.add_task(label, total=total)
-        yield lambda k: prog.advance(task, k)
 
 
 @dataclass

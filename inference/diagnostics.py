@@ -33,6 +33,14 @@ class GateResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def summary_entries(self) -> dict[str, Any]:
+        """The `diagnostics` and `gate` entries of a fit's summary.json (the same for every kind of fit)."""
+        return {
+            "diagnostics": {"max_rhat": self.max_rhat, "min_ess_bulk": self.min_ess_bulk,
+                            "min_ess_tail": self.min_ess_tail, "divergences": self.divergences},
+            "gate": {"passed": self.passed, "messages": self.messages},
+        }
+
 
 def _extreme(ds: xr.Dataset, largest: bool) -> tuple[float, str]:
     best, name = (-np.inf if largest else np.inf), ""

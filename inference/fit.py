@@ -76,13 +76,7 @@ def fit_spec(
         "treatment": effect_summary(dt, "ame"),
         "coefficient": effect_summary(dt, "beta"),
         "by": by_dict(group_contrasts(dt)) if spec.splits else {},
-        "diagnostics": {
-            "max_rhat": gate.max_rhat,
-            "min_ess_bulk": gate.min_ess_bulk,
-            "min_ess_tail": gate.min_ess_tail,
-            "divergences": gate.divergences,
-        },
-        "gate": {"passed": gate.passed, "messages": gate.messages},
+        **gate.summary_entries(),
     }
     if spec.likelihood != "normal":
         summary["notes"].append("`coefficient` is on the latent (censored) or logit (ordbeta) scale; `treatment` is on E[y]")

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from ctfp.core.errors import InputError, NumericalError
+from ctfp.core.progress import progress_bar
 from ctfp.models.dea import frontier as dea_frontier
 from ctfp.models.dea.data import ZERO_OUTPUT_DIVISOR, DeaData, build_data, check_columns
 from ctfp.models.dea.radial import DEFAULT_TRANSLATION, RadialProblem, negative_normalise
-from ctfp.models.dea.run import blas_single_thread, progress_bar
+from ctfp.models.dea.run import blas_single_thread
 from ctfp.models.dea.sbm import SbmProblem
 from ctfp.models.dea.score import (
     CHECK_TOL as CHECK_TOL,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -45,28 +44,6 @@ def blas_single_thread() -> Iterator[None]:
 
 def to_global(sol: LPSolution, reference: np.ndarray) -> LPSolution:
     return replace(sol, ref_idx=reference[sol.ref_idx])
-
-
-@contextmanager
-def progress_bar(total: int, enabled: bool | None, label: str) -> Iterator[Callable[[int], None]]:
-    """Yield advance(k). Shown when enabled is True, or enabled is None and stderr is a terminal."""
-    show = enabled if enabled is not None else sys.stderr.isatty()
-    if not show:
-        yield lambda k: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as prog:
-        task = prog.add_task(label, total=total)
-        yield lambda k: prog.advance(task, k)
 
 
 def engines(groups: list[Group], ref: np.ndarray, n_in: int, n_good: int, pricing: bool) -> Iterator[tuple[Group, PricedLP, dict[int, int]]]:
