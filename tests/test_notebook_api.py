@@ -55,3 +55,31 @@ def test_study_run_and_open_run(tmp_path: Path) -> None:
         again.posterior("x")
     with pytest.raises(InputError, match="not a ctfp run folder"):
         ctfp.open_run(tmp_path)
+
+
+def test_round_trip_reads_a_regression_table_and_a_posterior(tmp_path: Path) -> None:
+    """Load a tiny study, run it, open the folder again: the table and the posterior are the run's numbers."""
+    import xarray as xr
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"unit": np.repeat([f"u{i}" for i in range(12)], 6), "t": np.tile(np.arange(2000, 2006), 12)})
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = 0.8 * df["x"] + rng.normal(scale=0.5, size=len(df))
+    df.to_csv(tmp_path / "p.csv", index=False)
+    (tmp_path / "s.toml").write_text(
+        '[data]\npanel = "p.csv"\nunit = "unit"\ntime = "t"\n\n[[tables]]\nid = "T1"\n'
+        'columns = [ { id = "(1)", formula = "y ~ x | unit + t", cluster = ["unit"] } ]\n\n'
+        '[bayes]\ndraws = 200\ntune = 200\nchains = 2\nseed = 3\n\n'
+        '[[bayes.models]]\nname = "m"\noutcome = "y"\ntreatment = "x"\nserial = "none"\nerror_scale = "common"\n')
+    ctfp.Study.load(tmp_path / "s.toml").run(tmp_path / "run")
+    run = ctfp.open_run(tmp_path / "run")
+    rep = run.tables["replicas"]
+    est = rep.loc[(rep["table"] == "T1") & (rep["term"] == "x"), "estimate"].iloc[0]
+    on_disk = pd.read_csv(tmp_path / "run" / "tables" / "replicas.csv")
+    assert est == on_disk.loc[on_disk["term"] == "x", "estimate"].iloc[0]
+    assert est == pytest.approx(0.8, abs=0.25)
+    dt = run.posterior("m")
+    assert isinstance(dt, xr.DataTree)
+    draws = dt.posterior["beta"].to_numpy()
+    assert draws.shape[:2] == (2, 200)
+    assert float(draws.mean()) == pytest.approx(est, abs=0.05)  # the posterior mean tracks the two-way FE slope
