@@ -23,6 +23,26 @@ RC_TOL = 1e-11  # reduced-cost threshold inside the tableau
 CHECK_TOL = 1e-9  # feasibility and dual feasibility accepted after refactorisation (scaled units)
 
 
+@nb.njit(cache=True, inline="always")
+def _keep_most_negative(v, j, vals, idx, cnt, kk):  # noqa: ANN001, ANN202
+    """Insert reduced cost v of column j into the K most negative seen so far (vals/idx sorted ascending);
+    return the new count. Shared by the full and the box-pruned pricing loops."""
+    if cnt < kk:
+        pos = cnt
+        cnt += 1
+    elif v < vals[kk - 1]:
+        pos = kk - 1
+    else:
+        return cnt
+    while pos > 0 and vals[pos - 1] > v:
+        vals[pos] = vals[pos - 1]
+        idx[pos] = idx[pos - 1]
+        pos -= 1
+    vals[pos] = v
+    idx[pos] = j
+    return cnt
+
+
 @nb.njit(cache=True)
 def _pivot(t: np.ndarray, basis: np.ndarray, row: int, col: int) -> None:
     nr, nw = t.shape
@@ -228,20 +248,7 @@ def price(pi: np.ndarray, ref: np.ndarray, tol: float, out_min: np.ndarray, out_
             if v < m:
                 m = v
             if v < -tol:
-                # keep the K most negative, sorted ascending
-                if cnt < kk:
-                    pos = cnt
-                    cnt += 1
-                elif v < vals[kk - 1]:
-                    pos = kk - 1
-                else:
-                    continue
-                while pos > 0 and vals[pos - 1] > v:
-                    vals[pos] = vals[pos - 1]
-                    out_idx[i, pos] = out_idx[i, pos - 1]
-                    pos -= 1
-                vals[pos] = v
-                out_idx[i, pos] = j
+                cnt = _keep_most_negative(v, j, vals, out_idx[i], cnt, kk)
         for q in range(cnt, kk):
             out_idx[i, q] = -1
         out_min[i] = m
@@ -302,19 +309,7 @@ def price_blocked(
                     if v < m:
                         m = v
                     if v < -tol:
-                        if cnt < kk:
-                            pos = cnt
-                            cnt += 1
-                        elif v < vals[kk - 1]:
-                            pos = kk - 1
-                        else:
-                            continue
-                        while pos > 0 and vals[pos - 1] > v:
-                            vals[pos] = vals[pos - 1]
-                            out_idx[i, pos] = out_idx[i, pos - 1]
-                            pos -= 1
-                        vals[pos] = v
-                        out_idx[i, pos] = j
+                        cnt = _keep_most_negative(v, j, vals, out_idx[i], cnt, kk)
         for q in range(cnt, kk):
             out_idx[i, q] = -1
         out_min[i] = m
