@@ -18,6 +18,7 @@ warning says (the number of bad Pareto k values) adds its own sentence with `q.n
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -65,10 +66,26 @@ def _package(origin: str) -> str:
     m = re.search(r"site-packages/([A-Za-z0-9_]+)", path)
     if m:
         return m.group(1)
-    m = re.search(r"/ctfp/|/(core|data|models|inference|reports)/", path)
-    if m:
+    if any(path.startswith(root) for root in _ctfp_roots()):
         return "ctfp"
     return path.split("/")[-1].removesuffix(".py").split(".")[0] or "python"
+
+
+@functools.cache
+def _ctfp_roots() -> tuple[str, ...]:
+    """The folders ctfp's own code is imported from (install link tree and sources), each ending in '/'.
+    Matching folder names instead would call any file under a folder named `ctfp` or `data` ctfp's."""
+    import ctfp.core
+    import ctfp.data
+    import ctfp.inference
+    import ctfp.models
+    import ctfp.reports
+
+    roots: set[str] = set()
+    for pkg in (ctfp.core, ctfp.data, ctfp.inference, ctfp.models, ctfp.reports):
+        folder = Path(pkg.__file__).parent
+        roots.update(str(p).replace("\\", "/").rstrip("/") + "/" for p in (folder, folder.resolve()))
+    return tuple(sorted(roots))
 
 
 def _first_sentence(msg: str, limit: int = 160) -> str:

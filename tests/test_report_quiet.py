@@ -133,3 +133,14 @@ def test_numba_notices_are_speed_only() -> None:
     kind, fields = classify(rec)
     assert kind == "numba" and fields["package"] == "numba"
     assert note_text(kind, "en", fields, 2).startswith("DEA: 2 numba notice(s)")
+
+
+def test_origin_is_ctfp_only_for_ctfp_own_code() -> None:
+    """A user's file under a folder named `ctfp` (a clone of this repository, a project folder) is not ctfp."""
+    import ctfp.models.dea as dea_pkg
+    from ctfp.inference import quiet
+
+    assert quiet._package(f"{dea_pkg.__file__}:12") == "ctfp"
+    assert quiet._package("/home/u/ctfp/tests/test_mine.py:3") == "test_mine"
+    assert quiet._package("/home/u/data/models/script.py:3") == "script"
+    assert quiet._package("/x/lib/python3.12/site-packages/numpy/core/fromnumeric.py:9") == "numpy"
