@@ -334,8 +334,8 @@ def _checking_section(run: RunFolder, w: _Writer, has: dict[str, bool]) -> Secti
     return s
 
 
-def _sensitivity_section(run: RunFolder, w: _Writer, has: dict[str, bool]) -> Section | None:
-    part = section_sensitivity.sensitivity_part(run, has["bayes"])
+def _sensitivity_section(run: RunFolder, w: _Writer) -> Section | None:
+    part = section_sensitivity.sensitivity_part(run)
     if part is None:
         return None
     return Section("sensitivity", _("Prior sensitivity"), missing=part.missing,
@@ -470,7 +470,7 @@ def build_report(run_dir: str | Path, *, lang: str | None = None, out: str | Pat
         has = _has(run)
         sections: dict[str, Section] = {}
         for sec in (_data_section(run, w, has), _ctfp_section(run, w, has), _replica_section(run, w, has, lang),
-                    _hetero_section(run, w, has), _checking_section(run, w, has), _sensitivity_section(run, w, has),
+                    _hetero_section(run, w, has), _checking_section(run, w, has), _sensitivity_section(run, w),
                     _validation_section(run, w, has)):
             if sec is not None:
                 sections[sec.id] = sec

@@ -80,12 +80,10 @@ def sensitivity_rows(run: RunFolder) -> tuple[list[dict[str, Any]], list[str], l
     return rows, absent, failed
 
 
-def sensitivity_part(run: RunFolder, asked: bool) -> SensitivityPart | None:
-    """The section's content; None when the run has no Bayesian fits and the study asks for none."""
+def sensitivity_part(run: RunFolder) -> SensitivityPart | None:
+    """The section's content; None without Bayesian fits (the model-checking section says they are missing)."""
     if not run.models:
-        if not asked:
-            return None
-        return SensitivityPart(lead="", missing=[_("No Bayesian fits: nothing to check for prior sensitivity.")])
+        return None
     rows, absent, failed = sensitivity_rows(run)
     part = SensitivityPart(lead=_(
         "Power-scaling sensitivity (Kallioinen et al. 2024): how far each reported posterior moves when the prior, "
