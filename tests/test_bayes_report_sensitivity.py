@@ -1,4 +1,4 @@
-"""The report's prior-sensitivity section, on a run folder written by the real pipeline (`ctfp run`).
+"""The report's prior-sensitivity section and LOO table, on a run folder written by the real pipeline (`ctfp run`).
 
 A tiny study (30 firms x 8 years, true slope 0.5 of a unit-sd regressor on a unit-sd noise) fits the same model
 twice: with the default priors and with a Normal(0, 0.01) slope prior on the standardised scale, about 40 times
@@ -6,6 +6,10 @@ narrower than the slope the data show (~0.4). Power-scaling sensitivity of the a
 the 0.05 threshold (measured ~0.2: prior-data conflict) while the default prior's is ~0.001. The page must flag
 exactly the tight model's reported quantities, show the numbers stored in summary.json, and its glance line
 must count them.
+
+The same run has a bambi formula model and the default AR(1) model: LOO ranks the bambi model against the
+built-in iid-normal models (same rows, same measure) and leaves the AR(1) model unranked (its pointwise terms
+are conditional on the previous year); the ranks on the page are az.compare's on those three fits.
 """
 
 from __future__ import annotations
@@ -46,6 +50,13 @@ name = "tight"
 serial = "none"
 error_scale = "common"
 priors = { beta = 0.01 }
+
+[[bayes.models]]
+name = "ar1"
+
+[[bayes.models]]
+name = "bmb"
+formula = "y ~ x + ctrl + (1|firm) + (1|t)"
 """
 
 
@@ -83,7 +94,21 @@ def test_tight_prior_is_flagged_on_the_page_default_is_not(tmp_path: Path) -> No
     tree = xr.open_datatree(run / "bayes" / "tight" / "posterior.nc", engine="h5netcdf")
     assert float(cells["psense.tight.ame.mean"]) == pytest.approx(float(tree["posterior"]["ame"].mean()), rel=1e-9)
     n_tight = len(stored["tight"]["flagged"])
-    n_all = sum(len(s["quantities"]) for s in stored.values())
+    n_all = sum(len(json.loads((run / "bayes" / m / "summary.json").read_text())["prior_sensitivity"]["quantities"])
+                for m in ("default", "tight", "ar1", "bmb"))
     glance = re.search(r'data-key="glance.psense">([^<]*)<', html)
     assert glance is not None and glance.group(1).startswith(f"{n_tight} of {n_all} reported quantities flagged")
     assert "tight: ame" in glance.group(1) and "default:" not in glance.group(1)
+
+    # LOO: bambi's model ranked with the iid built-in ones, the AR(1) model shown but not ranked
+    import arviz as az
+
+    trees = {m: xr.open_datatree(run / "bayes" / m / "posterior.nc", engine="h5netcdf")
+             for m in ("default", "tight", "bmb")}
+    cmp = az.compare(trees, var_name="y", round_to="none")
+    loo_cells = dict(re.findall(r'data-key="(loo\.[^"]+)" data-value="([^"]*)"', html))
+    for m, rec in cmp.iterrows():
+        assert float(loo_cells[f"loo.{m}.rank"]) == rec["rank"], (m, loo_cells)
+        assert float(loo_cells[f"loo.{m}.elpd_diff"]) == pytest.approx(rec["elpd_diff"], rel=1e-9)
+    assert "loo.ar1.elpd" in loo_cells and "loo.ar1.rank" not in loo_cells
+    assert "Formula (bambi) models are ranked against the built-in models" in html
