@@ -41,7 +41,9 @@ def default_centred(serial: str) -> tuple[str, ...]:
     With AR(1) errors a city's level is seen through (1 - rho) in every quasi-differenced row, so the data pin
     a city effect down far less than with iid errors, and the centred form made a funnel: on the calibration
     worlds (20 x 12, rho 0.7) the gate failed 12 of 40 fits, five of them with divergences, all on sigma_city;
-    non-centred city effects failed 7, one with divergences (docs/bayes.md)."""
+    non-centred city effects failed 7, one with divergences (docs/bayes.md). With Mundlak terms an AR(1) model
+    samples its effects in conditional-posterior coordinates instead (`twoway._ar1_effects`) and this choice
+    applies only without them."""
     return ("year",) if serial == "ar1" else ("city", "year")
 
 
