@@ -1,39 +1,48 @@
 """The SYNTHETIC "paper-world" panel: 78 real cities × 2006–2021 with every raw series of docs/contract.md.
 
-`synthesize_panel(seed)` returns (raw panel, truth). The panel is made up — real city roster and
+`synthesize_panel(seed, effect=None)` returns (raw panel, truth). The panel is made up — real city roster and
 classifications, invented numbers — and says so: a `synthetic` column, `attrs["synthetic"]`, and the truth
 dict's `"SYNTHETIC"` key. Its derived statistics match the paper's Table 1 and its data-generating process
 (docs/synthetic.md) is built so the pipeline's replicas land near the published Tables 2–6, with the true
 parameters stored for recovery tests:
 
 - CTFP: a latent score linear in AI (slope by UA × resource group), controls, city and year effects and AR(1)
-  noise; the raw labour, energy and CO2 are then placed (data/synth_frontier.py) so the SBM score of every
-  city-year (non-oriented, CRS, global frontier) equals that target, bounded to [floor, 1].
+  noise; the raw labour, energy and CO2 are then placed (models/worlds/paper_frontier.py, on the package's DEA
+  engine) so the SBM score of every city-year (non-oriented, CRS, global frontier) equals that target, bounded
+  to [floor, 1].
 - AI: Poisson patent counts with mean π · tel1984 · broadband_nat_prev × a mean-one persistent shock, so the
   shift-share instrument drives AI with first-stage slope π.
 - Mechanisms dig1, dig2, green1, green2 respond to AI with the published slopes.
 
-`write_panel(path, seed)` writes CSV/Parquet/XLSX/DTA by extension (atomically) and `<path>.truth.json`.
+The true AI effect is a structural parameter: `effect` = X moves every group's slope by X − REFERENCE_EFFECT,
+the same shift for every seed, so a seed is one draw of one world. REFERENCE_EFFECT is the headline estimand
+(the population two-way FE slope, `truth["ctfp_beta_ai"]`) of the default seed under the calibrated slopes, so
+the default seed's headline estimand is exactly X; other seeds' estimands scatter around X with their AI draws
+(each draw's own value is in its truth). `effect=None` is the calibrated world itself (shift 0): the embedded
+panel (seed 20251201) of every earlier version.
+
+Pure and seeded: nothing here reads or writes files (`ctfp data synth` writes the panel: inference/cmd_data.py).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ctfp.core.atomic import atomic_path, write_json
 from ctfp.core.errors import InputError, NumericalError
-from ctfp.data import synth_dgp as dgp
-from ctfp.data.synth_frontier import SbmLP, efficient_subset, make_frontier, min_capital, solve_scale
+from ctfp.models.worlds import paper_dgp as dgp
+from ctfp.models.worlds.paper_frontier import efficient_subset, min_capital, solve_scales
 
 DEFAULT_SEED = 20251201
 VERSION = "1"
 LABEL = "SYNTHETIC paper-world panel (invented numbers on the real 78-city roster; not observed data)"
-FORMATS = (".csv", ".parquet", ".xlsx", ".dta")
+# The headline estimand (population two-way FE slope of beta_i*AI on AI and the Table 2 controls) of the default
+# seed under the calibrated group slopes (dgp.CTFP["beta"]): effect = X shifts every slope by X - this.
+REFERENCE_EFFECT = 0.02290787204006245
+PUBLISHED_EFFECT = 0.0248  # Table 2 (2): the effect a design analysis of the paper assumes by default
 
 # Frontier mix per unit of real GDP (2006 prices): labour and energy scale with the inefficiency multiple.
 FRONTIER: dict[str, Any] = {
@@ -61,13 +70,18 @@ INVESTMENT_FLOOR = 0.5  # AI capital saving: real investment at least half of wh
 STREAMS = ("cities", "macro", "controls", "ai", "other", "ctfp", "mechanisms", "frontier", "gaps")
 
 
-def synthesize_panel(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The SYNTHETIC raw panel (1248 rows, contract columns + `synthetic`) and the truth of its DGP."""
+def synthesize_panel(seed: int = DEFAULT_SEED, *, effect: float | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The SYNTHETIC raw panel (1248 rows, contract columns + `synthetic`) and the truth of its DGP.
+
+    `effect`: the true AI effect (None = the calibrated world, REFERENCE_EFFECT; see the module docstring)."""
     from ctfp.data.cities import load_cities
 
     seed = int(seed)
     if seed < 0:
         raise InputError(f"synthetic panel: seed must be a non-negative integer, got {seed}")
+    if effect is not None and not np.isfinite(effect):
+        raise InputError(f"synthetic panel: the true effect must be a finite number, got {effect}")
+    shift = 0.0 if effect is None else float(effect) - REFERENCE_EFFECT
     # one independent stream per block: changing one block never reshuffles the others
     rng = {name: np.random.default_rng([seed, k]) for k, name in enumerate(STREAMS)}
     cities = load_cities().sort_values("code", kind="stable").reset_index(drop=True)
@@ -87,7 +101,7 @@ def synthesize_panel(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, dict[str, 
         raw["fai"] = raw["fai"] * _capital_saving(derived, ai, dgp.PARAMS["fai"]["ai_capital_saving"])
         derived = _derive(raw)
     ctrl = {k: derived[k].to_numpy().reshape(len(c["z"]), dgp.T) for k in dgp.CTFP["gamma"]}
-    tgt = dgp.ctfp_target(rng["ctfp"], c, ai, a["xi"], ctrl)
+    tgt = dgp.ctfp_target(rng["ctfp"], c, ai, a["xi"], ctrl, shift)
 
     rgdp = derived["rgdp"].to_numpy().reshape(-1)
     capital = derived["capital"].to_numpy().reshape(-1)
@@ -111,32 +125,10 @@ def synthesize_panel(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, dict[str, 
     raw["co2"] = mix["co2"] * scale
     raw.attrs.update({"synthetic": True, "source": f"SYNTHETIC paper-world panel (seed {seed})",
                       "data_source": "synthetic"})
-    truth = _truth(seed, raw, c, a, tgt, ctrl, ai, target, anchors, scale, gaps)
+    truth = _truth(seed, raw, c, a, tgt, ctrl, ai, target, anchors, scale, gaps, shift)
     truth["capital_multiple"] = {"cities_scaled": int(len(np.unique(raw["city"][cmult > 1]))),
                                  "max": float(cmult.max())}
     return raw, truth
-
-
-def write_panel(path: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> Path:
-    """Write the SYNTHETIC panel (format by extension) and `<path>.truth.json`, both atomically."""
-    target = Path(path)
-    ext = target.suffix.lower()
-    if ext not in FORMATS:
-        raise InputError(f"{target}: unknown panel format {ext or '(none)'}; use one of {', '.join(FORMATS)}")
-    raw, truth = synthesize_panel(seed)
-    frame = pd.DataFrame(raw)
-    frame.attrs = {}
-    with atomic_path(target) as tmp:
-        if ext == ".csv":
-            frame.to_csv(tmp, index=False)
-        elif ext == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        elif ext == ".xlsx":
-            frame.to_excel(tmp, index=False, sheet_name="SYNTHETIC panel", engine="openpyxl")
-        else:
-            frame.to_stata(tmp, write_index=False, version=118, data_label="SYNTHETIC paper-world panel")
-    write_json(f"{target}.truth.json", truth)
-    return target
 
 
 # --- construction steps -------------------------------------------------------------------------------
@@ -249,7 +241,7 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(achieved SBM score, anchor mask, inefficiency multiple s, city capital multiple c) of every city-year.
 
-    See data/synth_frontier.py. Anchors' labour, energy and CO2 sit `anchor_multiple` below the frontier mix;
+    See models/worlds/paper_frontier.py. Anchors' labour, energy and CO2 sit `anchor_multiple` below the frontier mix;
     a city whose capital is too small for the anchors to cover its outputs gets its whole FAI series scaled
     up by one factor c (capital is linear in FAI, so c scales the capital of every year exactly).
     """
@@ -271,7 +263,6 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
     scale = np.ones(len(latent))
     scale[cand] = p["anchor_multiple"]
     lab, ene, co2 = mix["labour"] * scale, mix["energy"] * scale, mix["co2"] * scale
-    lp = SbmLP()
     cidx = np.flatnonzero(cand)
     cmult = np.ones(len(latent))
     # a city's mean target sets how tight its capital is: the capital its outputs need from the anchors,
@@ -281,7 +272,7 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
                     0.2, 0.95)
     for _ in range(CAPITAL_ITERATIONS):
         cap = capital * cmult
-        keep = efficient_subset(np.vstack([lab, cap, ene])[:, cidx], y[:, cidx], co2[None, cidx], lp)
+        keep = efficient_subset(np.vstack([lab, cap, ene])[:, cidx], y[:, cidx], co2[None, cidx])
         aidx = cidx[keep]
         need = min_capital(cap[aidx], y[:, aidx], y) / capital
         new = cmult.copy()
@@ -299,13 +290,12 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
     target[anchors] = 1.0
     target[cand & ~anchors] = np.minimum(target[cand & ~anchors], p["dropped_anchor_target"])
     cap = capital * cmult
-    f = make_frontier(np.vstack([lab, cap, ene])[:, aidx], y[:, aidx], co2[None, aidx])
+    ref = (np.vstack([lab, cap, ene])[:, aidx], y[:, aidx], co2[None, aidx])
     scaled = np.array([True, False, True])  # labour and energy scale; capital is fixed by the FAI series
     achieved = target.copy()
-    for i in np.flatnonzero(~anchors):
-        x0 = np.array([mix["labour"][i], cap[i], mix["energy"][i]])
-        s, r = solve_scale(lp, f, x0, scaled, y[:, i], np.array([mix["co2"][i]]), float(target[i]))
-        scale[i], achieved[i] = s, r
+    rest = np.flatnonzero(~anchors)
+    x0 = np.vstack([mix["labour"][rest], cap[rest], mix["energy"][rest]])
+    scale[rest], achieved[rest] = solve_scales(ref, x0, scaled, y[:, rest], mix["co2"][None, rest], target[rest])
     return achieved, anchors, scale, cmult
 
 
@@ -328,14 +318,14 @@ def _estimand(signal: np.ndarray, ai: np.ndarray, ctrl: dict[str, np.ndarray], r
 
 def _truth(seed: int, raw: pd.DataFrame, c: dict[str, np.ndarray], a: dict[str, np.ndarray],
            tgt: dict[str, np.ndarray], ctrl: dict[str, np.ndarray], ai: np.ndarray, target: np.ndarray,
-           anchors: np.ndarray, scale: np.ndarray, gaps: list[dict[str, Any]]) -> dict[str, Any]:
+           anchors: np.ndarray, scale: np.ndarray, gaps: list[dict[str, Any]], shift: float) -> dict[str, Any]:
     beta = tgt["beta"]
     signal = beta[:, None] * ai
     every = np.ones(len(beta), dtype=bool)
     splits: dict[str, dict[str, float]] = {}
     for name, flag in (("g_ua", c["ua"]), ("g_resource", c["resource"])):
         splits[name] = {lvl: _estimand(signal, ai, ctrl, flag == int(lvl)) for lvl in ("1", "0")}
-    b = dgp.CTFP["beta"]
+    b = {k: v + shift for k, v in dgp.CTFP["beta"].items()}
     pa = dgp.PARAMS["ai"]
     return {
         "SYNTHETIC": True,
@@ -348,7 +338,11 @@ def _truth(seed: int, raw: pd.DataFrame, c: dict[str, np.ndarray], a: dict[str, 
         "ctfp_beta_ai": _estimand(signal, ai, ctrl, every),
         "ctfp_beta_ai_note": "population two-way FE slope (with the Table 2 controls) of the causal part "
                              "beta_i*AI_it on AI; the per-group slopes are below",
+        "effect": REFERENCE_EFFECT + shift,
+        "effect_note": "the structural true AI effect: every group slope is the calibrated one + (effect - "
+                       f"{REFERENCE_EFFECT!r}); ctfp_beta_ai is this draw's headline estimand",
         "ctfp_beta_by_group": dict(b),
+        "ctfp_beta_city": {str(int(k)): float(v) for k, v in zip(c["code"], beta, strict=True)},
         "ctfp_beta_split_estimand": splits,
         "ctfp_gamma_controls": dict(dgp.CTFP["gamma"]),
         "ctfp_psi_endogeneity": dgp.CTFP["psi_xi"],
@@ -370,3 +364,42 @@ def _truth(seed: int, raw: pd.DataFrame, c: dict[str, np.ndarray], a: dict[str, 
         "fai_missing_after": 2017,
         "params": {"dgp": dgp.PARAMS, "ctfp": dgp.CTFP, "mechanisms": dgp.MECHANISMS, "frontier": FRONTIER},
     }
+
+
+# --- the world: what a design analysis draws ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaperWorld:
+    """The paper world as a generator of draws (registered as "shen-chao-2025" in the `ctfp.worlds` group)."""
+
+    name: str = "shen-chao-2025"
+    outcome: str = "ctfp"  # the outcome whose true slope on `treatment` the draws know
+    treatment: str = "ai"
+    unit: str = "city"
+    time: str = "year"
+    default_effect: float = PUBLISHED_EFFECT
+    default_seed: int = DEFAULT_SEED
+    stage: str = "raw"  # draws are raw panels: the study's derivations and DEA make the analysis panel
+    label: str = LABEL
+
+    def panel(self, seed: int | None = None, effect: float | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The raw panel and truth of `seed` (None = the embedded seed) with true effect `effect`."""
+        return synthesize_panel(DEFAULT_SEED if seed is None else seed, effect=effect)
+
+    def draw(self, seed: int, effect: float) -> Any:
+        """One draw for a design analysis: a `WorldDraw` (raw panel, truth, per-row true slope of AI)."""
+        from ctfp.models.worlds.draws import WorldDraw
+
+        raw, truth = synthesize_panel(seed, effect=effect)
+        city = raw["city"].astype(int).astype(str)
+        slope = city.map(truth["ctfp_beta_city"]).to_numpy(dtype=float)
+        return WorldDraw(raw, truth, slope, self.outcome, self.treatment, self.stage, f"{self.name} (seed {seed})")
+
+    def structure(self) -> dict[str, Any]:
+        """Everything that makes this world this world (a design analysis fingerprints it)."""
+        return {"name": self.name, "version": VERSION, "reference_effect": REFERENCE_EFFECT,
+                "params": {"dgp": dgp.PARAMS, "ctfp": dgp.CTFP, "mechanisms": dgp.MECHANISMS, "frontier": FRONTIER}}
+
+
+WORLD = PaperWorld()
