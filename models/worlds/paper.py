@@ -26,6 +26,8 @@ Pure and seeded: nothing here reads or writes files (`ctfp data synth` writes th
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,40 +70,71 @@ CAPITAL_ITERATIONS = 8
 PLACEMENT_ROUNDS = 4  # frontier rebuilds with unplaceable city-years added as anchor candidates
 INVESTMENT_FLOOR = 0.5  # AI capital saving: real investment at least half of what the investment path gives
 STREAMS = ("cities", "macro", "controls", "ai", "other", "ctfp", "mechanisms", "frontier", "gaps")
+NOISE_STREAMS = ("ctfp", "mechanisms")  # redrawn by `noise_seed`: a draw of the same world (design analysis)
 
 
-def synthesize_panel(seed: int = DEFAULT_SEED, *, effect: float | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The SYNTHETIC raw panel (1248 rows, contract columns + `synthetic`) and the truth of its DGP.
+def _stream(seed: int, name: str) -> np.random.Generator:
+    """One independent stream per block: changing one block never reshuffles the others."""
+    return np.random.default_rng([seed, STREAMS.index(name)])
 
-    `effect`: the true AI effect (None = the calibrated world, REFERENCE_EFFECT; see the module docstring)."""
+
+@functools.lru_cache(maxsize=2)
+def _design_cached(seed: int) -> dict[str, Any]:
+    """Everything of the draw of `seed` that NOISE_STREAMS do not touch: cities, macro series, controls, AI,
+    the other series, the frontier mix, the gaps and the pipeline's derivation of them (with the mechanisms
+    of `seed`, which the derived controls, real GDP and capital do not read)."""
     from ctfp.data.cities import load_cities
 
-    seed = int(seed)
-    if seed < 0:
-        raise InputError(f"synthetic panel: seed must be a non-negative integer, got {seed}")
-    if effect is not None and not np.isfinite(effect):
-        raise InputError(f"synthetic panel: the true effect must be a finite number, got {effect}")
-    shift = 0.0 if effect is None else float(effect) - REFERENCE_EFFECT
-    # one independent stream per block: changing one block never reshuffles the others
-    rng = {name: np.random.default_rng([seed, k]) for k, name in enumerate(STREAMS)}
     cities = load_cities().sort_values("code", kind="stable").reset_index(drop=True)
-    c = dgp.city_latents(rng["cities"], cities)
-    m = dgp.macro(rng["macro"], c)
-    x = dgp.controls(rng["controls"], c, m)
-    a = dgp.ai_block(rng["ai"], c)
-    o = dgp.other_series(rng["other"], c, m)
+    c = dgp.city_latents(_stream(seed, "cities"), cities)
+    m = dgp.macro(_stream(seed, "macro"), c)
+    x = dgp.controls(_stream(seed, "controls"), c, m)
+    a = dgp.ai_block(_stream(seed, "ai"), c)
+    o = dgp.other_series(_stream(seed, "other"), c, m)
     ai = a["ai_inv"] / 100.0
-    mech = dgp.mechanisms(rng["mechanisms"], c, ai, m["rgdp"])
-    mix = _frontier_mix(rng["frontier"], c, m)
-
+    mech = dgp.mechanisms(_stream(seed, "mechanisms"), c, ai, m["rgdp"])
+    mix = _frontier_mix(_stream(seed, "frontier"), c, m)
     raw = _assemble(cities, c, m, x, a, o, mech, mix)
-    gaps = _punch_gaps(rng["gaps"], raw)
+    gaps = _punch_gaps(_stream(seed, "gaps"), raw)
     derived = _derive(raw)
     if dgp.PARAMS["fai"]["ai_capital_saving"]:
         raw["fai"] = raw["fai"] * _capital_saving(derived, ai, dgp.PARAMS["fai"]["ai_capital_saving"])
         derived = _derive(raw)
+    return {"cities": cities, "c": c, "m": m, "x": x, "a": a, "o": o, "mix": mix, "raw": raw, "gaps": gaps,
+            "derived": derived}
+
+
+def _design(seed: int) -> dict[str, Any]:
+    """A deep copy of `_design_cached(seed)` (callers modify the raw panel)."""
+    return copy.deepcopy(_design_cached(seed))
+
+
+def synthesize_panel(seed: int = DEFAULT_SEED, *, effect: float | None = None,
+                     noise_seed: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The SYNTHETIC raw panel (1248 rows, contract columns + `synthetic`) and the truth of its DGP.
+
+    `effect`: the true AI effect (None = the calibrated world, REFERENCE_EFFECT; see the module docstring).
+    `noise_seed`: seed of the outcome-side noise only (NOISE_STREAMS: CTFP's city and year effects and AR(1)
+    errors, the mechanisms' noise); everything else (cities, AI, controls, the frontier mix) comes from `seed`.
+    None = `seed`: one seed draws everything, as `ctfp data synth --seed` does.
+    """
+    seed = int(seed)
+    if seed < 0 or (noise_seed is not None and int(noise_seed) < 0):
+        raise InputError(f"synthetic panel: seeds must be non-negative integers, got {seed}, {noise_seed}")
+    if effect is not None and not np.isfinite(effect):
+        raise InputError(f"synthetic panel: the true effect must be a finite number, got {effect}")
+    shift = 0.0 if effect is None else float(effect) - REFERENCE_EFFECT
+    noise = seed if noise_seed is None else int(noise_seed)
+    base = _design(seed)  # the structure: a copy of the cached draw of `seed`
+    cities, c, m, x, a, o, mix, raw, gaps, derived = (base[k] for k in (
+        "cities", "c", "m", "x", "a", "o", "mix", "raw", "gaps", "derived"))
+    ai = a["ai_inv"] / 100.0
+    if noise != seed:
+        mech = dgp.mechanisms(_stream(noise, "mechanisms"), c, ai, m["rgdp"])
+        for k, v in mech.items():
+            raw[k] = np.asarray(v).reshape(-1)
     ctrl = {k: derived[k].to_numpy().reshape(len(c["z"]), dgp.T) for k in dgp.CTFP["gamma"]}
-    tgt = dgp.ctfp_target(rng["ctfp"], c, ai, a["xi"], ctrl, shift)
+    tgt = dgp.ctfp_target(_stream(noise, "ctfp"), c, ai, a["xi"], ctrl, shift)
 
     rgdp = derived["rgdp"].to_numpy().reshape(-1)
     capital = derived["capital"].to_numpy().reshape(-1)
@@ -126,6 +159,9 @@ def synthesize_panel(seed: int = DEFAULT_SEED, *, effect: float | None = None) -
     raw.attrs.update({"synthetic": True, "source": f"SYNTHETIC paper-world panel (seed {seed})",
                       "data_source": "synthetic"})
     truth = _truth(seed, raw, c, a, tgt, ctrl, ai, target, anchors, scale, gaps, shift)
+    if noise != seed:
+        truth["noise_seed"] = noise
+        raw.attrs["source"] = f"SYNTHETIC paper-world panel (seed {seed}, noise seed {noise})"
     truth["capital_multiple"] = {"cities_scaled": int(len(np.unique(raw["city"][cmult > 1]))),
                                  "max": float(cmult.max())}
     return raw, truth
@@ -388,10 +424,15 @@ class PaperWorld:
         return synthesize_panel(DEFAULT_SEED if seed is None else seed, effect=effect)
 
     def draw(self, seed: int, effect: float) -> Any:
-        """One draw for a design analysis: a `WorldDraw` (raw panel, truth, per-row true slope of AI)."""
+        """One draw for a design analysis: a `WorldDraw` (raw panel, truth, per-row true slope of AI).
+
+        The design (cities, AI, controls: everything but NOISE_STREAMS) is the world's, drawn from the embedded
+        seed; `seed` draws the outcome-side noise. Every draw has the same true slopes and the same headline
+        estimand (= `effect`: REFERENCE_EFFECT is the embedded seed's), so its interval is held to one truth.
+        """
         from ctfp.models.worlds.draws import WorldDraw
 
-        raw, truth = synthesize_panel(seed, effect=effect)
+        raw, truth = synthesize_panel(DEFAULT_SEED, effect=effect, noise_seed=seed)
         city = raw["city"].astype(int).astype(str)
         slope = city.map(truth["ctfp_beta_city"]).to_numpy(dtype=float)
         return WorldDraw(raw, truth, slope, self.outcome, self.treatment, self.stage, f"{self.name} (seed {seed})")
