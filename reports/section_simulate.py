@@ -20,6 +20,7 @@ import pandas as pd
 
 from ctfp.core.atomic import atomic_path
 from ctfp.core.runfolder import read_json
+from ctfp.reports.i18n import _
 from ctfp.reports.style import MPL_RC, NEUTRAL, PUBLISHED, REPLICA, fmt_num
 
 METRICS = ("coverage", "power", "type_s", "type_m", "mean_width", "sd_over_se", "gate_passed")
@@ -78,12 +79,12 @@ def _table(summary: list[dict[str, Any]] | pd.DataFrame) -> Any:
               frame=frame)
     for r in frame.to_dict("records"):
         row = [Cell(str(r["method"]), cls="")]
-        row.append(Cell(str(int(r["worlds"])), key=f"sim.{r['method']}.worlds", value=int(r["worlds"])))
+        row.append(Cell(str(int(r["worlds"])), key=f"sim.{r["method"]}.worlds", value=int(r["worlds"]), cls="num"))
         for k, digits in (("truth", 4), ("coverage", 2), ("power", 2), ("type_s", 2), ("type_m", 2),
                           ("mean_width", 4), ("sd_over_se", 2), ("gate_passed", 2)):
             v = r.get(k)
             ok = v is not None and np.isfinite(float(v))
-            row.append(Cell(fmt_num(v, digits) if ok else "–", key=f"sim.{r['method']}.{k}",
+            row.append(Cell(fmt_num(v, digits) if ok else "–", key=f"sim.{r["method"]}.{k}", cls="num",
                             value=float(v) if ok else None))
         t.rows.append(row)
     return t
@@ -96,7 +97,7 @@ def simulate_section(root: Path, writer: Any, section_cls: Any) -> Any:
     recorded = read_json(sim / "recorded.json", "recorded design-analysis summary")
     if summary is None and recorded is None:
         return None
-    s = section_cls("simulate", "Design analysis: do the intervals mean what they say?")
+    s = section_cls("simulate", _("7 · Design analysis: do the intervals mean what they say?"))
     if summary is not None:
         t = _table(summary.get("summary", []))
         t.note = (f"{summary.get('worlds')} worlds ({summary.get('world')}), true effect {summary.get('effect'):.4g} "
