@@ -210,3 +210,23 @@ def test_design_analysis_with_bayesian_models(tmp_path: Path) -> None:
     for m in ("twoway", "groups [g_ua=1]"):
         rows = w[w["method"] == m]
         assert s.loc[m, "coverage"] == ((rows["lower"] <= 0.05) & (0.05 <= rows["upper"])).mean()
+
+
+def test_a_batch_solution_that_fails_its_check_is_solved_again() -> None:
+    """A paper-world draw where the batch engine's pool (and HiGHS on that pool) returned a score of 1 + 1e-8
+    for a city-year whose SBM score is 0.761 (row 923, city 610800): that check failed and the run stopped.
+    Re-solved over every reference column, every score equals the textbook LP's."""
+    from ctfp.core.study_load import load_study as load
+    from ctfp.inference.prepare import prepare_panel
+    from ctfp.models.dea import run_dea
+    from ctfp.studies import study_path
+
+    setup = ss.build_setup(load(study_path()))
+    draw = setup.world.draw(ss.world_seed(setup.seed, 1), setup.effect)
+    frame = prepare_panel(setup.study, raw_frame=draw.frame, source="draw 1").frame
+    args = (["labor", "capital", "energy"], ["rgdp", "green"], ["co2"])
+    batch = run_dea(frame, *args, id_col="city", period_col="year")
+    plain = run_dea(frame, *args, id_col="city", period_col="year", engine="plain")
+    assert (batch["status"] == "optimal").all()
+    np.testing.assert_allclose(batch["efficiency"], plain["efficiency"], rtol=0, atol=1e-9)
+    assert batch["efficiency"].iloc[922] == pytest.approx(0.7611410703046431, abs=1e-9)
