@@ -230,3 +230,12 @@ def test_a_batch_solution_that_fails_its_check_is_solved_again() -> None:
     assert (batch["status"] == "optimal").all()
     np.testing.assert_allclose(batch["efficiency"], plain["efficiency"], rtol=0, atol=1e-9)
     assert batch["efficiency"].iloc[922] == pytest.approx(0.7611410703046431, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_worlds_on_a_dask_cluster_equal_the_in_process_ones(tmp_path: Path) -> None:
+    study = load_study(_study(tmp_path))
+    local = ss.run_simulate(study, tmp_path / "a", worlds=3, progress=False)
+    dask = ss.run_simulate(study, tmp_path / "b", worlds=3, scheduler="local:2", progress=False)
+    assert dask.meta["scheduler"] == "local:2"
+    pd.testing.assert_frame_equal(local.worlds, dask.worlds)
