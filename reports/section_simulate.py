@@ -97,7 +97,7 @@ def simulate_section(root: Path, writer: Any, section_cls: Any) -> Any:
     recorded = read_json(sim / "recorded.json", "recorded design-analysis summary")
     if summary is None and recorded is None:
         return None
-    s = section_cls("simulate", _("7 · Design analysis: do the intervals mean what they say?"))
+    s = section_cls("simulate", _("6b · Design analysis: do the intervals mean what they say?"))
     if summary is not None:
         t = _table(summary.get("summary", []))
         t.note = (f"{summary.get('worlds')} worlds ({summary.get('world')}), true effect {summary.get('effect'):.4g} "

@@ -239,3 +239,34 @@ def test_worlds_on_a_dask_cluster_equal_the_in_process_ones(tmp_path: Path) -> N
     dask = ss.run_simulate(study, tmp_path / "b", worlds=3, scheduler="local:2", progress=False)
     assert dask.meta["scheduler"] == "local:2"
     pd.testing.assert_frame_equal(local.worlds, dask.worlds)
+
+
+def test_a_recorded_design_analysis_is_shown_only_for_the_same_model_structure(tmp_path: Path) -> None:
+    import dataclasses
+
+    from ctfp.core.atomic import write_json
+    from ctfp.reports.html import build_report
+    from ctfp.studies import study_path
+
+    study = load_study(study_path())
+    fp = ss.record_fingerprint(study)
+    rec = {"created": "2026-12-01T12:00:00+00:00", "worlds": 100, "world": "preset world 'shen-chao-2025'",
+           "effect": 0.0248, "ctfp_version": "0.1.0", "model_fingerprint": fp, "recorded_by": "test",
+           "summary": [{"method": "headline", "worlds": 100, "truth": 0.0248, "coverage": 0.93, "power": 0.6,
+                        "type_s": 0.0, "type_m": 1.4, "mean_width": 0.04, "sd_over_se": 1.05, "gate_passed": 1.0}]}
+    write_json(tmp_path / "rec.json", rec)
+    here = dataclasses.replace(study, simulate=dataclasses.replace(study.simulate, recorded=str(tmp_path / "rec.json")))
+    fresh = ss.recorded_summary(here)
+    assert fresh is not None and fresh["stale"] is False
+    # another error model for the headline: another structure, the recorded numbers are refused
+    models = tuple(dataclasses.replace(m, serial="none") if m.name == "headline" else m for m in study.bayes.models)
+    other = dataclasses.replace(here, bayes=dataclasses.replace(here.bayes, models=models))
+    stale = ss.recorded_summary(other)
+    assert stale is not None and stale["stale"] is True and "differ" in stale["why"]
+    for name, r in (("fresh", fresh), ("stale", stale)):
+        run = tmp_path / name
+        write_json(run / "simulate" / "recorded.json", r)
+        html = build_report(run).read_text(encoding="utf-8")
+        assert 'data-section="simulate"' in html
+        assert ("RECORDED" in html and 'data-value="0.93"' in html) is (name == "fresh")
+        assert ("is not shown" in html) is (name == "stale")
