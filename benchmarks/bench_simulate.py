@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "runs" / "bench_simulate"))
     ap.add_argument("--skip-before", action="store_true", help="do not run the iid ('before') error model")
     ap.add_argument("--record", action="store_true", help="write the after summary as the study's recorded one")
+    ap.add_argument("--scheduler", default="local:2",
+                    help="where the worlds run (default local:2: two worker processes; nutpie on JAX calls back "
+                         "into Python, so one process samples on about one core)")
     args = ap.parse_args(argv)
 
 
@@ -65,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     # 1. the replica alone, many draws of the one world
     rep_study = dataclasses.replace(study, simulate=dataclasses.replace(sim, estimands=(focal,)))
     t0 = time.perf_counter()
-    rep = run_simulate(rep_study, out, worlds=args.replica_worlds, progress=True, label="replica")
+    rep = run_simulate(rep_study, out, worlds=args.replica_worlds, progress=True, label="replica",
+                       scheduler=args.scheduler)
     w = rep.worlds
     p = _p_values(w)
     results["runs"]["replica"] = {"summary": rep.summary.to_dict("records"), "wall_s": time.perf_counter() - t0,
@@ -89,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         setup = build_setup(study, **kw)
         t0 = time.perf_counter()
         res = run_simulate(study, out, worlds=args.worlds, progress=True, setup=setup,
-                           label="simulate" if label == "after" else "simulate_iid")
+                           label="simulate" if label == "after" else "simulate_iid", scheduler=args.scheduler)
         wall = time.perf_counter() - t0
         results["runs"][label] = {"summary": res.summary.to_dict("records"), "wall_s": wall,
                                   "computed": res.meta["computed"], "meta": res.meta,
