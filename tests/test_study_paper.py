@@ -67,8 +67,11 @@ def test_ctfp_per_city_year_is_unchanged(paper_run: Path) -> None:
     # the panel the tables engine's own regression test reads (tests/data/paper_world_analysis.parquet)
     tables_panel = pd.read_parquet(Path(__file__).parent / "data" / "paper_world_analysis.parquet")
     mine = a[list(tables_panel.columns)].reset_index(drop=True)
+    # 1e-9: the generator places its inputs with the package's DEA engine since it moved to models/worlds; three
+    # city-years whose target is unreachable sit on the edge of the anchors' technology, where the old LP and the
+    # engine differ by up to 8.3e-10 in CTFP (and the BCC scores referencing them by 1.2e-10); elsewhere < 1e-14
     pd.testing.assert_frame_equal(mine, tables_panel.sort_values(["city", "year"]).reset_index(drop=True),
-                                  check_dtype=False, check_exact=False, rtol=0, atol=1e-12)
+                                  check_dtype=False, check_exact=False, rtol=0, atol=1e-9)
 
 
 def _replica_cells(run: Path) -> dict[tuple, dict]:
