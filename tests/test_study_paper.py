@@ -46,12 +46,14 @@ def _moments(x: np.ndarray) -> dict:
 
 
 def _close_moments(x: np.ndarray, want: dict) -> None:
-    """The DEA engine's chunked solves (merged after the recording) move scores in the last bits: every
-    statistic within 1e-12, the count exactly at the frontier exact (scores are snapped to 1)."""
+    """The DEA engine's chunked solves (merged after the recording) move scores in the last bits: min, max and
+    the first scores within 1e-12, the count exactly at the frontier exact (scores are snapped to 1). Mean and sd
+    within 1e-11: since the generator places its inputs with the DEA engine, three boundary city-years move by
+    up to 8.3e-10 (measured: mean 7.0e-13, sd 2.0e-12 of CTFP)."""
     got = _moments(x)
     assert got["n"] == want["n"] and got["n_at_1"] == want["n_at_1"]
     for k in ("mean", "sd", "min", "max"):
-        assert got[k] == pytest.approx(want[k], rel=0, abs=1e-12), k
+        assert got[k] == pytest.approx(want[k], rel=0, abs=1e-11 if k in ("mean", "sd") else 1e-12), k
     np.testing.assert_allclose(got["first"], want["first"], rtol=0, atol=1e-12)
 
 
