@@ -5,11 +5,11 @@ Runs, into one folder (default runs/bench_simulate; finished worlds are reused o
 
 1. the replica T2 (2) alone on --replica-worlds draws (cheap): its calibration (sd / se) and the share of draws
    whose replica has the published sign and stars (0.0248**: positive, p < 0.05, p >= 0.01);
-2. the same column on --reseed legacy seeds of `synthesize_panel(seed)` (every seed its own world, as
-   `ctfp data synth --seed` draws): how often the headline sign flips when the world itself is redrawn;
-3. the study's [simulate] estimands (replica, headline `ame`, hetero's UA slope) on --worlds draws with the
+2. the study's [simulate] estimands (replica, headline `ame`, hetero's UA slope) on --worlds draws with the
    study's error model ("after": AR(1) errors + unit-level sds, the default) and with the old iid error model
-   ("before": serial = "none", error_scale = "common"), same worlds, same seeds.
+   ("before": serial = "none", error_scale = "common"), same worlds, same seeds;
+3. the replica on --reseed legacy seeds of `synthesize_panel(seed)` (every seed its own world, as
+   `ctfp data synth --seed` draws): how often the headline sign flips when the world itself is redrawn.
 
 Prints the coverage table, the wall time per world (the machine's load is printed: heavy jobs here share two
 cores) and writes benchmarks/results/simulate.json; with --record, the "after" summary becomes the study's
@@ -78,15 +78,9 @@ def main(argv: list[str] | None = None) -> int:
                                   "published_sign_and_stars": float(((w["estimate"] > 0) & (p < 0.05) & (p >= 0.01)).mean()),
                                   "sign_and_at_least_two_stars": float(((w["estimate"] > 0) & (p < 0.05)).mean())}
     _say("replica alone", results["runs"]["replica"])
+    _save(results)
 
-    # 2. legacy reseeding: every seed its own world
-    if args.reseed:
-        t0 = time.perf_counter()
-        results["runs"]["reseed"] = _reseed(study, focal, args.reseed)
-        results["runs"]["reseed"]["wall_s"] = time.perf_counter() - t0
-        _say("legacy reseeded worlds", results["runs"]["reseed"])
-
-    # 3. the Bayesian estimands, after and before
+    # 2. the Bayesian estimands, after and before
     for label, kw in (("after", {}), ("before", {"serial": "none", "error_scale": "common"})):
         if label == "before" and args.skip_before:
             continue
@@ -99,15 +93,30 @@ def main(argv: list[str] | None = None) -> int:
                                   "computed": res.meta["computed"], "meta": res.meta,
                                   "s_per_world": wall / max(1, res.meta["computed"])}
         _say(label, results["runs"][label])
+        _save(results)
         if label == "after" and args.record:
             rec = {**json.loads((out / "simulate" / "summary.json").read_text()),
                    "recorded_by": "benchmarks/bench_simulate.py", "load": load()}
             write_json(ROOT / "studies" / "shen_chao_2025" / "simulate_summary.json", rec)
             print("recorded: studies/shen_chao_2025/simulate_summary.json", file=sys.stderr)
+    # 3. legacy reseeding: every seed its own world
+    if args.reseed:
+        t0 = time.perf_counter()
+        results["runs"]["reseed"] = _reseed(study, focal, args.reseed)
+        results["runs"]["reseed"]["wall_s"] = time.perf_counter() - t0
+        _say("legacy reseeded worlds", results["runs"]["reseed"])
+
     results["load_end"] = load()
-    write_json(ROOT / "benchmarks" / "results" / "simulate.json", results)
+    _save(results)
     print(_table(results))
     return 0
+
+
+def _save(results: dict) -> None:
+    """benchmarks/results/simulate.json after every stage (a long run that is stopped keeps what it finished)."""
+    from ctfp.core.atomic import write_json
+
+    write_json(ROOT / "benchmarks" / "results" / "simulate.json", {**results, "load_now": load()})
 
 
 def _p_values(w):  # the replica's two-sided p from its t(G-1) interval: t = est / se, df = 77 (78 cities)
