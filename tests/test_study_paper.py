@@ -106,8 +106,11 @@ def test_every_replica_cell_is_unchanged(paper_run: Path) -> None:
             g = got[key][k]
             if v is None or (key[2] == "diff_p" and k != "estimate"):
                 continue  # the old cells left these empty; the difference p-value row keeps only its value
-            assert g == pytest.approx(v, rel=1e-9, abs=1e-12), (key, k, g, v)  # bit for bit on the old
-            # CTFP: tests/test_tables_paper.py; here CTFP comes from today's DEA engine
+            # 1e-8: CTFP comes from today's DEA engine, and the generator's three boundary city-years (placed by
+            # that engine since it moved to models/worlds, see _close_moments) sit in the small split samples of
+            # Table 6, moving their coefficients by up to 1.4e-9 (relative); the tables engine's bit-for-bit
+            # equality on the old panel is tests/test_tables_paper.py
+            assert g == pytest.approx(v, rel=1e-8, abs=1e-12), (key, k, g, v)
 
 
 def test_difference_tests_and_table1_are_unchanged(paper_run: Path) -> None:
@@ -119,9 +122,10 @@ def test_difference_tests_and_table1_are_unchanged(paper_run: Path) -> None:
                      & (tests["column_b"] == f"({2 * k + 2})")].set_index("method")
         assert pair.loc["permutation", "p_two_sided"] == d["perm_p_two_sided"], d["split"]  # counts: exact
         assert pair.loc["permutation", "p"] == d["perm_p_one_sided"], d["split"]
-        assert pair.loc["permutation", "diff"] == pytest.approx(d["diff"], rel=1e-9), d["split"]
-        assert pair.loc["chow", "p"] == pytest.approx(d["chow_p"], rel=1e-9), d["split"]
-        assert pair.loc["suest", "p"] == pytest.approx(d["suest_p"], rel=1e-9), d["split"]
+        # 1e-8: the generator's three boundary city-years (see _close_moments) move g_gcons's difference 3.6e-9
+        assert pair.loc["permutation", "diff"] == pytest.approx(d["diff"], rel=1e-8), d["split"]
+        assert pair.loc["chow", "p"] == pytest.approx(d["chow_p"], rel=1e-8), d["split"]
+        assert pair.loc["suest", "p"] == pytest.approx(d["suest_p"], rel=1e-8), d["split"]
     t1 = pd.read_csv(paper_run / "tables" / "table1.csv")
     got = t1[["variable", "N", "mean", "sd", "min", "max"]].to_dict(orient="records")
     assert [r["variable"] for r in got] == [r["variable"] for r in BASELINE["table1"]]
