@@ -328,8 +328,14 @@ def group_beta(c: dict[str, np.ndarray], shift: float = 0.0) -> np.ndarray:
 
 
 def ctfp_target(rng: np.random.Generator, c: dict[str, np.ndarray], ai: np.ndarray, xi: np.ndarray,
-                controls_: dict[str, np.ndarray], shift: float = 0.0) -> dict[str, np.ndarray]:
-    """Latent CTFP (linear in AI and controls) and its parts; `ai` is the realised AI (hundreds)."""
+                controls_: dict[str, np.ndarray], shift: float = 0.0, *, rgdp: np.ndarray | None = None,
+                noise_size_elasticity: float = 0.0) -> dict[str, np.ndarray]:
+    """Latent CTFP (linear in AI and controls) and its parts; `ai` is the realised AI (hundreds).
+
+    `noise_size_elasticity` e > 0 scales each city's error sd by (city mean real GDP / panel mean)^-e, capped
+    at MECHANISM_NOISE_MAX_SCALE, as the mechanisms' noise is (their docstring: with equal noise the few AI-heavy
+    big cities dominate the slope's error and the clustered SE understates it). 0 (the default) is the
+    calibrated world of every earlier version: the draws are then bit for bit the old ones."""
     n = len(c["z"])
     p = CTFP
     city = p["city_on_size"] * c["z"] + rng.normal(0, p["city_sd"], size=n)
@@ -337,6 +343,9 @@ def ctfp_target(rng: np.random.Generator, c: dict[str, np.ndarray], ai: np.ndarr
     beta = group_beta(c, shift)
     xb = sum(p["gamma"][k] * (controls_[k] - controls_[k].mean()) for k in p["gamma"])
     noise = _ar1(rng, n, p["noise_ar"], p["noise_sd"])
+    if noise_size_elasticity:
+        size = rgdp.mean(axis=1) / rgdp.mean()
+        noise = noise * np.minimum(size ** -noise_size_elasticity, MECHANISM_NOISE_MAX_SCALE)[:, None]
     latent = p["mu"] + city[:, None] + year[None, :] + beta[:, None] * ai + xb + p["psi_xi"] * xi / 0.2 + noise
     return {"latent": latent, "city": city, "year": year, "beta": beta, "noise": noise, "xb": xb}
 
