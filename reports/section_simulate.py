@@ -20,8 +20,17 @@ import pandas as pd
 
 from ctfp.core.atomic import atomic_path
 from ctfp.core.runfolder import read_json
-from ctfp.reports.i18n import _
+from ctfp.reports.i18n import ZH, _
 from ctfp.reports.style import MPL_RC, NEUTRAL, PUBLISHED, REPLICA, fmt_num
+
+ZH_TEXTS = {
+    "6b · Design analysis: do the intervals mean what they say?": "6b · 设计分析：区间是否名副其实？",
+    "Design analysis: the 95% intervals over simulated worlds": "设计分析：模拟世界中的 95% 区间",
+    "Intervals by simulated world": "各模拟世界的区间",
+    "Blue: the interval holds the truth (black tick); red: it misses.": "蓝色：区间覆盖真值（黑色刻度）；红色：未覆盖。",
+    "Design analysis (RECORDED, not computed in this run)": "设计分析（已记录的结果，非本次运行计算）",
+}
+ZH.update(ZH_TEXTS)
 
 METRICS = ("coverage", "power", "type_s", "type_m", "mean_width", "sd_over_se", "gate_passed")
 COVER, MISS = REPLICA, PUBLISHED  # interval holds the truth / misses it
@@ -75,7 +84,7 @@ def _table(summary: list[dict[str, Any]] | pd.DataFrame) -> Any:
     frame = pd.DataFrame(summary)
     heads = ["method", "worlds", "truth", "coverage", "power", "type S", "type M", "mean width", "sd / se",
              "gate passed"]
-    t = Table("simulate_summary", "Design analysis: the 95% intervals over simulated worlds", heads,
+    t = Table("simulate_summary", _("Design analysis: the 95% intervals over simulated worlds"), heads,
               frame=frame)
     for r in frame.to_dict("records"):
         row = [Cell(str(r["method"]), cls="")]
@@ -111,8 +120,8 @@ def simulate_section(root: Path, writer: Any, section_cls: Any) -> Any:
         if worlds.is_file():
             frame = pd.read_csv(worlds)
             s.figures.append(writer.figure(lambda: draw_intervals(frame), "simulate_intervals",
-                                           "Intervals by simulated world", "Blue: the interval holds the truth (black "
-                                           "tick); red: it misses."))
+                                           _("Intervals by simulated world"),
+                                           _("Blue: the interval holds the truth (black tick); red: it misses.")))
         elif fig.is_file():
             s.missing.append(f"{worlds} is missing: rerun `ctfp simulate` to redraw the figure.")
         s.facts["simulate"] = summary
@@ -123,7 +132,7 @@ def simulate_section(root: Path, writer: Any, section_cls: Any) -> Any:
     else:
         t = _table(recorded.get("summary", []))
         t.id = "simulate_recorded"
-        t.caption = "Design analysis (RECORDED, not computed in this run)"
+        t.caption = _("Design analysis (RECORDED, not computed in this run)")
         t.note = (f"Recorded by {recorded.get('recorded_by', 'benchmarks/bench_simulate.py')} on "
                   f"{recorded.get('created')} with ctfp {recorded.get('ctfp_version')}: {recorded.get('worlds')} "
                   f"worlds of {recorded.get('world')}, true effect {float(recorded.get('effect')):.4g}; model "
