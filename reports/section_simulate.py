@@ -113,7 +113,9 @@ def simulate_section(root: Path, writer: Any, section_cls: Any) -> Any:
                   f"({summary.get('effect_source')}); Bayesian refits {summary.get('refit', {}).get('chains')} × "
                   f"({summary.get('refit', {}).get('tune')} + {summary.get('refit', {}).get('draws')}); coverage = "
                   "share of 95% intervals holding the world's truth; power = share excluding 0; type S / M "
-                  "(Gelman & Carlin 2014) among those; sd / se = sd(estimate − truth) / mean(se or posterior sd).")
+                  "(Gelman & Carlin 2014) among those; sd / se = sd(estimate − truth) / mean(se or posterior sd). "
+                  f"Run {summary.get('created')} with ctfp {summary.get('ctfp_version')}, model fingerprint "
+                  f"{str(summary.get('model_fingerprint'))[:12]} (rerun `ctfp simulate` after changing the study).")
         s.tables.append(writer.table(t))
         fig = root / "figures" / "simulate_intervals.png"
         worlds = root / "simulate" / "worlds.csv"
