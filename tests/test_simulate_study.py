@@ -166,6 +166,11 @@ def test_design_analysis_end_to_end_replica(tmp_path: Path, monkeypatch: pytest.
     assert (out / "figures" / "simulate_intervals.png").stat().st_size > 1000
     meta = json.loads((out / "simulate" / "summary.json").read_text())
     assert meta["worlds"] == 4 and meta["computed"] == 4 and meta["effect"] == 0.05
+    from ctfp.reports.html import build_report
+
+    html = build_report(out).read_text(encoding="utf-8")  # the report's section formats the run's own numbers
+    assert f'data-key="sim.T1 (1) ai.coverage" data-value="{row["coverage"]}"' in html
+    assert 'data-figure="simulate_intervals"' in html
 
     # a rerun reuses every finished world; one more world is the only task
     calls: list[int] = []
