@@ -83,6 +83,11 @@ class UnitBootstrap:
         return WorldDraw(frame, truth, slope, self.outcome, self.treatment, self.stage, f"{self.label} (seed {seed})")
 
     def structure(self) -> dict[str, Any]:
-        h = pd.util.hash_pandas_object(self.frame, index=False).to_numpy()
+        """What makes this world this world: the panel (hashed), the column's fit and its rows."""
+        import hashlib
+
+        h = hashlib.sha256(pd.util.hash_pandas_object(self.frame, index=False).to_numpy().tobytes())
+        h.update(np.asarray(self.rows).tobytes())
+        h.update(np.asarray(self.resid).tobytes())
         return {"name": "bootstrap", "outcome": self.outcome, "treatment": self.treatment, "coef": self.coef,
-                "frame": int(np.bitwise_xor.reduce(h.astype(np.uint64))), "n_rows": int(len(self.rows))}
+                "data": h.hexdigest()}
