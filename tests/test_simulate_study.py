@@ -277,3 +277,21 @@ def test_a_recorded_design_analysis_is_shown_only_for_the_same_model_structure(t
         assert 'data-section="simulate"' in html
         assert ("RECORDED" in html and 'data-value="0.93"' in html) is (name == "fresh")
         assert ("is not shown" in html) is (name == "stale")
+
+
+def test_bootstrap_donors_on_an_unbalanced_panel_share_the_periods(tmp_path: Path) -> None:
+    """A unit observed in fewer periods only borrows from units observed in exactly its periods."""
+    study_file = _study(tmp_path)
+    panel = pd.read_csv(tmp_path / "panel.csv")
+    units = sorted(panel["city"].unique())
+    gap = panel[(panel["city"].isin(units[:3])) & (panel["year"] == panel["year"].max())].index
+    panel.drop(index=gap).to_csv(tmp_path / "panel.csv", index=False)  # three units lose their last year
+    world = ss.build_setup(load_study(study_file)).world
+    sub = world.frame.iloc[world.rows]
+    d = world.draw(3, 0.05)
+    e = d.frame["ctfp"].to_numpy()[world.rows] - world.fitted - (0.05 - world.coef) * sub["ai"].to_numpy()
+    by_unit = {u: np.round(world.resid[(sub["city"] == u).to_numpy()], 12) for u in sub["city"].unique()}
+    for u in units[:3]:
+        got = np.round(e[(sub["city"] == u).to_numpy()], 12)
+        donors = [v for v in units[:3] if np.array_equal(by_unit[v], got)]
+        assert donors, u  # the residual vector of one of the three short units
