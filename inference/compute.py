@@ -179,6 +179,13 @@ def _lost(fut: Any) -> bool:
     return isinstance(exc, KilledWorker | CommClosedError | OSError)
 
 
+def check_reachable(sch: Scheduler) -> None:
+    """An existing cluster's scheduler must answer on its port (one InputError line if not); a cheap socket
+    connect, no Dask import, so a run can say so before any work."""
+    if sch.kind == "tcp":
+        _reachable(sch.address)
+
+
 def _reachable(address: str) -> None:
     u = urlparse(address)
     try:

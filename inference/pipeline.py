@@ -66,13 +66,14 @@ class Pipeline:
 
     def __init__(self, study: Study, out_dir: str | Path, *, console: Console | None = None,
                  progress: bool = True, verbose: bool = False, scheduler: str | None = None) -> None:
-        from ctfp.inference.compute import parse_scheduler
+        from ctfp.inference.compute import check_reachable, parse_scheduler
 
         self.study = study
         # --scheduler overrides [compute] scheduler; either is checked here, before any work
         where = "--scheduler" if scheduler is not None else f"{study.where('compute', 'scheduler')}: [compute] scheduler"
         self.scheduler = parse_scheduler(scheduler if scheduler is not None else study.compute.scheduler,
                                          where=where)
+        check_reachable(self.scheduler)
         self.ex: Any = None  # the cluster's executor while a run is on one; None: in-process
         self.rf = RunFolder(check_out_dir(out_dir))
         self.console = console or Console(stderr=True)

@@ -87,12 +87,18 @@ def test_a_worker_killed_mid_run_still_gives_complete_identical_results(panel, c
             os._exit(1)
         return score_chunk(shared, item)
 
+    # wait on observable state, never on time: both workers up before (an earlier test may have left one
+    # restarting) and after (the nanny has replaced the dead one, so later tests get the full cluster)
+    cluster.client.wait_for_workers(2, timeout=300)
     monkeypatch.setattr(dea, "score_chunk", crashing)  # what the dispatcher submits
     there = _run(panel, executor=cluster, chunk_size=chunk)
     monkeypatch.undo()
     assert os.path.exists(marker)  # the crash did happen
+    # complete and identical, however the lost task came back (the scheduler's own retry or ours)
     _same(_run(panel), there)
     assert there["status"].eq("optimal").all() and len(there) == len(panel)
+    assert there.attrs["chunks"] == -(-len(panel) // chunk)
+    cluster.client.wait_for_workers(2, timeout=300)
 
 
 def test_unreachable_scheduler_fails_fast_with_one_line(tmp_path, capsys) -> None:
