@@ -40,8 +40,7 @@ from ctfp.core.study import Measure, Published, Study
 
 RESULT_COLUMNS = ("universe", "is_main", "table", "column", "model", "term", "estimate", "ci_low", "ci_high", "p",
                   "p_gt0", "nobs", "note")
-ESTIMAND_KEYS = ("table", "column", "model", "term")
-SIGNIFICANT = 0.05
+ESTIMAND_KEYS = ("table", "column", "model", "term")  # as ctfp.reports.section_multiverse.ESTIMAND_KEYS
 
 
 @dataclass(frozen=True)
@@ -255,10 +254,10 @@ def run_multiverse(study: Study, out_dir: str | Path, *, scheduler: str = "", pr
     table = table[cols]
     write_csv(out / "multiverse" / "results.csv", table)
     summary = summarise(table, published)
-    summary.update(universes=len(us), reused=reused, computed=len(todo), scheduler=sch.text or "in-process",
+    summary.update(measure=mv.measure, universes=len(us), reused=reused, computed=len(todo), scheduler=sch.text or "in-process",
                    axes={a: [_jsonable(v) for v in mv.axes[a]] for a in axes})
     write_json(out / "multiverse" / "summary.json", summary)
-    specification_curve(table, axes, out / "figures" / "specification_curve.png")
+    save_specification_curve(table, axes, out / "figures" / "specification_curve.png")
     table.attrs["summary"] = summary
     return table
 
@@ -278,30 +277,11 @@ def _jsonable(v: Any) -> Any:
     return list(v) if isinstance(v, tuple) else v
 
 
-def _significant(g: pd.DataFrame) -> pd.Series:
-    """p < 0.05 for a table estimand; for a Bayesian one, an interval that excludes 0."""
-    p = pd.to_numeric(g["p"], errors="coerce")
-    lo = pd.to_numeric(g["ci_low"], errors="coerce")
-    hi = pd.to_numeric(g["ci_high"], errors="coerce")
-    bayes = g["model"].fillna("").astype(str).ne("")
-    return pd.Series(np.where(bayes, (lo > 0) | (hi < 0), p < SIGNIFICANT), index=g.index)
-
-
-def estimand_label(table: Any, column: Any, model: Any, term: Any) -> str:
-    """How an estimand is named in the summary, the figure and the report."""
-    if isinstance(model, str) and model:
-        return f"model {model}: AME of {term}"
-    return f"{table} {column}: {term}"
-
-
-def _groups(table: pd.DataFrame) -> list[tuple[tuple[str, str, str, str], pd.DataFrame]]:
-    keys = table[list(ESTIMAND_KEYS)].fillna("").astype(str)
-    return [(k, table.loc[g.index]) for k, g in keys.groupby(list(ESTIMAND_KEYS), sort=False)]
-
-
 def summarise(table: pd.DataFrame, published: dict[tuple[str, str, str], float] | None = None) -> dict[str, Any]:
+    from ctfp.reports.section_multiverse import estimand_groups, estimand_label, significant
+
     out: dict[str, Any] = {"estimands": []}
-    for (t, c, model, term), g in _groups(table):
+    for (t, c, model, term), g in estimand_groups(table):
         est = pd.to_numeric(g["estimate"], errors="coerce")
         main = est[g["is_main"].astype(bool)]
         rec: dict[str, Any] = {"table": t, "column": c, "model": model, "term": term,
@@ -311,7 +291,7 @@ def summarise(table: pd.DataFrame, published: dict[tuple[str, str, str], float] 
         if ok.any():
             rec["median_estimate"] = float(est[ok].median())
             rec["min_estimate"], rec["max_estimate"] = float(est[ok].min()), float(est[ok].max())
-            rec["share_significant"] = float(_significant(g)[ok].mean())
+            rec["share_significant"] = float(significant(g)[ok].mean())
             if len(main) and np.isfinite(main.iloc[0]):
                 rec["main_estimate"] = float(main.iloc[0])
                 rec["share_main_sign"] = float((np.sign(est[ok]) == np.sign(main.iloc[0])).mean())
@@ -325,50 +305,16 @@ def summarise(table: pd.DataFrame, published: dict[tuple[str, str, str], float] 
     return out
 
 
-def specification_curve(table: pd.DataFrame, axes: list[str], path: Path) -> Path:
-    """Estimates sorted with their intervals (one panel per estimand), the choices as an indicator panel below."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def save_specification_curve(table: pd.DataFrame, axes: list[str], path: Path) -> Path:
+    """The report's specification curve (ctfp.reports.section_multiverse), saved as one PNG."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     from ctfp.core.atomic import atomic_path
+    from ctfp.reports.section_multiverse import specification_curve
 
-    groups = _groups(table)
-    levels = [(a, v) for a in axes for v in dict.fromkeys(table[a].astype(str))]
-    fig, axs = plt.subplots(2 * len(groups), 1, figsize=(8, 2.2 * len(groups) + 0.35 * len(levels) * len(groups)),
-                            gridspec_kw={"height_ratios": [3, max(1, 0.35 * len(levels))] * len(groups)},
-                            squeeze=False)
-    for k, ((t, c, model, term), g) in enumerate(groups):
-        g = g.assign(estimate=pd.to_numeric(g["estimate"], errors="coerce")).sort_values("estimate", kind="stable")
-        x = np.arange(len(g))
-        top, bottom = axs[2 * k, 0], axs[2 * k + 1, 0]
-        lo = pd.to_numeric(g["ci_low"], errors="coerce").to_numpy()
-        hi = pd.to_numeric(g["ci_high"], errors="coerce").to_numpy()
-        est = g["estimate"].to_numpy()
-        sig = _significant(g).to_numpy(dtype=bool)
-        top.vlines(x, lo, hi, color="0.6", lw=1)
-        top.scatter(x, est, c=np.where(sig, "C3", "C0"), s=18, zorder=3)
-        main = g["is_main"].astype(bool).to_numpy()
-        top.scatter(x[main], est[main], facecolors="none", edgecolors="k", s=70, zorder=4, label="main specification")
-        top.axhline(0, color="k", lw=0.6)
-        what = "interval excludes 0" if model else f"p < {SIGNIFICANT:g}"
-        top.set_title(f"{estimand_label(t, c, model, term)} (red: {what})", fontsize=9)
-        top.set_xticks([])
-        top.legend(fontsize=7, loc="best")
-        for row, (a, v) in enumerate(levels):
-            on = (g[a].astype(str) == v).to_numpy()
-            bottom.scatter(x[on], np.full(on.sum(), row), marker="|", s=60, color="k")
-        bottom.set_yticks(range(len(levels)), [f"{a} = {v}" for a, v in levels], fontsize=7)
-        bottom.set_ylim(-0.5, len(levels) - 0.5)
-        bottom.invert_yaxis()
-        bottom.set_xlim(top.get_xlim())
-        bottom.set_xlabel("universes, sorted by estimate", fontsize=8)
-        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
+    fig = specification_curve(table, axes)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=130)
+        fig.savefig(tmp, format="png", dpi=130, facecolor="white")
     plt.close(fig)
     return path
