@@ -212,3 +212,18 @@ def test_bayesian_estimand_mistakes(bayes_dir: Path, tmp_path: Path) -> None:
         f.write_text(text.replace('{ model = "small", term = "lpcap" }', wrong))
         with pytest.raises(InputError, match=needle):
             load_study(f)
+
+
+def test_multiverse_into_a_run_folder_adds_the_report_section(study_dir: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["run", str(study_dir / "study.toml"), "--out", str(run), "--no-bayes", "--no-progress"]) == 0
+    assert 'id="multiverse"' not in (run / "report.html").read_text()
+    assert main(["multiverse", str(study_dir / "study.toml"), "--out", str(run), "--no-progress"]) == 0
+    assert f"report {run / 'report.html'}" in capsys.readouterr().err
+    html = (run / "report.html").read_text()
+    assert 'id="multiverse"' in html and "Specification curve" in html and "Multiverse summary" in html
+    assert (run / "figures" / "specification_curve.svg").is_file()
+    summary = pd.read_csv(run / "tables" / "report_multiverse_summary.csv")
+    s = json.loads((run / "multiverse" / "summary.json").read_text())
+    assert list(summary["estimand"]) == ["T1 (1): lpcap", "T1 (2): lpcap"]
+    assert list(summary["share_significant"]) == [f"{e['share_significant']:.0%}" for e in s["estimands"]]
