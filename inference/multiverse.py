@@ -11,7 +11,7 @@ model fitted on it with the study's `[bayes]` sampler settings and seed (the mai
 `ctfp.inference.pipeline.fit_bayes_model`, so the main universe gives the main run's draws).
 
 Writes `multiverse/results.csv` (one row per universe and estimand: one column per axis named as the axis,
-`universe`, `is_main`, `table`, `column`, `model`, `term`, `estimate`, `ci_low`, `ci_high`, `p`, `p_gt0`,
+`universe`, `is_main`, `table`, `column`, `bayes_model`, `term`, `estimate`, `ci_low`, `ci_high`, `p`, `p_gt0`,
 `nobs`, `note`; a table estimand has `p` (Stata's t(G-1) reference) and no `p_gt0`; a Bayesian one the
 posterior mean of the AME, its equal-tailed interval at `[report] ci_prob`, `p_gt0` = P(AME > 0) and no `p`;
 `note` says when its convergence gate failed), `multiverse/summary.json` (per estimand: universes, share with
@@ -38,9 +38,10 @@ from ctfp.core.atomic import write_csv, write_json
 from ctfp.core.errors import InputError
 from ctfp.core.study import Measure, Published, Study
 
-RESULT_COLUMNS = ("universe", "is_main", "table", "column", "model", "term", "estimate", "ci_low", "ci_high", "p",
+RESULT_COLUMNS = ("universe", "is_main", "table", "column", "bayes_model", "term", "estimate", "ci_low", "ci_high", "p",
                   "p_gt0", "nobs", "note")
-ESTIMAND_KEYS = ("table", "column", "model", "term")  # as ctfp.reports.section_multiverse.ESTIMAND_KEYS
+# an estimand's columns (the `model` axis is an axis column, so a Bayesian estimand's model is `bayes_model`)
+ESTIMAND_KEYS = ("table", "column", "bayes_model", "term")  # as ctfp.reports.section_multiverse.ESTIMAND_KEYS
 
 
 @dataclass(frozen=True)
@@ -128,9 +129,10 @@ def _fingerprint(shared: Shared, u: Universe) -> str:
 
 
 def _row(u: Universe, e: dict[str, str], **values: Any) -> dict[str, Any]:
-    row = {"universe": u.key, "is_main": u.is_main,
-           **{a: json.dumps(v) if isinstance(v, list) else v for a, v in u.choices.items()},
-           **{k: e.get(k, "") for k in ESTIMAND_KEYS}}
+    row = {"universe": u.key, "is_main": u.is_main,  # a list value (weights) as JSON: [1.0, 0.5]
+           **{a: json.dumps(list(v)) if isinstance(v, list | tuple) else v for a, v in u.choices.items()},
+           "table": e.get("table", ""), "column": e.get("column", ""), "bayes_model": e.get("model", ""),
+           "term": e["term"]}
     row.update({k: None for k in ("estimate", "ci_low", "ci_high", "p", "p_gt0", "nobs")}, note="")
     row.update(values)
     return row
@@ -284,7 +286,7 @@ def summarise(table: pd.DataFrame, published: dict[tuple[str, str, str], float] 
     for (t, c, model, term), g in estimand_groups(table):
         est = pd.to_numeric(g["estimate"], errors="coerce")
         main = est[g["is_main"].astype(bool)]
-        rec: dict[str, Any] = {"table": t, "column": c, "model": model, "term": term,
+        rec: dict[str, Any] = {"table": t, "column": c, "bayes_model": model, "term": term,
                                "label": estimand_label(t, c, model, term), "universes": int(len(g)),
                                "estimated": int(est.notna().sum())}
         ok = est.notna()

@@ -22,7 +22,7 @@ from ctfp.reports.i18n import ZH, _
 from ctfp.reports.style import fmt_num
 
 SIGNIFICANT = 0.05
-ESTIMAND_KEYS = ("table", "column", "model", "term")
+ESTIMAND_KEYS = ("table", "column", "bayes_model", "term")  # `model` is the axis of that name
 
 ZH.update({
     "Multiverse: every combination of the measure's choices": "多元宇宙：测度各项设定的全部组合",
@@ -61,7 +61,7 @@ def significant(g: pd.DataFrame) -> pd.Series:
     p = pd.to_numeric(g["p"], errors="coerce")
     lo = pd.to_numeric(g["ci_low"], errors="coerce")
     hi = pd.to_numeric(g["ci_high"], errors="coerce")
-    bayes = g["model"].fillna("").astype(str).ne("")
+    bayes = g["bayes_model"].fillna("").astype(str).ne("")
     return pd.Series(np.where(bayes, (lo > 0) | (hi < 0), p < SIGNIFICANT), index=g.index)
 
 
@@ -88,14 +88,13 @@ def specification_curve(table: pd.DataFrame, axes: list[str]) -> Any:
 
     groups = estimand_groups(table)
     levels = [(a, v) for a in axes for v in dict.fromkeys(table[a].astype(str))]
-    rows = max(1.2, 0.28 * len(levels))
-    fig, axs = plt.subplots(2 * len(groups), 1, figsize=(8.5, (2.6 + rows) * len(groups)),
-                            gridspec_kw={"height_ratios": [2.6, rows] * len(groups), "hspace": 0.08},
-                            squeeze=False)
-    for k, ((t, c, model, term), g) in enumerate(groups):
+    rows = max(1.2, 0.26 * len(levels))
+    fig = plt.figure(figsize=(8.5, (3.3 + rows) * len(groups)), layout="constrained")
+    subs = np.atleast_1d(fig.subfigures(len(groups), 1, hspace=0.04))
+    for sub, ((t, c, model, term), g) in zip(subs, groups, strict=True):
+        top, bottom = sub.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2.6, rows]})
         g = g.assign(estimate=pd.to_numeric(g["estimate"], errors="coerce")).sort_values("estimate", kind="stable")
         x = np.arange(len(g))
-        top, bottom = axs[2 * k, 0], axs[2 * k + 1, 0]
         est = g["estimate"].to_numpy()
         lo = pd.to_numeric(g["ci_low"], errors="coerce").to_numpy()
         hi = pd.to_numeric(g["ci_high"], errors="coerce").to_numpy()
@@ -110,24 +109,32 @@ def specification_curve(table: pd.DataFrame, axes: list[str]) -> Any:
         top.set_xlim(-0.6, len(g) - 0.4)
         what = _("red: interval excludes 0") if model else _("red: p < 0.05")
         top.set_title(f"{estimand_label(t, c, model, term)} ({what})", fontsize=9, loc="left")
-        top.set_xticks([])
-        top.tick_params(labelsize=7)
+        top.tick_params(labelsize=7, labelbottom=False, bottom=False)
         top.legend(fontsize=7, loc="upper left", frameon=False)
         for row, (a, v) in enumerate(levels):
             on = (g[a].astype(str) == v).to_numpy()
             bottom.scatter(x[on], np.full(on.sum(), row), marker="s", s=14, color="0.15")
             bottom.scatter(x[~on], np.full((~on).sum(), row), marker="s", s=14, color="0.88")
-        bottom.set_yticks(range(len(levels)), [f"{a} = {v}" for a, v in levels], fontsize=7)
+        bottom.set_yticks(range(len(levels)), [f"{a} = {_choice(v)}" for a, v in levels], fontsize=7)
         bottom.set_ylim(len(levels) - 0.5, -0.5)
-        bottom.set_xlim(top.get_xlim())
         bottom.set_xlabel(_("universes, sorted by estimate"), fontsize=8)
         bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
         bottom.tick_params(axis="x", labelsize=7)
         for spine in ("top", "right"):
             top.spines[spine].set_visible(False)
             bottom.spines[spine].set_visible(False)
-    fig.subplots_adjust(left=0.2, right=0.98, top=0.97, bottom=0.06)
     return fig
+
+
+def _choice(v: str) -> str:
+    """An axis value as a label: weights [1.0, 0.5] read as 1:0.5 (good : bad)."""
+    if v.startswith("[") and v.endswith("]"):
+        try:
+            parts = json.loads(v)
+        except ValueError:
+            return v
+        return ":".join(f"{float(p):g}" for p in parts)
+    return v
 
 
 def _pct(x: Any) -> str:
@@ -139,7 +146,7 @@ def summary_table(summary: dict[str, Any]) -> tables.Table:
             _("published sign"), _("significant"), _("gate failed")]
     rows, recs = [], []
     for e in summary.get("estimands", []):
-        label = estimand_label(e.get("table"), e.get("column"), e.get("model"), e.get("term"))
+        label = estimand_label(e.get("table"), e.get("column"), e.get("bayes_model"), e.get("term"))
         rng = (f"[{fmt_num(e['min_estimate'])}, {fmt_num(e['max_estimate'])}]" if "min_estimate" in e else "–")
         vals = [label, f"{e.get('estimated', 0)} / {e.get('universes', 0)}", fmt_num(e.get("median_estimate")), rng,
                 fmt_num(e.get("main_estimate")), _pct(e.get("share_main_sign")), _pct(e.get("share_published_sign")),
@@ -159,7 +166,7 @@ def section(root: Path, writer: Any) -> dict[str, Any] | None:
         return None
     title = _("Multiverse: every combination of the measure's choices")
     try:
-        table = pd.read_csv(res, dtype={"table": str, "column": str, "model": str, "term": str})
+        table = pd.read_csv(res, dtype={"table": str, "column": str, "bayes_model": str, "term": str})
         summary = json.loads(summ.read_text()) if summ.is_file() else {}
         axes = axes_of(table)
     except (ValueError, OSError) as err:

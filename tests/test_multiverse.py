@@ -185,9 +185,9 @@ def test_bayesian_estimand_main_universe_is_the_main_run_and_cluster_equals_in_p
     assert main(["run", str(bayes_dir / "study.toml"), "--out", str(run), "--no-progress"]) == 0
     r = pd.read_csv(here / "multiverse" / "results.csv")
     assert len(r) == 2 * 2
-    b = r[r["model"] == "small"]
+    b = r[r["bayes_model"] == "small"]
     assert b["p"].isna().all() and b["p_gt0"].between(0, 1).all() and (b["ci_low"] < b["ci_high"]).all()
-    assert r[r["model"].isna()]["p_gt0"].isna().all()
+    assert r[r["bayes_model"].isna()]["p_gt0"].isna().all()
     summary = json.loads((run / "bayes" / "small" / "summary.json").read_text())
     got = b[b["is_main"]].iloc[0]
     # the same fit on the same panel with the same seed: the main run's numbers, exactly
@@ -195,7 +195,7 @@ def test_bayesian_estimand_main_universe_is_the_main_run_and_cluster_equals_in_p
     lo, hi = summary["treatment"]["eti95"]
     assert got["ci_low"] == pytest.approx(lo, rel=1e-12) and got["ci_high"] == pytest.approx(hi, rel=1e-12)
     s = json.loads((here / "multiverse" / "summary.json").read_text())
-    e = next(x for x in s["estimands"] if x["model"] == "small")
+    e = next(x for x in s["estimands"] if x["bayes_model"] == "small")
     assert e["label"] == "model small: AME of lpcap" and e["universes"] == 2 and "share_significant" in e
     assert main(["multiverse", str(bayes_dir / "study.toml"), "--out", str(there), "--scheduler", "local:2",
                  "--no-progress"]) == 0
