@@ -227,3 +227,9 @@ def test_multiverse_into_a_run_folder_adds_the_report_section(study_dir: Path, t
     s = json.loads((run / "multiverse" / "summary.json").read_text())
     assert list(summary["estimand"]) == ["T1 (1): lpcap", "T1 (2): lpcap"]
     assert list(summary["share_significant"]) == [f"{e['share_significant']:.0%}" for e in s["estimands"]]
+    from ctfp.reports import build_report, i18n
+
+    i18n.MISSING.clear()
+    zh = build_report(run, lang="zh").read_text()
+    assert 'id="multiverse"' in zh and "设定曲线" in zh
+    assert not i18n.MISSING  # every text of the section has its Chinese
