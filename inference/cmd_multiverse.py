@@ -49,7 +49,12 @@ def _run(args: argparse.Namespace) -> int:
             raise InputError(f"{study.multiverse.where}: --no-bayes leaves no estimand: the [multiverse] follows "
                              "only Bayesian models")
         study = replace(study, multiverse=replace(study.multiverse, estimands=kept))
-    table = run_multiverse(study, out, scheduler=args.scheduler, progress=args.progress)
+    from ctfp.inference.quiet import quiet
+
+    out.mkdir(parents=True, exist_ok=True)
+    # third-party warnings of the fits (LOO's Pareto k, ...) go to DIR/log.txt, each kind said once
+    with quiet(out) as q, q.step("multiverse"):
+        table = run_multiverse(study, out, scheduler=args.scheduler, progress=args.progress)
     s = table.attrs["summary"]
     print(f"ctfp multiverse: {s['universes']} universes ({s['computed']} computed, {s['reused']} reused, "
           f"{s['scheduler']}) -> {out / 'multiverse' / 'results.csv'}", file=sys.stderr)

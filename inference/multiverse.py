@@ -197,7 +197,7 @@ def solve_universe(shared: Shared, u: Universe) -> list[dict[str, Any]]:
 def run_multiverse(study: Study, out_dir: str | Path, *, scheduler: str = "", progress: bool | None = None,
                    ) -> pd.DataFrame:
     """Every universe of `study.multiverse`; writes the files of the module docstring and returns results."""
-    from ctfp.inference.compute import open_executor, parse_scheduler
+    from ctfp.inference.compute import check_reachable, open_executor, parse_scheduler
     from ctfp.inference.prepare import attach_scores, prepare_panel, score_measure
 
     mv = study.multiverse
@@ -207,6 +207,7 @@ def run_multiverse(study: Study, out_dir: str | Path, *, scheduler: str = "", pr
         raise InputError(f"{mv.where}: [multiverse] has no estimands; add e.g. "
                          "estimands = [ { table = \"T1\", column = \"(1)\", term = \"x\" } ]")
     sch = parse_scheduler(scheduler or study.compute.scheduler)
+    check_reachable(sch)  # an unreachable cluster is said before the panel is prepared
     out = Path(out_dir)
     us = universes(study)
     prep = prepare_panel(study)
