@@ -233,3 +233,11 @@ def test_multiverse_into_a_run_folder_adds_the_report_section(study_dir: Path, t
     zh = build_report(run, lang="zh").read_text()
     assert 'id="multiverse"' in zh and "设定曲线" in zh
     assert not i18n.MISSING  # every text of the section has its Chinese
+
+
+def test_unreachable_scheduler_is_one_line(study_dir: Path, tmp_path: Path, capsys) -> None:
+    rc = main(["multiverse", str(study_dir / "study.toml"), "--out", str(tmp_path / "mv"), "--scheduler",
+               "tcp://127.0.0.1:1", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and err[0].startswith("ctfp: error: --scheduler tcp://127.0.0.1:1"), err
+    assert not (tmp_path / "mv" / "multiverse").exists()
