@@ -331,3 +331,17 @@ def test_run_without_scheduler_imports_no_dask(run_study: Path, tmp_path: Path) 
             "print(rc, bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("level", ["city", "observation"])
+def test_permutation_batches_on_the_cluster_equal_the_loop(cluster, level) -> None:
+    from ctfp.models.panel import groupdiff as gd
+    from ctfp.models.panel.sim import simulate_analysis_panel
+
+    df = simulate_analysis_panel(seed=9, beta_diff=0.05)
+    grid = gd.build_grid(df, "ctfp", ["ai", "pop"])
+    lab = gd.grid_labels(df, "g_ua", grid)
+    here = gd.permutation_test(grid, lab, reps=600, seed=3, level=level)  # 3 batches of 256, 256, 88
+    there = gd.permutation_test(grid, lab, reps=600, seed=3, level=level, executor=cluster)
+    np.testing.assert_array_equal(here.perm_diffs, there.perm_diffs)
+    assert here.p_one_sided == there.p_one_sided and here.p_two_sided == there.p_two_sided
