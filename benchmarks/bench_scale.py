@@ -15,9 +15,10 @@ chunk times of all runs; the driver's own work (reading, building the problem, m
 as the local run's wall time minus its busiest worker's compute time. Projected wall(W, N) = g N + the busiest
 worker's share of N/c chunks of c = N/(4W) DMUs (ctfp's default chunking: about 4 tasks per worker).
 
-Then (`--multiverse`, on by default) a 24-universe multiverse of the paper's study (model sbm | super-sbm x
-rts crs | vrs x frontier global | contemporaneous | sequential x weights 1:1 | 1:0.5 of the CTFP measure,
-estimand Table 2 column (2), term ai) on its embedded synthetic panel, in-process vs local:W, results equal.
+Then (`--multiverse`, on by default) the paper study's own 24-universe [multiverse] (model sbm | super-sbm x
+rts crs | vrs x frontier global | contemporaneous | sequential x weights 1:1 | 1:0.5 of the CTFP measure) on its
+embedded synthetic panel, in-process vs local:W, results equal: its table estimands (Table 2 (2) ai, (4) scale);
+with `--mv-bayes` also its Bayesian estimand (the headline model, --quick draws: 24 fits per configuration).
 
     python benchmarks/bench_scale.py                    # 20,000 and 100,000 DMUs, local:2, the multiverse
     python benchmarks/bench_scale.py --sizes 5000 --no-multiverse
@@ -116,25 +117,28 @@ def run_child(n: int, workers: int, tmp: Path) -> dict:
     return rec
 
 
-def multiverse_child(workers: int, out: Path) -> None:
+def multiverse_child(workers: int, out: Path, bayes: bool) -> None:
+    """The paper study's own [multiverse] (24 universes); its Bayesian estimand only with --mv-bayes (24 fits)."""
     from dataclasses import replace
 
-    from ctfp.core.study import Multiverse
-    from ctfp.core.study_load import load_study
+    from ctfp.core.study_load import load_study, quick
     from ctfp.inference.multiverse import run_multiverse
     from ctfp.studies import study_path
 
     study = load_study(study_path())
-    axes = {"model": ("sbm", "super-sbm"), "rts": ("crs", "vrs"),
-            "frontier": ("global", "contemporaneous", "sequential"), "weights": ((1.0, 1.0), (1.0, 0.5))}
-    study = replace(study, multiverse=Multiverse("ctfp", axes, ({"table": "T2", "column": "(2)", "term": "ai"},)))
+    mv = study.multiverse
+    assert mv is not None, "the paper study ships a [multiverse]"
+    if bayes:
+        study = quick(study)
+    else:
+        study = replace(study, multiverse=replace(mv, estimands=tuple(e for e in mv.estimands if "model" not in e)))
     t0 = time.perf_counter()
     table = run_multiverse(study, out.parent / f"mv_{workers}", scheduler=f"local:{workers}" if workers else "",
                            progress=False)
     wall = time.perf_counter() - t0
     table.to_csv(out.with_suffix(".csv"), index=False)
     out.write_text(json.dumps({"wall": wall, "universes": table.attrs["summary"]["universes"],
-                               "load": os.getloadavg()[0], "summary": table.attrs["summary"]["estimands"][0]}))
+                               "load": os.getloadavg()[0], "summary": table.attrs["summary"]["estimands"]}))
 
 
 def fit(records: list[dict]) -> tuple[float, float, float]:
@@ -162,14 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--multiverse", action=argparse.BooleanOptionalAction, default=True,
                     help="also the 24-universe multiverse of the paper's study (default on)")
+    ap.add_argument("--mv-bayes", action="store_true",
+                    help="the multiverse with its Bayesian estimand too (quick draws; 24 fits per configuration)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    ap.add_argument("--mv-child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--mv-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         child(int(args.child[0]), int(args.child[1]), Path(args.child[2]))
         return 0
     if args.mv_child:
-        multiverse_child(int(args.mv_child[0]), Path(args.mv_child[1]))
+        multiverse_child(int(args.mv_child[0]), Path(args.mv_child[1]), args.mv_child[2] == "1")
         return 0
     import tempfile
 
@@ -215,19 +221,22 @@ def main(argv: list[str] | None = None) -> int:
             recs, tabs = {}, {}
             for k in (0, w):
                 out = Path(tmpd) / f"mv_{k}.json"
-                subprocess.run([sys.executable, __file__, "--mv-child", str(k), str(out)], check=True)
+                subprocess.run([sys.executable, __file__, "--mv-child", str(k), str(out), str(int(args.mv_bayes))],
+                               check=True)
                 recs[k] = json.loads(out.read_text())
                 tabs[k] = pd.read_csv(out.with_suffix(".csv"))
         same = tabs[0].equals(tabs[w])
-        e = recs[0]["summary"]
-        print(f"\nmultiverse of the paper's study (synthetic panel), {recs[0]['universes']} universes, T2 (2) ai:")
+        print(f"\nmultiverse of the paper's study (synthetic panel), {recs[0]['universes']} universes:")
         print(f"{'':>14}{'seconds':>10}{'load':>7}")
         print(f"{'in-process':>14}{recs[0]['wall']:>10.1f}{recs[0]['load']:>7.1f}")
         print(f"{'local:' + str(w):>14}{recs[w]['wall']:>10.1f}{recs[w]['load']:>7.1f}   "
               f"ratio {recs[w]['wall'] / recs[0]['wall']:.2f}x (cluster start-up included)")
-        print(f"results identical: {same}; median estimate {e.get('median_estimate', float('nan')):.4g}, "
-              f"main sign in {e.get('share_main_sign', float('nan')):.0%}, p < 0.05 in "
-              f"{e.get('share_significant', float('nan')):.0%} of universes")
+        print(f"results identical: {same}")
+        for e in recs[0]["summary"]:
+            print(f"  {e['label']}: median {e.get('median_estimate', float('nan')):.4g}, main sign in "
+                  f"{e.get('share_main_sign', float('nan')):.0%}, published sign in "
+                  f"{e.get('share_published_sign', float('nan')):.0%}, significant in "
+                  f"{e.get('share_significant', float('nan')):.0%} of universes")
         if not same:
             print("FAIL: multiverse results differ between in-process and the cluster", file=sys.stderr)
             return 1

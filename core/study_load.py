@@ -565,18 +565,26 @@ class _Loader:
         est_raw = s.value("estimands", [])
         if not isinstance(est_raw, list):
             raise s.error("estimands", "[multiverse] estimands must be a list of { table, column, term } or "
-                          "{ bayes = name }")
+                          "{ model, term }")
         estimands: list[dict[str, str]] = []
         for j, e in enumerate(est_raw):
             es = self.section(("multiverse", "estimands", j), f"[multiverse] estimand #{j + 1}",
-                              ("table", "column", "term", "bayes"), e)
-            if "bayes" in es.d:
-                bname = es.str("bayes", None, required=True)
-                bnames = [m.name for m in bayes.models]
-                if bname not in bnames or len(es.d) != 1:
-                    raise es.error("bayes", f"{es.what}: bayes = '{bname}' must name a [[bayes.models]] and stand "
-                                   f"alone{_hint(bname, bnames)}")
-                estimands.append({"bayes": bname})
+                              ("table", "column", "term", "model"), e)
+            if "model" in es.d:  # a Bayesian model's average effect of its treatment, fitted per universe
+                bname = es.str("model", None, required=True)
+                bmodel = next((m for m in bayes.models if m.name == bname), None)
+                if bmodel is None:
+                    raise es.error("model", f"{es.what}: model '{bname}' is not a [[bayes.models]] name"
+                                   f"{_hint(bname, [m.name for m in bayes.models])}")
+                if "table" in es.d or "column" in es.d:
+                    raise es.error("model", f"{es.what}: give either model and term (a Bayesian estimand) or "
+                                   "table, column and term, not both")
+                term = es.str("term", None, required=True)
+                if term != bmodel.treatment:
+                    raise es.error("term", f"{es.what}: term '{term}': a Bayesian estimand is the average effect "
+                                   f"of model '{bname}''s treatment, '{bmodel.treatment}'; write "
+                                   f"term = \"{bmodel.treatment}\"")
+                estimands.append({"model": bname, "term": term})
                 continue
             tid = es.str("table", None, required=True)
             col = es.str("column", None, required=True)

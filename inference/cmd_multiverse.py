@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--panel", help="panel file; replaces [data] panel of the study")
     p.add_argument("--scheduler", default="", metavar="WHERE",
                    help="\"\" in-process (default; else the study's [compute] scheduler), local:N or tcp://HOST:PORT")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer draws (2 chains x 300) for the Bayesian estimands: a fast look, not for a paper")
+    p.add_argument("--no-bayes", action="store_true", help="follow only the table estimands")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: only when stderr is a terminal)")
     p.set_defaults(func=_run)
@@ -25,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from ctfp.core.errors import InputError
-    from ctfp.core.study_load import load_study, with_panel
+    from ctfp.core.study_load import load_study, quick, with_panel
     from ctfp.inference.compute import parse_scheduler
     from ctfp.inference.multiverse import run_multiverse
 
@@ -36,12 +39,27 @@ def _run(args: argparse.Namespace) -> int:
     study = load_study(args.study)
     if args.panel:
         study = with_panel(study, args.panel)
-    table = run_multiverse(study, out, scheduler=args.scheduler, progress=args.progress)
+    if args.quick:
+        study = quick(study)
+    if args.no_bayes and study.multiverse is not None:
+        from dataclasses import replace
+
+        kept = tuple(e for e in study.multiverse.estimands if "model" not in e)
+        if not kept:
+            raise InputError(f"{study.multiverse.where}: --no-bayes leaves no estimand: the [multiverse] follows "
+                             "only Bayesian models")
+        study = replace(study, multiverse=replace(study.multiverse, estimands=kept))
+    from ctfp.inference.quiet import quiet
+
+    out.mkdir(parents=True, exist_ok=True)
+    # third-party warnings of the fits (LOO's Pareto k, ...) go to DIR/log.txt, each kind said once
+    with quiet(out) as q, q.step("multiverse"):
+        table = run_multiverse(study, out, scheduler=args.scheduler, progress=args.progress)
     s = table.attrs["summary"]
     print(f"ctfp multiverse: {s['universes']} universes ({s['computed']} computed, {s['reused']} reused, "
           f"{s['scheduler']}) -> {out / 'multiverse' / 'results.csv'}", file=sys.stderr)
     for e in s["estimands"]:
-        parts = [f"{e['table']} {e['column']} {e['term']}: median {e.get('median_estimate', float('nan')):.4g}"]
+        parts = [f"{e['label']}: median {e.get('median_estimate', float('nan')):.4g}"]
         if "share_main_sign" in e:
             parts.append(f"main sign in {e['share_main_sign']:.0%}")
         if "share_published_sign" in e:
@@ -49,4 +67,8 @@ def _run(args: argparse.Namespace) -> int:
         if "share_significant" in e:
             parts.append(f"p < 0.05 in {e['share_significant']:.0%}")
         print("  " + ", ".join(parts) + f" of {e['estimated']} universes", file=sys.stderr)
+    if (out / "run.json").is_file():  # a run folder: its report gains the multiverse section
+        from ctfp.reports import build_report
+
+        print(f"ctfp multiverse: report {build_report(out)}", file=sys.stderr)
     return 0

@@ -31,6 +31,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--verbose", action="store_true",
                    help="show third-party warnings raw (default: RUNDIR/log.txt, each kind said once)")
+    p.add_argument("--scheduler", default=None, metavar="WHERE",
+                   help="where independent steps run: \"\" in-process, local:N (a local Dask cluster of N "
+                        "processes) or tcp://HOST:PORT (an existing one); default: the study's [compute] scheduler")
 
 
 def _execute(study_path: str | Path, out: str, args: argparse.Namespace, panel: str | None = None) -> int:
@@ -41,6 +44,10 @@ def _execute(study_path: str | Path, out: str, args: argparse.Namespace, panel: 
     from ctfp.inference.pipeline import Pipeline
 
     check_out_dir(out)  # before any work: --out must be new, empty or a run folder
+    if args.scheduler is not None:  # a mistyped --scheduler is said before the study is read
+        from ctfp.inference.compute import parse_scheduler
+
+        parse_scheduler(args.scheduler)
     study = load_study(study_path)
     if panel:
         study = with_panel(study, panel)
@@ -49,7 +56,8 @@ def _execute(study_path: str | Path, out: str, args: argparse.Namespace, panel: 
     if args.no_bayes:
         study = without_bayes(study)
     # the pipeline's closing summary ends with the report's path
-    Pipeline(study, out, console=Console(stderr=True), progress=not args.no_progress, verbose=args.verbose).run()
+    Pipeline(study, out, console=Console(stderr=True), progress=not args.no_progress, verbose=args.verbose,
+             scheduler=args.scheduler).run()
     return 0
 
 

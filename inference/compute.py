@@ -7,7 +7,9 @@
                                  the workers must have ctfp installed (same version) to import the tasks
 
 `open_executor(scheduler)` is a context manager giving an `Executor` whose `map(fn, shared, items)` returns
-[fn(shared, item) for item in items] in order. On Dask, `shared` is scattered to every worker once
+[fn(shared, item) for item in items] in order, and whose `submit(fn, shared, items)` starts the same tasks
+without waiting and gives a `Batch` whose `result()` waits for them (in-process: runs them then), so a driver can
+do other work (and submit more tasks) while they run. On Dask, `shared` is scattered to every worker once
 (broadcast) and each item is one task; tasks lost with a worker (a killed process, `client.restart()`) are
 submitted again, with `shared` scattered again when it was lost too, so a run that loses workers still ends
 with complete results. An exception raised by a task itself (a user error) is raised here. A progress bar
@@ -36,6 +38,13 @@ class Executor(Protocol):
 
     def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
             label: str = "tasks", progress: bool | None = None) -> list[Any]: ...
+
+    def submit(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
+               label: str = "tasks", progress: bool | None = None) -> Batch: ...
+
+
+class Batch(Protocol):
+    def result(self) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,20 @@ class InProcess:
                 advance(1)
         return out
 
+    def submit(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
+               label: str = "tasks", progress: bool | None = None) -> Batch:
+        return _Deferred(lambda: self.map(fn, shared, items, label=label, progress=progress))
+
+
+@dataclass
+class _Deferred:
+    """In-process tasks run when their results are asked for (one process: nothing could overlap them)."""
+
+    run: Callable[[], list[Any]]
+
+    def result(self) -> list[Any]:
+        return self.run()
+
 
 @dataclass
 class DaskExecutor:
@@ -98,15 +121,32 @@ class DaskExecutor:
 
     def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
             label: str = "tasks", progress: bool | None = None) -> list[Any]:
+        return self.submit(fn, shared, items, label=label, progress=progress).result()
+
+    def submit(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
+               label: str = "tasks", progress: bool | None = None) -> DaskBatch:
+        return DaskBatch(self, fn, shared, list(items), label, progress)
+
+
+class DaskBatch:
+    """Tasks submitted to the cluster; `result()` collects them in order, submitting lost ones again."""
+
+    def __init__(self, ex: DaskExecutor, fn: Callable[[Any, Any], Any], shared: Any, items: list[Any], label: str,
+                 progress: bool | None) -> None:
+        self.ex, self.fn, self.shared, self.items, self.label, self.progress = ex, fn, shared, items, label, progress
+        client = ex.client
+        self.handle = client.scatter(shared, broadcast=True, hash=False)
+        self.futures = {client.submit(fn, self.handle, it, pure=False): i for i, it in enumerate(items)}
+
+    def result(self) -> list[Any]:
         from distributed import as_completed
 
-        client = self.client
-        handle = client.scatter(shared, broadcast=True, hash=False)
-        futures = {client.submit(fn, handle, it, pure=False): i for i, it in enumerate(items)}
+        client, items, fn, label = self.ex.client, self.items, self.fn, self.label
+        futures = self.futures
         tries = [0] * len(items)
         results: list[Any] = [None] * len(items)
         done = [False] * len(items)
-        with progress_bar(len(items), progress, label) as advance:
+        with progress_bar(len(items), self.progress, label) as advance:
             pending = as_completed(list(futures), loop=client.loop)
             for fut in pending:
                 i = futures.pop(fut)
@@ -120,10 +160,10 @@ class DaskExecutor:
                 if tries[i] > MAX_RESUBMITS:
                     raise RuntimeError(f"{label}: task {i} was lost with its worker {tries[i]} times; "
                                        "the cluster is failing (see the worker logs)")
-                self.resubmitted += 1
-                if handle.status != "finished":  # the broadcast copies went with the workers
-                    handle = client.scatter(shared, broadcast=True, hash=False)
-                new = client.submit(fn, handle, items[i], pure=False)
+                self.ex.resubmitted += 1
+                if self.handle.status != "finished":  # the broadcast copies went with the workers
+                    self.handle = client.scatter(self.shared, broadcast=True, hash=False)
+                new = client.submit(fn, self.handle, items[i], pure=False)
                 futures[new] = i
                 pending.add(new)
         assert all(done)
@@ -137,6 +177,13 @@ def _lost(fut: Any) -> bool:
 
     exc = fut.exception()
     return isinstance(exc, KilledWorker | CommClosedError | OSError)
+
+
+def check_reachable(sch: Scheduler) -> None:
+    """An existing cluster's scheduler must answer on its port (one InputError line if not); a cheap socket
+    connect, no Dask import, so a run can say so before any work."""
+    if sch.kind == "tcp":
+        _reachable(sch.address)
 
 
 def _reachable(address: str) -> None:
@@ -201,6 +248,10 @@ class LazyDask:
     def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
             label: str = "tasks", progress: bool | None = None) -> list[Any]:
         return self._start().map(fn, shared, items, label=label, progress=progress)
+
+    def submit(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
+               label: str = "tasks", progress: bool | None = None) -> Batch:
+        return self._start().submit(fn, shared, items, label=label, progress=progress)
 
     def close(self) -> None:
         if self._ex is not None:

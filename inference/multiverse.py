@@ -1,21 +1,25 @@
 """Specification-curve multiverse over one DEA measure's choices (Simonsohn, Simmons & Nelson 2020).
 
 `[multiverse]` names a measure, axes over its options (model, orientation, rts, frontier, weights,
-bad_treatment) and the estimands to follow (a table column's coefficient on a term). A universe is one
-combination of axis values; the main specification is the measure as the study defines it. For every
-universe: the measure's DEA scores (each DEA configuration solved once and shared by all its estimands),
-the panel with those scores, and the estimand columns of the study's tables estimated on it (the tables
-engine `run_tables`, without the difference tests, which no estimand reads).
+bad_treatment) and the estimands to follow: a table column's coefficient on a term (`{ table, column, term }`)
+or a Bayesian model's average effect of its treatment (`{ model, term }`, term = the model's treatment). A
+universe is one combination of axis values; the main specification is the measure as the study defines it.
+For every universe: the measure's DEA scores (each DEA configuration solved once and shared by all its
+estimands), the panel with those scores, the estimand columns of the study's tables estimated on it (the
+tables engine `run_tables`, without the difference tests, which no estimand reads) and each followed Bayesian
+model fitted on it with the study's `[bayes]` sampler settings and seed (the main run's own code,
+`ctfp.inference.pipeline.fit_bayes_model`, so the main universe gives the main run's draws).
 
 Writes `multiverse/results.csv` (one row per universe and estimand: one column per axis named as the axis,
-`universe`, `is_main`, `table`, `column`, `term`, `estimate`, `ci_low`, `ci_high`, `p`, `nobs`, `note`),
-`multiverse/summary.json` (per estimand: universes, share with the main specification's sign (and the
-published sign when the study has published values), share significant at 5%, median estimate, range) and
+`universe`, `is_main`, `table`, `column`, `bayes_model`, `term`, `estimate`, `ci_low`, `ci_high`, `p`, `p_gt0`,
+`nobs`, `note`; a table estimand has `p` (Stata's t(G-1) reference) and no `p_gt0`; a Bayesian one the
+posterior mean of the AME, its equal-tailed interval at `[report] ci_prob`, `p_gt0` = P(AME > 0) and no `p`;
+`note` says when its convergence gate failed), `multiverse/summary.json` (per estimand: universes, share with
+the main specification's sign (and the published sign when the study has published values), share significant
+(p < 0.05, or a Bayesian interval that excludes 0), median estimate, range) and
 `figures/specification_curve.png` (estimates sorted with their intervals, the choices as an indicator panel
 below). Finished universes are kept under `multiverse/universes/` with a fingerprint of their inputs and
 reused by a rerun. Universes are independent tasks: in-process or on a Dask cluster (`--scheduler`).
-Bayesian estimands ({ bayes = name }) are not estimated per universe in this version: the run refuses them
-with one line rather than reporting them without posterior draws.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ from ctfp.core.atomic import write_csv, write_json
 from ctfp.core.errors import InputError
 from ctfp.core.study import Measure, Published, Study
 
-RESULT_COLUMNS = ("universe", "is_main", "table", "column", "term", "estimate", "ci_low", "ci_high", "p", "nobs",
-                  "note")
-SIGNIFICANT = 0.05
+RESULT_COLUMNS = ("universe", "is_main", "table", "column", "bayes_model", "term", "estimate", "ci_low", "ci_high", "p",
+                  "p_gt0", "nobs", "note")
+# an estimand's columns (the `model` axis is an axis column, so a Bayesian estimand's model is `bayes_model`)
+ESTIMAND_KEYS = ("table", "column", "bayes_model", "term")  # as ctfp.reports.section_multiverse.ESTIMAND_KEYS
 
 
 @dataclass(frozen=True)
@@ -110,16 +115,54 @@ class Shared:
 
 
 def _fingerprint(shared: Shared, u: Universe) -> str:
+    from ctfp.inference.pipeline import semantic
+
     h = hashlib.sha256()
     h.update(json.dumps(_options(u.measure), sort_keys=True).encode())
     h.update(repr([(t.id, [(c.id, c.formula, c.sample, c.cluster) for c in t.columns]) for t in shared.study.tables]).encode())
     h.update(repr(shared.estimands).encode())
+    if any("model" in e for e in shared.estimands):  # the sampler settings and the followed models' specs
+        h.update(json.dumps(semantic(shared.study.bayes), sort_keys=True, default=str).encode())
+        h.update(repr(shared.study.report.ci_prob).encode())
     h.update(np.asarray(pd.util.hash_pandas_object(shared.frame, index=False)).tobytes())
     return h.hexdigest()
 
 
+def _row(u: Universe, e: dict[str, str], **values: Any) -> dict[str, Any]:
+    row = {"universe": u.key, "is_main": u.is_main,  # a list value (weights) as JSON: [1.0, 0.5]
+           **{a: json.dumps(list(v)) if isinstance(v, list | tuple) else v for a, v in u.choices.items()},
+           "table": e.get("table", ""), "column": e.get("column", ""), "bayes_model": e.get("model", ""),
+           "term": e["term"]}
+    row.update({k: None for k in ("estimate", "ci_low", "ci_high", "p", "p_gt0", "nobs")}, note="")
+    row.update(values)
+    return row
+
+
+def _bayes_row(study: Study, frame: pd.DataFrame, source: str, u: Universe, e: dict[str, str]) -> dict[str, Any]:
+    """Fit one followed Bayesian model on the universe's panel; its AME's mean, ETI and P(>0)."""
+    import tempfile
+
+    import xarray as xr
+
+    from ctfp.inference.pipeline import fit_bayes_model
+
+    model = next(m for m in study.bayes.models if m.name == e["model"])
+    prob = study.report.ci_prob
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / model.name
+        fit_bayes_model(study, frame, model, out, progress=False, source=source)
+        summary = json.loads((out / "summary.json").read_text())
+        post = xr.open_datatree(out / "posterior.nc", engine="h5netcdf")["posterior"].to_dataset()
+        ame = post["ame"].load()
+    q = ame.quantile([(1 - prob) / 2, (1 + prob) / 2], dim=["chain", "draw"]).to_numpy()
+    gate = summary.get("gate", {})
+    note = "" if gate.get("passed", True) else f"convergence gate failed: {'; '.join(gate.get('messages', []))}"
+    return _row(u, e, estimate=summary["treatment"]["mean"], ci_low=float(q[0]), ci_high=float(q[1]),
+                p_gt0=summary["treatment"]["p_gt0"], nobs=summary.get("n_obs"), note=note)
+
+
 def solve_universe(shared: Shared, u: Universe) -> list[dict[str, Any]]:
-    """One task: the universe's DEA scores, the panel with them, the estimand columns; one row per estimand."""
+    """One task: the universe's DEA scores, the panel with them, its estimands; one row per estimand."""
     import tempfile
 
     from ctfp.inference.prepare import attach_scores, score_measure
@@ -131,42 +174,40 @@ def solve_universe(shared: Shared, u: Universe) -> list[dict[str, Any]]:
               for m in study.measures if m.name != u.measure.name}
     frame = attach_scores(shared.frame.drop(columns=[u.measure.name], errors="ignore"), study,
                           {**others, u.measure.name: scores})
-    with tempfile.TemporaryDirectory() as tmp:
-        res = run_tables(study, frame, Path(tmp), progress=False)
-    rep = res.replicas
+    frame.attrs = dict(shared.frame.attrs)
+    rep = None
+    if study.tables:
+        with tempfile.TemporaryDirectory() as tmp:
+            rep = run_tables(study, frame, Path(tmp), progress=False).replicas
     rows = []
     for e in shared.estimands:
+        if "model" in e:
+            rows.append(_bayes_row(study, frame, shared.source, u, e))
+            continue
         hit = rep[(rep["table"] == e["table"]) & (rep["column"] == e["column"]) & (rep["term"] == e["term"])]
-        r = hit.iloc[0] if len(hit) else None
-        rows.append({
-            "universe": u.key, "is_main": u.is_main, **{a: json.dumps(v) if isinstance(v, list) else v
-                                                        for a, v in u.choices.items()},
-            "table": e["table"], "column": e["column"], "term": e["term"],
-            "estimate": None if r is None else r["estimate"], "ci_low": None if r is None else r["ci_low"],
-            "ci_high": None if r is None else r["ci_high"], "p": None if r is None else r["p"],
-            "nobs": None if r is None else r["nobs"],
-            "note": f"term '{e['term']}' not in the column" if r is None else (r["note"] or ""),
-        })
+        if not len(hit):
+            rows.append(_row(u, e, note=f"term '{e['term']}' not in the column"))
+            continue
+        r = hit.iloc[0]
+        rows.append(_row(u, e, estimate=r["estimate"], ci_low=r["ci_low"], ci_high=r["ci_high"], p=r["p"],
+                         nobs=r["nobs"], note=r["note"] or ""))
     return rows
 
 
 def run_multiverse(study: Study, out_dir: str | Path, *, scheduler: str = "", progress: bool | None = None,
                    ) -> pd.DataFrame:
     """Every universe of `study.multiverse`; writes the files of the module docstring and returns results."""
-    from ctfp.inference.compute import open_executor, parse_scheduler
+    from ctfp.inference.compute import check_reachable, open_executor, parse_scheduler
     from ctfp.inference.prepare import attach_scores, prepare_panel, score_measure
 
     mv = study.multiverse
     if mv is None:
         raise InputError(f"{study.label}: the study has no [multiverse] section; add one (docs/dea.md)")
-    bayes = [e["bayes"] for e in mv.estimands if "bayes" in e]
-    if bayes:
-        raise InputError(f"{mv.where}: [multiverse] estimand bayes = '{bayes[0]}': Bayesian estimands are not "
-                         "estimated per universe in this version; follow a table column (table, column, term)")
     if not mv.estimands:
         raise InputError(f"{mv.where}: [multiverse] has no estimands; add e.g. "
                          "estimands = [ { table = \"T1\", column = \"(1)\", term = \"x\" } ]")
     sch = parse_scheduler(scheduler or study.compute.scheduler)
+    check_reachable(sch)  # an unreachable cluster is said before the panel is prepared
     out = Path(out_dir)
     us = universes(study)
     prep = prepare_panel(study)
@@ -179,11 +220,15 @@ def run_multiverse(study: Study, out_dir: str | Path, *, scheduler: str = "", pr
     if others:
         keep = [m for m in study.measures if m.name in others]
         frame = attach_scores(frame, replace(study, measures=tuple(keep)), others)
-    needed = {e["table"] for e in mv.estimands}
+    needed = {e["table"] for e in mv.estimands if "table" in e}
     tables = tuple(replace(t, tests=()) for t in study.tables if t.id in needed)
+    models = {e["model"] for e in mv.estimands if "model" in e}
+    bayes = replace(study.bayes, models=tuple(m for m in study.bayes.models if m.name in models))
     # the published values are read once here (for the sign summary); the tables engine would check the
     # published file against the restricted study's tables and refuse rows of the other tables
-    shared = Shared(replace(study, tables=tables, published=Published()), frame, prep.source, tuple(mv.estimands))
+    frame.attrs["source"] = prep.source
+    shared = Shared(replace(study, tables=tables, published=Published(), bayes=bayes), frame, prep.source,
+                    tuple(mv.estimands))
     published = _published_estimates(study)
     cache = out / "multiverse" / "universes"
     rows: dict[str, list[dict[str, Any]]] = {}
@@ -212,10 +257,10 @@ def run_multiverse(study: Study, out_dir: str | Path, *, scheduler: str = "", pr
     table = table[cols]
     write_csv(out / "multiverse" / "results.csv", table)
     summary = summarise(table, published)
-    summary.update(universes=len(us), reused=reused, computed=len(todo), scheduler=sch.text or "in-process",
+    summary.update(measure=mv.measure, universes=len(us), reused=reused, computed=len(todo), scheduler=sch.text or "in-process",
                    axes={a: [_jsonable(v) for v in mv.axes[a]] for a in axes})
     write_json(out / "multiverse" / "summary.json", summary)
-    specification_curve(table, axes, out / "figures" / "specification_curve.png")
+    save_specification_curve(table, axes, out / "figures" / "specification_curve.png")
     table.attrs["summary"] = summary
     return table
 
@@ -236,72 +281,43 @@ def _jsonable(v: Any) -> Any:
 
 
 def summarise(table: pd.DataFrame, published: dict[tuple[str, str, str], float] | None = None) -> dict[str, Any]:
+    from ctfp.reports.section_multiverse import estimand_groups, estimand_label, significant
+
     out: dict[str, Any] = {"estimands": []}
-    for (t, c, term), g in table.groupby(["table", "column", "term"], sort=False):
+    for (t, c, model, term), g in estimand_groups(table):
         est = pd.to_numeric(g["estimate"], errors="coerce")
-        p = pd.to_numeric(g["p"], errors="coerce")
         main = est[g["is_main"].astype(bool)]
-        rec: dict[str, Any] = {"table": t, "column": c, "term": term, "universes": int(len(g)),
+        rec: dict[str, Any] = {"table": t, "column": c, "bayes_model": model, "term": term,
+                               "label": estimand_label(t, c, model, term), "universes": int(len(g)),
                                "estimated": int(est.notna().sum())}
         ok = est.notna()
         if ok.any():
             rec["median_estimate"] = float(est[ok].median())
             rec["min_estimate"], rec["max_estimate"] = float(est[ok].min()), float(est[ok].max())
-            rec["share_significant"] = float((p[ok] < SIGNIFICANT).mean())
+            rec["share_significant"] = float(significant(g)[ok].mean())
             if len(main) and np.isfinite(main.iloc[0]):
                 rec["main_estimate"] = float(main.iloc[0])
                 rec["share_main_sign"] = float((np.sign(est[ok]) == np.sign(main.iloc[0])).mean())
-            pub = (published or {}).get((t, c, term))
+            pub = (published or {}).get((t, c, term)) if not model else None
             if pub is not None:
                 rec["published_estimate"] = float(pub)
                 rec["share_published_sign"] = float((np.sign(est[ok]) == np.sign(pub)).mean())
+            if model:
+                rec["gate_failed"] = int(g["note"].fillna("").astype(str).str.startswith("convergence gate").sum())
         out["estimands"].append(rec)
     return out
 
 
-def specification_curve(table: pd.DataFrame, axes: list[str], path: Path) -> Path:
-    """Estimates sorted with their intervals (one panel per estimand), the choices as an indicator panel below."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def save_specification_curve(table: pd.DataFrame, axes: list[str], path: Path) -> Path:
+    """The report's specification curve (ctfp.reports.section_multiverse), saved as one PNG."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     from ctfp.core.atomic import atomic_path
+    from ctfp.reports.section_multiverse import specification_curve
 
-    groups = list(table.groupby(["table", "column", "term"], sort=False))
-    levels = [(a, v) for a in axes for v in dict.fromkeys(table[a].astype(str))]
-    fig, axs = plt.subplots(2 * len(groups), 1, figsize=(8, 2.2 * len(groups) + 0.35 * len(levels) * len(groups)),
-                            gridspec_kw={"height_ratios": [3, max(1, 0.35 * len(levels))] * len(groups)},
-                            squeeze=False)
-    for k, ((t, c, term), g) in enumerate(groups):
-        g = g.assign(estimate=pd.to_numeric(g["estimate"], errors="coerce")).sort_values("estimate", kind="stable")
-        x = np.arange(len(g))
-        top, bottom = axs[2 * k, 0], axs[2 * k + 1, 0]
-        lo = pd.to_numeric(g["ci_low"], errors="coerce").to_numpy()
-        hi = pd.to_numeric(g["ci_high"], errors="coerce").to_numpy()
-        est = g["estimate"].to_numpy()
-        sig = pd.to_numeric(g["p"], errors="coerce").to_numpy() < SIGNIFICANT
-        top.vlines(x, lo, hi, color="0.6", lw=1)
-        top.scatter(x, est, c=np.where(sig, "C3", "C0"), s=18, zorder=3)
-        main = g["is_main"].astype(bool).to_numpy()
-        top.scatter(x[main], est[main], facecolors="none", edgecolors="k", s=70, zorder=4, label="main specification")
-        top.axhline(0, color="k", lw=0.6)
-        top.set_title(f"{t} {c}: {term} (red: p < {SIGNIFICANT:g})", fontsize=9)
-        top.set_xticks([])
-        top.legend(fontsize=7, loc="best")
-        for row, (a, v) in enumerate(levels):
-            on = (g[a].astype(str) == v).to_numpy()
-            bottom.scatter(x[on], np.full(on.sum(), row), marker="|", s=60, color="k")
-        bottom.set_yticks(range(len(levels)), [f"{a} = {v}" for a, v in levels], fontsize=7)
-        bottom.set_ylim(-0.5, len(levels) - 0.5)
-        bottom.invert_yaxis()
-        bottom.set_xlim(top.get_xlim())
-        bottom.set_xlabel("universes, sorted by estimate", fontsize=8)
-        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.tight_layout()
+    fig = specification_curve(table, axes)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=130)
+        fig.savefig(tmp, format="png", dpi=130, facecolor="white")
     plt.close(fig)
     return path

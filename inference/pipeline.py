@@ -6,13 +6,27 @@ of what it was computed from plus the SHA-256 of each output; a rerun reuses a s
 Computing a step removes every recorded step downstream of it, so nothing stale is ever reported. Everything a
 later step needs from the panel (columns, measure domains, formulas, samples) is checked right after the data
 step, before any estimation.
+
+Scheduling (`scheduler`, else the study's `[compute] scheduler`; `ctfp.inference.compute`): "" runs every step
+here, one after another, and imports no Dask. On a cluster the independent work is submitted as tasks: the
+measures (two or more pending: one task each; one: its DMUs in chunks, `run_dea(executor=...)`), every pending
+Bayesian model (one task each, submitted before the tables so they run beside them), the tables' permutation
+batches. The driver keeps the run folder: a task returns its results (frames, file bytes, the warnings it
+raised, its printed lines), the driver writes them atomically and records the step with the same fingerprint as
+in-process (the scheduler is not part of it: the results are the same), so a run resumed in either mode reuses
+the other's steps.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import logging
+import tempfile
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +44,7 @@ from ctfp.core.runfolder import (
     object_fingerprint,
     package_versions,
 )
-from ctfp.core.study import Study
+from ctfp.core.study import BayesModel, Measure, Study
 
 PIPELINE_VERSION = "2"  # bump when a step's meaning changes, so old run folders are recomputed
 
@@ -51,8 +65,16 @@ class Pipeline:
     """Runs the steps of one study into one run folder."""
 
     def __init__(self, study: Study, out_dir: str | Path, *, console: Console | None = None,
-                 progress: bool = True, verbose: bool = False) -> None:
+                 progress: bool = True, verbose: bool = False, scheduler: str | None = None) -> None:
+        from ctfp.inference.compute import check_reachable, parse_scheduler
+
         self.study = study
+        # --scheduler overrides [compute] scheduler; either is checked here, before any work
+        where = "--scheduler" if scheduler is not None else f"{study.where('compute', 'scheduler')}: [compute] scheduler"
+        self.scheduler = parse_scheduler(scheduler if scheduler is not None else study.compute.scheduler,
+                                         where=where)
+        check_reachable(self.scheduler)
+        self.ex: Any = None  # the cluster's executor while a run is on one; None: in-process
         self.rf = RunFolder(check_out_dir(out_dir))
         self.console = console or Console(stderr=True)
         self.progress = progress
@@ -68,8 +90,14 @@ class Pipeline:
         from ctfp.inference.quiet import quiet
 
         self.rf.root.mkdir(parents=True, exist_ok=True)
-        with quiet(self.rf.root, verbose=self.verbose) as self._quiet:
-            self._run_steps()
+        from ctfp.inference.compute import open_executor
+
+        with quiet(self.rf.root, verbose=self.verbose) as self._quiet, open_executor(self.scheduler) as ex:
+            self.ex = None if self.scheduler.kind == "inprocess" else ex
+            try:
+                self._run_steps()
+            finally:
+                self.ex = None
         self._section("report")
         from ctfp.reports import build_report, print_summary
 
@@ -95,22 +123,32 @@ class Pipeline:
             self.data_source = prov["data_source"]  # learnt by a finished data step (a synthetic file)
             self._record()
         self._preflight()
-        fp_measures = []
-        for m in s.measures:
-            fp = object_fingerprint([fp_data, semantic(m)])
-            fp_measures.append(fp)
-            self._step(f"dea-{m.name}", fp, lambda m=m: self._step_dea(m), upstream=("data",))
+        fp_measures = [object_fingerprint([fp_data, semantic(m)]) for m in s.measures]
+        measure_steps = [(f"dea-{m.name}", fp, m) for m, fp in zip(s.measures, fp_measures, strict=True)]
+        self._as_tasks: set[str] = set()  # steps this run computed as tasks on the cluster
+        if self.ex is not None:
+            self._measures_as_tasks(measure_steps)
+        for name, fp, m in measure_steps:
+            if name not in self._as_tasks:
+                self._step(name, fp, lambda m=m: self._step_dea(m), upstream=("data",))
         fp_analysis = object_fingerprint([fp_data, fp_measures])
         self._step("analysis", fp_analysis, self._step_analysis,
                    upstream=("data", *(f"dea-{m.name}" for m in s.measures)))
+        bayes_steps: list[tuple[str, str, BayesModel]] = []
+        if s.bayes.run:
+            sampler = semantic(dataclasses.replace(s.bayes, models=()))
+            bayes_steps = [(f"bayes-{model.name}", object_fingerprint([fp_analysis, sampler, semantic(model)]), model)
+                           for model in s.bayes.models]
+        # on a cluster the Bayesian models are submitted first and sample while the tables are estimated here
+        pending = self._submit_bayes(bayes_steps) if self.ex is not None else None
         if s.tables:
             fp = object_fingerprint([fp_analysis, semantic(s.tables), semantic(s.published), self._published_sha()])
             self._step("tables", fp, self._step_tables, upstream=("analysis",))
-        if s.bayes.run:
-            sampler = semantic(dataclasses.replace(s.bayes, models=()))
-            for model in s.bayes.models:
-                fp = object_fingerprint([fp_analysis, sampler, semantic(model)])
-                self._step(f"bayes-{model.name}", fp, lambda m=model: self._step_bayes(m), upstream=("analysis",))
+        if pending is not None:
+            self._collect_bayes(*pending)
+        for name, fp, model in bayes_steps:
+            if name not in self._as_tasks:
+                self._step(name, fp, lambda m=model: self._step_bayes(m), upstream=("analysis",))
         self._validation()
         self._recorded_design()
 
@@ -155,20 +193,78 @@ class Pipeline:
         self.console.rule(f"[bold]{title}")
 
     def _step(self, name: str, fingerprint: str, fn: Callable[[], list[Path]], *, upstream: tuple[str, ...]) -> None:
-        if self.rf.step_done(name, fingerprint):
-            self.console.print(f"[dim]✓ {name}: finished earlier with the same inputs, reused[/dim]")
+        if not self._begin(name, fingerprint):
             return
-        gone = self.rf.invalidate_downstream(name)
-        self.rf.remove_step(name)
-        if gone:
-            self.console.print(f"[dim]{name} changed: removed the results of {', '.join(gone)}[/dim]")
         self._section(name)
         t0 = time.perf_counter()
         with self._quiet.step(name):
             outputs = fn()
-        wall = time.perf_counter() - t0
+        self._done(name, fingerprint, outputs, upstream, time.perf_counter() - t0)
+
+    def _begin(self, name: str, fingerprint: str) -> bool:
+        """False (and said) when the step finished earlier with the same inputs; else clear it and what follows."""
+        if self.rf.step_done(name, fingerprint):
+            self.console.print(f"[dim]✓ {name}: finished earlier with the same inputs, reused[/dim]")
+            return False
+        gone = self.rf.invalidate_downstream(name)
+        self.rf.remove_step(name)
+        if gone:
+            self.console.print(f"[dim]{name} changed: removed the results of {', '.join(gone)}[/dim]")
+        return True
+
+    def _done(self, name: str, fingerprint: str, outputs: list[Path], upstream: tuple[str, ...], wall: float) -> None:
         self.rf.mark_done(name, fingerprint, outputs, upstream=upstream, wall_s=wall)
         self.console.print(f"✓ {name} ({wall:.1f} s)")
+
+    # --- steps as tasks (a cluster) -------------------------------------------------------------------
+    def _measures_as_tasks(self, steps: list[tuple[str, str, Measure]]) -> None:
+        """Two or more pending measures: one task each (a single one is chunked by run_dea in `_step_dea`)."""
+        todo = [(name, fp, m) for name, fp, m in steps if not self.rf.step_done(name, fp)]
+        if len(todo) < 2:
+            return
+        for name, fp, _ in todo:
+            self._begin(name, fp)
+        self._section(f"measures ({len(todo)} tasks)")
+        self.console.print(f"[dim]measures {', '.join(m.name for *_, m in todo)}: one task each on "
+                           f"{self.ex.description}[/dim]", soft_wrap=True)
+        shared = TaskShared(self.study, self._read(self.rf.derived_parquet), self._source())
+        results = self.ex.map(measure_task, shared, [m for *_, m in todo], label=f"measures: {len(todo)} tasks",
+                              progress=self.progress)
+        for (name, fp, m), res in zip(todo, results, strict=True):
+            with self._quiet.step(name):
+                res.replay()
+                scores, prov = res.value
+                outputs = [write_csv(self.rf.path("dea", f"{m.name}.csv"), scores),
+                           self.rf.write_provenance(f"dea_{m.name}", prov)]
+            self._done(name, fp, outputs, ("data",), res.wall)
+            self._as_tasks.add(name)
+
+    def _submit_bayes(self, steps: list[tuple[str, str, BayesModel]]) -> tuple[list[Any], Any] | None:
+        todo = [(name, fp, m) for name, fp, m in steps if not self.rf.step_done(name, fp)]
+        if not todo:
+            return None
+        for name, fp, _ in todo:
+            self._begin(name, fp)
+        self.console.print(f"[dim]Bayesian models {', '.join(m.name for *_, m in todo)}: one task each on "
+                           f"{self.ex.description}, sampling while the tables run[/dim]", soft_wrap=True)
+        shared = TaskShared(self.study, self.analysis_frame(), self._source())
+        batch = self.ex.submit(bayes_task, shared, [m for *_, m in todo], label=f"bayes: {len(todo)} models",
+                               progress=self.progress)
+        return todo, batch
+
+    def _collect_bayes(self, todo: list[tuple[str, str, BayesModel]], batch: Any) -> None:
+        self._section(f"bayes ({len(todo)} tasks)")
+        for (name, fp, m), res in zip(todo, batch.result(), strict=True):
+            with self._quiet.step(name):
+                res.replay()
+            out = self.rf.bayes_dir(m.name)
+            for rel, data in res.value.items():
+                target = out / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(target) as tmp:
+                    Path(tmp).write_bytes(data)
+            self._done(name, fp, [self.rf.posterior_nc(m.name), self.rf.summary_json(m.name)], ("analysis",), res.wall)
+            self._as_tasks.add(name)
 
     # --- steps ----------------------------------------------------------------------------------------
     def _step_data(self) -> list[Path]:
@@ -189,7 +285,7 @@ class Pipeline:
         from ctfp.inference.prepare import score_measure
 
         scores, prov = score_measure(self._read(self.rf.derived_parquet), m, self.study, self._source(),
-                                     progress=self.progress)
+                                     progress=self.progress, executor=self.ex)
         return [write_csv(self.rf.path("dea", f"{m.name}.csv"), scores),
                 self.rf.write_provenance(f"dea_{m.name}", prov)]
 
@@ -229,45 +325,12 @@ class Pipeline:
     def _step_tables(self) -> list[Path]:
         from ctfp.inference.tables import run_tables
 
-        return list(run_tables(self.study, self.analysis_frame(), self.rf.root, progress=self.progress).files)
+        return list(run_tables(self.study, self.analysis_frame(), self.rf.root, progress=self.progress,
+                               executor=self.ex).files)
 
     def _step_bayes(self, model: Any) -> list[Path]:
-        from ctfp.inference.fit import fit_from_spec_dict
-
-        s = self.study
-        out = self.rf.bayes_dir(model.name)
-        if model.formula:
-            return self._step_bambi(model)
-        variables = {"outcome": model.outcome, "treatment": model.treatment, "controls": list(model.controls)}
-        spec: dict[str, Any] = {"name": model.name, "likelihood": model.likelihood, "mundlak": model.mundlak,
-                                "by": list(model.by), "serial": model.serial, "error_scale": model.error_scale,
-                                "censor_at": model.censor_at}
-        if model.instrument:
-            spec["instrument"] = model.instrument
-        if model.priors:
-            spec["priors"] = dict(model.priors)
-        sampler = {"sampler": s.bayes.sampler, "draws": s.bayes.draws, "tune": s.bayes.tune,
-                   "chains": s.bayes.chains, "seed": s.bayes.seed, "target_accept": s.bayes.target_accept}
-        fit_from_spec_dict(self.analysis_frame(), variables=variables, model=spec, sampler=sampler, out_dir=out,
-                           progress=self.progress, unit=s.data.unit, time_col=s.data.time)
-        return [self.rf.posterior_nc(model.name), self.rf.summary_json(model.name)]
-
-    def _step_bambi(self, model: Any) -> list[Path]:
-        import importlib.util
-
-        s = self.study
-        if importlib.util.find_spec("bambi") is None:
-            raise InputError(f"{model.where}: [[bayes.models]] '{model.name}' is a bambi formula model, and bambi is "
-                             "not installed: pip install bambi (or state the model by outcome/treatment/controls)")
-        from ctfp.inference.bambi_models import fit_bambi
-        from ctfp.inference.sampling import SamplerConfig
-
-        entry = {k: v for k, v in (("name", model.name), ("formula", model.formula), ("family", model.family),
-                                   ("treatment", model.treatment), ("link", model.link)) if v}
-        cfg = SamplerConfig(sampler=s.bayes.sampler, draws=s.bayes.draws, tune=s.bayes.tune, chains=s.bayes.chains,
-                            seed=s.bayes.seed, target_accept=s.bayes.target_accept)
-        fit_bambi(self.analysis_frame(), entry, cfg, self.rf.bayes_dir(model.name), unit=s.data.unit,
-                  time_col=s.data.time, progress=self.progress, source=self._source())
+        fit_bayes_model(self.study, self.analysis_frame(), model, self.rf.bayes_dir(model.name),
+                        progress=self.progress, source=self._source())
         return [self.rf.posterior_nc(model.name), self.rf.summary_json(model.name)]
 
     def _validation(self) -> None:
@@ -320,3 +383,121 @@ class Pipeline:
         if self._frame is None:
             self._frame = self._read(self.rf.analysis_parquet)
         return self._frame
+
+
+# --- what runs on a worker ------------------------------------------------------------------------------
+
+
+def fit_bayes_model(study: Study, frame: Any, model: BayesModel, out: Path, *, progress: bool, source: str) -> None:
+    """One [[bayes.models]] entry fitted on `frame`; writes `out`/{posterior.nc, summary.json}."""
+    s = study
+    if model.formula:
+        import importlib.util
+
+        if importlib.util.find_spec("bambi") is None:
+            raise InputError(f"{model.where}: [[bayes.models]] '{model.name}' is a bambi formula model, and bambi is "
+                             "not installed: pip install bambi (or state the model by outcome/treatment/controls)")
+        from ctfp.inference.bambi_models import fit_bambi
+        from ctfp.inference.sampling import SamplerConfig
+
+        entry = {k: v for k, v in (("name", model.name), ("formula", model.formula), ("family", model.family),
+                                   ("treatment", model.treatment), ("link", model.link)) if v}
+        cfg = SamplerConfig(sampler=s.bayes.sampler, draws=s.bayes.draws, tune=s.bayes.tune, chains=s.bayes.chains,
+                            seed=s.bayes.seed, target_accept=s.bayes.target_accept)
+        fit_bambi(frame, entry, cfg, out, unit=s.data.unit, time_col=s.data.time, progress=progress, source=source)
+        return
+    from ctfp.inference.fit import fit_from_spec_dict
+
+    variables = {"outcome": model.outcome, "treatment": model.treatment, "controls": list(model.controls)}
+    spec: dict[str, Any] = {"name": model.name, "likelihood": model.likelihood, "mundlak": model.mundlak,
+                            "by": list(model.by), "serial": model.serial, "error_scale": model.error_scale,
+                            "censor_at": model.censor_at}
+    if model.instrument:
+        spec["instrument"] = model.instrument
+    if model.priors:
+        spec["priors"] = dict(model.priors)
+    sampler = {"sampler": s.bayes.sampler, "draws": s.bayes.draws, "tune": s.bayes.tune,
+               "chains": s.bayes.chains, "seed": s.bayes.seed, "target_accept": s.bayes.target_accept}
+    fit_from_spec_dict(frame, variables=variables, model=spec, sampler=sampler, out_dir=out,
+                       progress=progress, unit=s.data.unit, time_col=s.data.time)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskShared:
+    """Sent to every worker once per batch: the study and the frame the tasks read."""
+
+    study: Study
+    frame: Any
+    source: str
+
+
+@dataclasses.dataclass
+class TaskResult:
+    """A task's value with what it said on the worker: warnings and library log records (replayed into the
+    driver's quiet block, so log.txt and the notes are as in-process) and its printed lines."""
+
+    value: Any
+    wall: float
+    warned: list[tuple[type[Warning], str, str, int]]
+    logged: list[tuple[str, int, str]]
+    printed: str
+
+    def replay(self) -> None:
+        import sys
+
+        for category, message, filename, lineno in self.warned:
+            warnings.warn_explicit(message, category, filename, lineno)
+        for name, level, message in self.logged:
+            logging.getLogger(name).log(level, "%s", message)
+        if self.printed:
+            sys.stderr.write(self.printed)
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[TaskResult]:
+    from ctfp.inference.quiet import LIBRARY_LOGGERS
+
+    res = TaskResult(None, 0.0, [], [], "")
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            res.logged.append((record.name, record.levelno, record.getMessage()))
+
+    handler = Keep(logging.INFO)
+    saved = []
+    for name in LIBRARY_LOGGERS:
+        lg = logging.getLogger(name)
+        saved.append((lg, list(lg.handlers), lg.propagate))
+        lg.handlers, lg.propagate = [handler], False
+    text = io.StringIO()
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(text), \
+                contextlib.redirect_stdout(text):
+            warnings.simplefilter("always")
+            yield res
+    finally:
+        for lg, handlers, propagate in saved:
+            lg.handlers, lg.propagate = handlers, propagate
+    res.wall = time.perf_counter() - t0
+    res.warned = [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+    res.printed = text.getvalue()
+
+
+def measure_task(shared: TaskShared, m: Measure) -> TaskResult:
+    """One measure's DEA scores and provenance, on a worker."""
+    from ctfp.inference.prepare import score_measure
+
+    with _captured() as res:
+        res.value = score_measure(shared.frame, m, shared.study, shared.source)
+    return res
+
+
+def bayes_task(shared: TaskShared, model: BayesModel) -> TaskResult:
+    """One Bayesian model fitted on a worker; the value is its output files' bytes (relative path -> bytes), so
+    the worker needs no access to the run folder."""
+    with _captured() as res, tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / model.name
+        fit_bayes_model(shared.study, shared.frame, model, out, progress=False, source=shared.source)
+        res.value = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    return res

@@ -71,8 +71,9 @@ def prepare_panel(study: Study, *, raw_frame: pd.DataFrame | None = None, source
 
 
 def score_measure(frame: pd.DataFrame, m: Measure, study: Study, source: str, *, progress: bool = False,
-                  ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """One [[measure]]: DEA scores (column = the measure's name) and what the solver reported."""
+                  executor: Any = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One [[measure]]: DEA scores (column = the measure's name) and what the solver reported. `executor`
+    (ctfp.inference.compute): the DMUs go to it in chunks (same scores)."""
     from ctfp.data.study_panel import check_measure_domain
     from ctfp.models.dea import run_dea
 
@@ -80,7 +81,7 @@ def score_measure(frame: pd.DataFrame, m: Measure, study: Study, source: str, *,
     scores = run_dea(frame, list(m.inputs), list(m.good), list(m.bad), id_col=study.data.unit,
                      period_col=study.data.time, model=m.model, orientation=m.orientation, rts=m.rts,
                      frontier=m.frontier, weights=m.weights, progress=progress,
-                     bad_treatment=m.bad_treatment or None, source=f"[[measure]] '{m.name}'")
+                     bad_treatment=m.bad_treatment or None, source=f"[[measure]] '{m.name}'", executor=executor)
     scores = scores.rename(columns={"efficiency": m.name})
     status = scores["status"].value_counts().to_dict()
     prov = {"measure": m.name, "model": m.model, "orientation": m.orientation, "rts": m.rts,

@@ -191,6 +191,10 @@ def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predi
     check_sampler_available(cfg.sampler)
     check_backend_available(str(cfg.backend))
     cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:  # a Dask worker: no child processes; the chains run in turn
+        cores = 1  # (each chain has its own seed either way: the draws are the same)
     t0 = time.perf_counter()
     if cfg.sampler == "nutpie":
         dt = _sample_nutpie(model, cfg, cores, progress)

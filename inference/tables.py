@@ -311,7 +311,7 @@ def _check_test(study: Study, t: Table, test: DiffTest, fits: dict[str, ColumnFi
 
 
 def _run_test(study: Study, t: Table, test: DiffTest, a: ColumnFit, b: ColumnFit, work: pd.DataFrame,
-              grids: dict[tuple[str, ...], gd.GridDesign]) -> dict[str, Any]:
+              grids: dict[tuple[str, ...], gd.GridDesign], executor: Any = None) -> dict[str, Any]:
     rec: dict[str, Any] = {k: None for k in TEST_COLUMNS}
     rec.update(table=t.id, column_a=a.column.id, column_b=b.column.id, term=test.term, method=test.method,
                note="")
@@ -337,7 +337,7 @@ def _run_test(study: Study, t: Table, test: DiffTest, a: ColumnFit, b: ColumnFit
             grid = grids[gkey]
             labels = gd.grid_labels(work.assign(**{_GROUP: group}), _GROUP, grid, unit=unit, time=time)
             pt = gd.permutation_test(grid, labels, reps=test.permutations, seed=test.seed,
-                                     level=_LEVELS[test.level], coef=x.index(test.term))
+                                     level=_LEVELS[test.level], coef=x.index(test.term), executor=executor)
             rec.update(p=pt.p_one_sided, p_two_sided=pt.p_two_sided)
             if pt.n_invalid:
                 rec["note"] = f"{pt.n_invalid} permutation(s) not estimable, excluded"
@@ -437,8 +437,10 @@ def _verdicts(out: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------- driver
 
 
-def run_tables(study: Study, frame: pd.DataFrame, rundir: Path, *, progress: bool = True) -> TablesResult:
-    """Estimate every column of `study.tables` on `frame`, run the tests, write `rundir/tables/`."""
+def run_tables(study: Study, frame: pd.DataFrame, rundir: Path, *, progress: bool = True,
+               executor: Any = None) -> TablesResult:
+    """Estimate every column of `study.tables` on `frame`, run the tests, write `rundir/tables/`.
+    `executor` (ctfp.inference.compute): the permutation tests' batches run as its tasks (same numbers)."""
     formulas = parse_columns(study, frame)
     work = _working_frame(frame, list(formulas.values()))
     cache = WithinCache(work)
@@ -481,7 +483,7 @@ def run_tables(study: Study, frame: pd.DataFrame, rundir: Path, *, progress: boo
     tests = []
     seen_pairs: set[tuple[str, str, str, str]] = set()
     for t, test, a, b in checked:
-        rec = _run_test(study, t, test, a, b, work, grids)
+        rec = _run_test(study, t, test, a, b, work, grids, executor)
         tests.append(rec)
         pair = (t.id, a.column.id, b.column.id, test.term)
         if pair not in seen_pairs:  # the first test of a pair answers the pair's printed p-value

@@ -22,7 +22,7 @@ from typing import Any
 
 from ctfp.core.atomic import atomic_path, write_csv, write_text
 from ctfp.core.errors import InputError
-from ctfp.reports import figures, section_sensitivity, tables
+from ctfp.reports import figures, section_multiverse, section_sensitivity, tables
 from ctfp.reports import posterior as post
 from ctfp.reports.i18n import _, check_lang, note_text, split_names, use_language
 from ctfp.reports.regwriters import HTML_CSS, to_html
@@ -439,6 +439,11 @@ def _glance(run: RunFolder, sections: dict[str, Section]) -> list[dict[str, str]
     return lines
 
 
+def _extra(parts: dict[str, Any] | None) -> Section | None:
+    """A section another module formats (its Section fields as a dict; None: the run has nothing for it)."""
+    return None if parts is None else Section(**parts)
+
+
 def _code(text: str) -> Any:
     """Escape `text` and show its `backticked` commands as <code>."""
     import re
@@ -472,7 +477,8 @@ def build_report(run_dir: str | Path, *, lang: str | None = None, out: str | Pat
         sections: dict[str, Section] = {}
         for sec in (_data_section(run, w, has), _ctfp_section(run, w, has), _replica_section(run, w, has, lang),
                     _hetero_section(run, w, has), _checking_section(run, w, has), _sensitivity_section(run, w),
-                    _validation_section(run, w, has), simulate_section(run.root, w, Section)):
+                    _validation_section(run, w, has), simulate_section(run.root, w, Section),
+                    _extra(section_multiverse.section(run.root, w))):
             if sec is not None:
                 sections[sec.id] = sec
         notes = _notes_section(run, sections, lang, fig_note)

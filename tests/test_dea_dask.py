@@ -5,6 +5,7 @@ Every cluster here listens on 127.0.0.1 and is torn down by the test that starts
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -86,12 +87,18 @@ def test_a_worker_killed_mid_run_still_gives_complete_identical_results(panel, c
             os._exit(1)
         return score_chunk(shared, item)
 
+    # wait on observable state, never on time: both workers up before (an earlier test may have left one
+    # restarting) and after (the nanny has replaced the dead one, so later tests get the full cluster)
+    cluster.client.wait_for_workers(2, timeout=300)
     monkeypatch.setattr(dea, "score_chunk", crashing)  # what the dispatcher submits
     there = _run(panel, executor=cluster, chunk_size=chunk)
     monkeypatch.undo()
     assert os.path.exists(marker)  # the crash did happen
+    # complete and identical, however the lost task came back (the scheduler's own retry or ours)
     _same(_run(panel), there)
     assert there["status"].eq("optimal").all() and len(there) == len(panel)
+    assert there.attrs["chunks"] == -(-len(panel) // chunk)
+    cluster.client.wait_for_workers(2, timeout=300)
 
 
 def test_unreachable_scheduler_fails_fast_with_one_line(tmp_path, capsys) -> None:
@@ -181,3 +188,160 @@ def test_scheduler_text(text, kind, needle) -> None:
     else:
         s = parse_scheduler(text)
         assert s.kind == kind and s.text == text
+
+
+# --- `ctfp run` with its steps as tasks -------------------------------------------------------------------
+
+RUN_STUDY = """\
+[study]
+name = "steps as tasks"
+
+[data]
+panel = "p.csv"
+unit = "id"
+time = "t"
+
+[data.derive]
+lx1 = "log(x1)"
+lx2 = "log(x2)"
+south = "id >= 30"
+
+[[measure]]
+name = "eff"
+inputs = ["x1", "x2", "x3"]
+good = ["yg1", "yg2"]
+bad = ["yb"]
+frontier = "contemporaneous"
+
+[[measure]]
+name = "eff_vrs"
+inputs = ["x1", "x2", "x3"]
+good = ["yg1", "yg2"]
+rts = "vrs"
+
+[[tables]]
+id = "T1"
+columns = [
+  { id = "(1)", formula = "eff ~ lx1 + lx2 | id + t", cluster = ["id"] },
+  { id = "(2)", formula = "eff ~ lx1 + lx2 | id + t", cluster = ["id"], sample = "south == 1" },
+  { id = "(3)", formula = "eff ~ lx1 + lx2 | id + t", cluster = ["id"], sample = "south == 0" },
+  { id = "(4)", formula = "eff_vrs ~ lx1 + lx2 | id + t", cluster = ["id"] },
+]
+tests = [ { columns = ["(2)", "(3)"], term = "lx1", method = "permutation", permutations = 600, seed = 5 } ]
+
+[bayes]
+draws = 60
+tune = 60
+chains = 2
+seed = 11
+
+[[bayes.models]]
+name = "small"
+outcome = "eff"
+treatment = "lx1"
+controls = ["lx2"]
+"""
+
+
+@pytest.fixture(scope="module")
+def run_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("runstudy")
+    _panel(60, 8, seed=9).to_csv(root / "p.csv", index=False)
+    (root / "study.toml").write_text(RUN_STUDY)
+    return root
+
+
+@pytest.mark.slow
+def test_run_on_a_local_cluster_equals_in_process(run_study: Path, capsys) -> None:
+    import xarray as xr
+
+    here, there = run_study / "here", run_study / "there"
+    assert main(["run", str(run_study / "study.toml"), "--out", str(here), "--no-progress"]) == 0
+    assert main(["run", str(run_study / "study.toml"), "--out", str(there), "--no-progress",
+                 "--scheduler", "local:2"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    # the two measures went as one task each, the Bayesian model sampled on a worker beside the tables
+    assert "measures eff, eff_vrs: one task each on local Dask cluster, 2 worker processes" in err
+    assert "Bayesian models small: one task each on local Dask cluster" in err
+    for rel in ("tables/replicas.csv", "tables/columns.csv", "tables/tests.csv"):
+        a, b = pd.read_csv(here / rel), pd.read_csv(there / rel)
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    tests = pd.read_csv(there / "tables/tests.csv")
+    assert tests["permutations"].iloc[0] == 600 and np.isfinite(tests["p"].iloc[0])
+    for m in ("eff", "eff_vrs"):
+        a, b = pd.read_csv(here / "dea" / f"{m}.csv"), pd.read_csv(there / "dea" / f"{m}.csv")
+        np.testing.assert_allclose(a[m], b[m], atol=IDENTICAL, rtol=0)
+        assert (a["status"] == b["status"]).all()
+    # same seed, same draws: the worker samples the same chains as this process
+    pa = xr.open_datatree(here / "bayes/small/posterior.nc", engine="h5netcdf")["posterior"].to_dataset()
+    pb = xr.open_datatree(there / "bayes/small/posterior.nc", engine="h5netcdf")["posterior"].to_dataset()
+    assert set(pa.data_vars) == set(pb.data_vars) and pa["ame"].size == 120
+    for v in pa.data_vars:
+        np.testing.assert_array_equal(pa[v].values, pb[v].values, err_msg=v)
+    sa = json.loads((here / "bayes/small/summary.json").read_text())
+    sb = json.loads((there / "bayes/small/summary.json").read_text())
+    assert sa["treatment"] == sb["treatment"]
+    # a rerun in-process reuses every step the cluster computed (the fingerprints do not name the scheduler)
+    assert main(["run", str(run_study / "study.toml"), "--out", str(there), "--no-progress"]) == 0
+    again = " ".join(capsys.readouterr().err.split())
+    for step in ("dea-eff", "dea-eff_vrs", "analysis", "tables", "bayes-small"):
+        assert f"✓ {step}: finished earlier with the same inputs, reused" in again
+
+
+@pytest.mark.slow
+def test_run_with_one_measure_chunks_its_dmus(run_study: Path, tmp_path: Path, capsys) -> None:
+    second = '[[measure]]\nname = "eff_vrs"\ninputs = ["x1", "x2", "x3"]\ngood = ["yg1", "yg2"]\nrts = "vrs"\n\n'
+    col4 = '  { id = "(4)", formula = "eff_vrs ~ lx1 + lx2 | id + t", cluster = ["id"] },\n'
+    assert second in RUN_STUDY and col4 in RUN_STUDY
+    study = RUN_STUDY.replace(second, "").replace(col4, "").split("[bayes]")[0]
+    (tmp_path / "study.toml").write_text(study)
+    (tmp_path / "p.csv").write_bytes((run_study / "p.csv").read_bytes())
+    (tmp_path / "study2.toml").write_text(study + "\n[compute]\nscheduler = \"local:2\"\n")
+    assert main(["run", str(tmp_path / "study.toml"), "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    assert main(["run", str(tmp_path / "study2.toml"), "--out", str(tmp_path / "b"), "--no-progress",
+                 "--no-bayes"]) == 0
+    prov = json.loads((tmp_path / "b/provenance/dea_eff.json").read_text())
+    assert "local Dask cluster, 2 worker" in prov["attrs"]["scheduler"] and prov["attrs"]["chunks"] >= 1
+    a, b = pd.read_csv(tmp_path / "a/dea/eff.csv"), pd.read_csv(tmp_path / "b/dea/eff.csv")
+    np.testing.assert_allclose(a["eff"], b["eff"], atol=IDENTICAL, rtol=0)
+    # chunks start from their own warm pools: scores agree to 1e-9, not to the last bit, and so do the tables
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a/tables/replicas.csv"),
+                                  pd.read_csv(tmp_path / "b/tables/replicas.csv"), check_exact=False, rtol=1e-9,
+                                  atol=1e-12)
+
+
+def test_run_scheduler_mistakes_are_one_line(run_study: Path, tmp_path: Path, capsys) -> None:
+    rc = main(["run", str(run_study / "study.toml"), "--out", str(tmp_path / "r"), "--no-progress",
+               "--scheduler", "tcp://127.0.0.1:1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and err[0].startswith("ctfp: error: --scheduler tcp://127.0.0.1:1"), err
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RUN_STUDY.replace("[[measure]]", "[compute]\nscheduler = \"local:zero\"\n\n[[measure]]", 1))
+    (tmp_path / "p.csv").write_bytes((run_study / "p.csv").read_bytes())
+    rc = main(["run", str(bad), "--out", str(tmp_path / "r2"), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "scheduler" in err[0] and "bad.toml, line" in err[0], err
+
+
+def test_run_without_scheduler_imports_no_dask(run_study: Path, tmp_path: Path) -> None:
+    code = ("import sys\nfrom ctfp.inference.cli import main\n"
+            f"rc = main(['run', {str(run_study / 'study.toml')!r}, '--out', {str(tmp_path / 'r')!r}, '--no-bayes', "
+            "'--no-progress'])\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed'))\n"
+            "print(rc, bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("level", ["city", "observation"])
+def test_permutation_batches_on_the_cluster_equal_the_loop(cluster, level) -> None:
+    from ctfp.models.panel import groupdiff as gd
+    from ctfp.models.panel.sim import simulate_analysis_panel
+
+    df = simulate_analysis_panel(seed=9, beta_diff=0.05)
+    grid = gd.build_grid(df, "ctfp", ["ai", "pop"])
+    lab = gd.grid_labels(df, "g_ua", grid)
+    here = gd.permutation_test(grid, lab, reps=600, seed=3, level=level)  # 3 batches of 256, 256, 88
+    there = gd.permutation_test(grid, lab, reps=600, seed=3, level=level, executor=cluster)
+    np.testing.assert_array_equal(here.perm_diffs, there.perm_diffs)
+    assert here.p_one_sided == there.p_one_sided and here.p_two_sided == there.p_two_sided

@@ -147,3 +147,97 @@ def test_universes_and_refusals(study_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "states.csv").write_text((study_dir / "states.csv").read_text())
     with pytest.raises(InputError, match="no \\[multiverse\\] section"):
         universes(load_study(f))
+
+
+BAYES_PART = """
+[bayes]
+sampler = "pymc"
+draws = 60
+tune = 60
+chains = 2
+seed = 4
+
+[[bayes.models]]
+name = "small"
+outcome = "eff"
+treatment = "lpcap"
+controls = ["lpc"]
+"""
+
+
+@pytest.fixture(scope="module")
+def bayes_dir(study_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("mvbayes")
+    (root / "states.csv").write_bytes((study_dir / "states.csv").read_bytes())
+    text = STUDY.split("[published]")[0] + BAYES_PART + """
+[multiverse]
+measure = "eff"
+axes = { rts = ["crs", "vrs"] }
+estimands = [ { table = "T1", column = "(1)", term = "lpcap" }, { model = "small", term = "lpcap" } ]
+"""
+    (root / "study.toml").write_text(text)
+    return root
+
+
+def test_bayesian_estimand_main_universe_is_the_main_run_and_cluster_equals_in_process(bayes_dir: Path) -> None:
+    here, there, run = bayes_dir / "mv_here", bayes_dir / "mv_there", bayes_dir / "run"
+    assert main(["multiverse", str(bayes_dir / "study.toml"), "--out", str(here), "--no-progress"]) == 0
+    assert main(["run", str(bayes_dir / "study.toml"), "--out", str(run), "--no-progress"]) == 0
+    r = pd.read_csv(here / "multiverse" / "results.csv")
+    assert len(r) == 2 * 2
+    b = r[r["bayes_model"] == "small"]
+    assert b["p"].isna().all() and b["p_gt0"].between(0, 1).all() and (b["ci_low"] < b["ci_high"]).all()
+    assert r[r["bayes_model"].isna()]["p_gt0"].isna().all()
+    summary = json.loads((run / "bayes" / "small" / "summary.json").read_text())
+    got = b[b["is_main"]].iloc[0]
+    # the same fit on the same panel with the same seed: the main run's numbers, exactly
+    assert got["estimate"] == summary["treatment"]["mean"] and got["p_gt0"] == summary["treatment"]["p_gt0"]
+    lo, hi = summary["treatment"]["eti95"]
+    assert got["ci_low"] == pytest.approx(lo, rel=1e-12) and got["ci_high"] == pytest.approx(hi, rel=1e-12)
+    s = json.loads((here / "multiverse" / "summary.json").read_text())
+    e = next(x for x in s["estimands"] if x["bayes_model"] == "small")
+    assert e["label"] == "model small: AME of lpcap" and e["universes"] == 2 and "share_significant" in e
+    assert main(["multiverse", str(bayes_dir / "study.toml"), "--out", str(there), "--scheduler", "local:2",
+                 "--no-progress"]) == 0
+    pd.testing.assert_frame_equal(r, pd.read_csv(there / "multiverse" / "results.csv"), check_exact=True)
+
+
+def test_bayesian_estimand_mistakes(bayes_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "states.csv").write_bytes((bayes_dir / "states.csv").read_bytes())
+    text = (bayes_dir / "study.toml").read_text()
+    for wrong, needle in [('{ model = "small", term = "lpc" }', "average effect of model 'small''s treatment"),
+                          ('{ model = "smal", term = "lpcap" }', "not a \\[\\[bayes.models\\]\\] name"),
+                          ('{ model = "small", table = "T1", term = "lpcap" }', "not both")]:
+        f = tmp_path / "s.toml"
+        f.write_text(text.replace('{ model = "small", term = "lpcap" }', wrong))
+        with pytest.raises(InputError, match=needle):
+            load_study(f)
+
+
+def test_multiverse_into_a_run_folder_adds_the_report_section(study_dir: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["run", str(study_dir / "study.toml"), "--out", str(run), "--no-bayes", "--no-progress"]) == 0
+    assert 'id="multiverse"' not in (run / "report.html").read_text()
+    assert main(["multiverse", str(study_dir / "study.toml"), "--out", str(run), "--no-progress"]) == 0
+    assert f"report {run / 'report.html'}" in capsys.readouterr().err
+    html = (run / "report.html").read_text()
+    assert 'id="multiverse"' in html and "Specification curve" in html and "Multiverse summary" in html
+    assert (run / "figures" / "specification_curve.svg").is_file()
+    summary = pd.read_csv(run / "tables" / "report_multiverse_summary.csv")
+    s = json.loads((run / "multiverse" / "summary.json").read_text())
+    assert list(summary["estimand"]) == ["T1 (1): lpcap", "T1 (2): lpcap"]
+    assert list(summary["share_significant"]) == [f"{e['share_significant']:.0%}" for e in s["estimands"]]
+    from ctfp.reports import build_report, i18n
+
+    i18n.MISSING.clear()
+    zh = build_report(run, lang="zh").read_text()
+    assert 'id="multiverse"' in zh and "设定曲线" in zh
+    assert not i18n.MISSING  # every text of the section has its Chinese
+
+
+def test_unreachable_scheduler_is_one_line(study_dir: Path, tmp_path: Path, capsys) -> None:
+    rc = main(["multiverse", str(study_dir / "study.toml"), "--out", str(tmp_path / "mv"), "--scheduler",
+               "tcp://127.0.0.1:1", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and err[0].startswith("ctfp: error: --scheduler tcp://127.0.0.1:1"), err
+    assert not (tmp_path / "mv" / "multiverse").exists()

@@ -198,22 +198,37 @@ def permutation_masks(labels: np.ndarray, reps: int, rng: np.random.Generator, l
 
 def permutation_test(grid: GridDesign, labels: np.ndarray, *, reps: int = 1000, seed: int = 0,
                      level: str = "city", coef: int = 0,
-                     progress: Callable[[int, int], None] | None = None) -> PermutationTest:
-    """Permute group labels `reps` times and re-estimate both groups' slope of regressor `coef`."""
+                     progress: Callable[[int, int], None] | None = None, executor: Any = None) -> PermutationTest:
+    """Permute group labels `reps` times and re-estimate both groups' slope of regressor `coef`.
+
+    `executor` (an object with `map(fn, shared, items, label=)`, ctfp.inference.compute) runs the batches of
+    CHUNK permutations as tasks: the masks are drawn here in the same order, each batch is the same solve, so the
+    differences are those of the in-process loop."""
     obs = split_coefs(grid, np.stack([labels == 1, labels == 0]))[:, coef]
     if not np.all(np.isfinite(obs)):
         raise InputError("a group of the split has too few observations to estimate the two-way FE model")
     rng = np.random.default_rng(seed)
     diffs = np.empty(reps)
-    for lo in range(0, reps, CHUNK):
-        n = min(CHUNK, reps - lo)
-        masks = permutation_masks(labels, n, rng, level)
-        b = split_coefs(grid, masks.reshape(2 * n, *labels.shape))[:, coef].reshape(n, 2)
-        diffs[lo: lo + n] = b[:, 0] - b[:, 1]
-        if progress is not None:
-            progress(lo + n, reps)
+    if executor is not None:
+        batches = [permutation_masks(labels, min(CHUNK, reps - lo), rng, level) for lo in range(0, reps, CHUNK)]
+        parts = executor.map(permutation_batch, (grid, coef), batches, label=f"permutations: {reps} in batches")
+        diffs = np.concatenate(parts)
+    else:
+        for lo in range(0, reps, CHUNK):
+            n = min(CHUNK, reps - lo)
+            diffs[lo: lo + n] = permutation_batch((grid, coef), permutation_masks(labels, n, rng, level))
+            if progress is not None:
+                progress(lo + n, reps)
     return PermutationTest(float(obs[0] - obs[1]), float(obs[0]), float(obs[1]), diffs, level, seed,
                            int((~np.isfinite(diffs)).sum()))
+
+
+def permutation_batch(shared: tuple[GridDesign, int], masks: np.ndarray) -> np.ndarray:
+    """Slope differences (group 1 - group 0) of regressor `coef` for a batch of (n, 2, C, T) masks."""
+    grid, coef = shared
+    n = masks.shape[0]
+    b = split_coefs(grid, masks.reshape(2 * n, *masks.shape[2:]))[:, coef].reshape(n, 2)
+    return b[:, 0] - b[:, 1]
 
 
 def chow_interacted(frame: pd.DataFrame, y: str, x: Sequence[str], group: str, *, unit: str = "city",
