@@ -1,5 +1,6 @@
-"""The report rendered by headless Chromium: every image decodes, every section is in the DOM, the numbers the
-browser shows are the run's numbers, and a screenshot can be taken. Skipped where no Chromium is installed."""
+"""The report of a real run folder (`ctfp run` of the paper's study, tests/conftest.py) rendered by headless
+Chromium: every image decodes, every section is in the DOM, the numbers the browser shows are the run's numbers,
+and a screenshot can be taken. Skipped where no Chromium is installed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_fixtures import session_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -66,10 +66,8 @@ def browser() -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ctfp.reports.html import build_report
-
-    return build_report(session_run(tmp_path_factory))
+def built(report_run: Path) -> Path:
+    return report_run / "report.html"  # as `ctfp run` wrote it
 
 
 def test_chromium_renders_every_image_section_and_number(browser: str, built: Path, tmp_path: Path) -> None:
