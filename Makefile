@@ -10,6 +10,8 @@ PYTHON ?= $(shell for c in python3.12 python3.13 python3.14 python3; do \
 	done)
 OUT ?= runs/demo
 PYTEST_ARGS ?=
+# make test runs on pytest-xdist workers; tests sharing a session run folder stay on one (xdist_group marks).
+TEST_WORKERS ?= 2
 
 .PHONY: demo test venv install install-test lint bench clean
 
@@ -17,7 +19,7 @@ demo: install
 	$(VENV)/bin/ctfp demo --out $(OUT)
 
 test: install-test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -197,3 +197,21 @@ def copy_run(src: Path, dst: Path) -> Path:
 @pytest.fixture(name="copy_run")
 def _copy_run_fixture() -> Any:
     return copy_run
+
+
+@pytest.fixture(scope="session")
+def report_zh_cli(report_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`ctfp report COPY --lang zh` in a fresh interpreter with every Python warning on (PYTHONWARNINGS=always),
+    on a copy of the paper run without its built outputs: the completed process, with `.run` (the copy) and
+    `.path` (its report.zh.html). The terminal test and the Chinese browser test read the same build."""
+    import os
+    import subprocess
+    import sys
+
+    run = copy_run(report_run, tmp_path_factory.mktemp("report_zh") / "run")
+    env = {**os.environ, "PYTHONWARNINGS": "always"}
+    code = "import sys\nfrom ctfp.inference.cli import main\nsys.exit(main(sys.argv[1:]))"
+    res = subprocess.run([sys.executable, "-c", code, "report", str(run), "--lang", "zh"], capture_output=True,
+                         text=True, timeout=600, env=env, check=False)
+    res.run, res.path = run, run / "report.zh.html"  # type: ignore[attr-defined]
+    return res

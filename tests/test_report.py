@@ -18,7 +18,7 @@ import pytest
 
 from ctfp.core.errors import InputError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report_runs")]  # one worker builds the run folders
 
 SECTIONS = ("data", "ctfp", "replicas", "heterogeneity", "checking", "validation")
 FIGURES = ("ctfp_distribution", "ctfp_by_year", "ctfp_ranking", "heterogeneity_forest", "group_differences", "ppc_mass_at_one")
@@ -312,18 +312,10 @@ def test_average_effects_equal_the_posterior_draws(page: _Page, run_dir: Path) -
         assert math.isclose(float(page.values[f"ame.{folder.name}.mean"]), summ["treatment"]["mean"], rel_tol=1e-9)
 
 
-def test_a_runs_terminal_output_holds_no_raw_warning_lines(run_dir: Path, tmp_path: Path, copy_run) -> None:  # noqa: ANN001
+def test_a_runs_terminal_output_holds_no_raw_warning_lines(report_zh_cli) -> None:  # noqa: ANN001
     """`ctfp report` on a real run folder, every Python warning switched on (PYTHONWARNINGS=always): the terminal
     shows the summary and plain-words notes, never a raw `...Warning:` line; the raw ones are in log.txt."""
-    import os
-    import subprocess
-    import sys
-
-    run = copy_run(run_dir, tmp_path / "run")
-    env = {**os.environ, "PYTHONWARNINGS": "always"}
-    code = "import sys\nfrom ctfp.inference.cli import main\nsys.exit(main(sys.argv[1:]))"
-    res = subprocess.run([sys.executable, "-c", code, "report", str(run), "--lang", "zh"], capture_output=True,
-                         text=True, timeout=600, env=env, check=False)
+    res, run = report_zh_cli, report_zh_cli.run
     assert res.returncode == 0, res.stderr[-2000:]
     out = res.stdout + res.stderr
     raw = [ln for ln in out.splitlines() if re.search(r"\b\w*(Warning|Error)\b:", ln) or "warnings.warn(" in ln]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("report_runs")]
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Injected into a copy of the page: after load, write what the browser decoded into the DOM for --dump-dom.
@@ -103,10 +103,9 @@ def test_chromium_screenshot(browser: str, built: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built_zh(built: Path) -> Path:
-    from ctfp.reports.html import build_report
-
-    return build_report(built.parent, lang="zh")
+def built_zh(report_zh_cli) -> Path:  # noqa: ANN001
+    assert report_zh_cli.returncode == 0, report_zh_cli.stderr[-2000:]
+    return report_zh_cli.path  # `ctfp report --lang zh` of a copy of the same run (tests/conftest.py)
 
 
 def test_chinese_report_renders_with_the_same_numbers(browser: str, built: Path, built_zh: Path,
@@ -127,7 +126,7 @@ def test_chinese_report_renders_with_the_same_numbers(browser: str, built: Path,
     # Chinese figure labels where a CJK font is installed; otherwise English with a note saying why.
     if cjk_font() is not None:
         assert "图中标签为英文" not in text and "ctfp_distribution.zh.png" in text
-        assert (built.parent / "figures" / "ctfp_distribution.zh.svg").is_file()
+        assert (built_zh.parent / "figures" / "ctfp_distribution.zh.svg").is_file()
     else:
         assert "图中标签为英文" in text
     shot = tmp_path / "report_zh.png"
