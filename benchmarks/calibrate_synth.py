@@ -6,7 +6,7 @@ synthesize -> derive -> CTFP by the package's SBM (models.dea; global, CRS, non-
 Tables 2-6 (`run_tables` on studies/shen_chao_2025/study.toml). Prints the Table 1 comparison, how
 far the DEA scores are from the DGP's construction target, and for each published AI coefficient whether it
 lies inside the replica's 95% interval with the same sign. Not a test: a diagnostic worth rerunning after any
-change to data/synth*.py or the derive/DEA steps. Takes a few seconds.
+change to models/worlds/paper*.py or the derive/DEA steps. Takes a few seconds.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from ctfp.core.errors import NumericalError
 from ctfp.core.expr import evaluate
 from ctfp.core.study_load import load_study
 from ctfp.data.derive import derive_analysis_panel
-from ctfp.data.synth import DEFAULT_SEED, synthesize_panel
 from ctfp.data.table1 import compare_table1
 from ctfp.inference.tables import run_tables
+from ctfp.models.worlds.paper import DEFAULT_SEED, synthesize_panel
 from ctfp.studies import study_path
 
 

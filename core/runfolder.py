@@ -12,6 +12,9 @@ tables/replicas.csv           long format (docs/contract.md); columns.csv, tests
 replicas/                     the legacy paper replicas (cells.json, group_diffs.json, tableN.csv|md)
 bayes/<model>/posterior.nc    the posterior DataTree; summary.json beside it (as `ctfp fit` writes them)
 validation.json               verdicts on the preset's claims
+simulate/                     the design analysis (`ctfp simulate`): worlds/wNNNN.json (one world's records with
+                              the fingerprint they were computed from), worlds.csv, summary.csv, summary.json;
+                              recorded.json (a shipped design-analysis summary the report shows, checked fresh)
 provenance/<what>.json        derive (imputed cells, skipped groups, entropy weights), groups, dea_<measure>
                               (snapped scores, solver status counts), validation (panel checks, balance)
 figures/                      report figures
@@ -50,7 +53,7 @@ RECORDED_PACKAGES = (
 # Entries a run folder may hold; a non-empty folder with anything else is not ours to write into.
 KNOWN_ENTRIES = ("run.json", "steps", "panel", "dea", "tables", "replicas", "bayes", "validation.json",
                  "provenance", "figures", "report.html", "report.en.html", "report.zh.html", "log.txt",
-                 "notes.json")
+                 "notes.json", "simulate")
 
 
 def package_versions() -> dict[str, str]:
@@ -220,6 +223,10 @@ class RunFolder:
 
     def provenance_json(self, what: str) -> Path:
         return self.root / "provenance" / f"{what}.json"
+
+    def simulate_path(self, *parts: str) -> Path:
+        """simulate/<parts> (the design analysis); its parent folder is created."""
+        return self.path("simulate", *parts)
 
     @property
     def figures_dir(self) -> Path:

@@ -192,6 +192,42 @@ class Multiverse:
 
 
 @dataclass(frozen=True)
+class SimEstimand:
+    """One quantity a design analysis follows on every simulated world (`[simulate] estimands`)."""
+
+    kind: Literal["table", "bayes"]
+    table: str = ""  # kind "table": the replica column and its term (the coefficient, its clustered SE)
+    column: str = ""
+    term: str = ""
+    model: str = ""  # kind "bayes": a [[bayes.models]] name; its `ame`, or a group slope with split + level
+    split: str = ""
+    level: str = ""  # "1" | "0"
+    where: Where = NOWHERE
+
+    @property
+    def method(self) -> str:
+        """The name the results use for this estimand (one row per world and method)."""
+        if self.kind == "table":
+            return f"{self.table} {self.column} {self.term}"
+        return f"{self.model} [{self.split}={self.level}]" if self.split else self.model
+
+
+@dataclass(frozen=True)
+class Simulate:
+    """`[simulate]`: the design analysis (`ctfp simulate`, inference/simulate_study.py)."""
+
+    worlds: int = 100
+    seed: int = 1
+    effect: float | None = None  # None: the published estimate of the table estimand, else the world's default
+    draws: int = 500  # sampler settings of the per-world Bayesian refits (shorter than [bayes])
+    tune: int = 500
+    chains: int = 4
+    estimands: tuple[SimEstimand, ...] = ()
+    recorded: str = ""  # a shipped design-analysis summary (JSON) the report shows, relative to the study file
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
 class Study:
     """A whole study, resolved (preset defaults merged, every value validated)."""
 
@@ -205,6 +241,7 @@ class Study:
     report: ReportSettings = field(default_factory=ReportSettings)
     compute: ComputeSettings = field(default_factory=ComputeSettings)
     multiverse: Multiverse | None = None
+    simulate: Simulate | None = None
     path: Path | None = None  # the study file; None = built in code
     text: str = ""  # its text (for error lines)
     raw: dict[str, Any] = field(default_factory=dict)  # the resolved TOML, recorded in run.json

@@ -44,6 +44,8 @@ from ctfp.core.study import (
     Multiverse,
     Published,
     ReportSettings,
+    SimEstimand,
+    Simulate,
     Study,
     StudyMeta,
     Table,
@@ -53,7 +55,7 @@ from ctfp.core.study import (
 from ctfp.core.tomllines import key_lines, line_of
 
 SECTIONS = ("study", "data", "groups", "measure", "tables", "published", "bayes", "report", "compute",
-            "multiverse")
+            "multiverse", "simulate")
 PRIOR_SCALES = ("beta", "mundlak", "split", "effects", "sigma", "intercept", "phi")  # = bayes PriorScales
 MEASURE_OPTIONS = ("model", "orientation", "rts", "frontier", "weights", "bad_treatment")
 PRESET_GROUP = "ctfp.presets"
@@ -158,9 +160,10 @@ class _Loader:
         report = self.report()
         compute = self.compute()
         multiverse = self.multiverse(measures, tables, bayes)
+        simulate = self.simulate(tables, bayes)
         self.unique_outputs(data, groups, measures)
         return Study(meta=meta, data=data, groups=groups, measures=measures, tables=tables, published=published,
-                     bayes=bayes, report=report, compute=compute, multiverse=multiverse)
+                     bayes=bayes, report=report, compute=compute, multiverse=multiverse, simulate=simulate)
 
     def meta(self, preset_default: str | None) -> StudyMeta:
         if "study" not in self.raw:
@@ -587,6 +590,78 @@ class _Loader:
             estimands.append({"table": tid, "column": col, "term": term})
         return Multiverse(measure=mname, axes=axes, estimands=tuple(estimands), where=s.at())
 
+    def simulate(self, tables: tuple[Table, ...], bayes: BayesSettings) -> Simulate | None:
+        if "simulate" not in self.raw:
+            return None
+        s = self.section(("simulate",), "[simulate]", ("worlds", "seed", "effect", "draws", "tune", "chains",
+                                                       "estimands", "recorded"))
+        effect = s.float("effect", 0.0) if "effect" in s.d else None
+        est_raw = s.value("estimands", None)
+        if not isinstance(est_raw, list) or not est_raw:
+            raise s.error("estimands", "[simulate] needs estimands = [ { table = \"T1\", column = \"(1)\", term = "
+                          "\"x\" }, { bayes = \"model\" }, ... ]: one table column and any Bayesian models")
+        out: list[SimEstimand] = []
+        for j, e in enumerate(est_raw):
+            es = self.section(("simulate", "estimands", j), f"[simulate] estimand #{j + 1}",
+                              ("table", "column", "term", "bayes", "split", "level"), e)
+            if "bayes" in es.d:
+                for k in ("table", "column", "term"):
+                    if k in es.d:
+                        raise es.error(k, f"{es.what}: {k} does not go with bayes = ...; write a table estimand "
+                                       "and a Bayesian one as two entries")
+                name = es.str("bayes", None, required=True)
+                m = next((x for x in bayes.models if x.name == name), None)
+                if m is None:
+                    names = [x.name for x in bayes.models]
+                    raise es.error("bayes", f"{es.what}: bayes = '{name}' is not a [[bayes.models]] name"
+                                   f"{_hint(name, names)}; models: {', '.join(names) or 'none'}")
+                if m.formula:
+                    raise es.error("bayes", f"{es.what}: '{name}' is a bambi formula model; the design analysis "
+                                   "refits ctfp's own models only (state it by outcome/treatment/controls)")
+                split = es.str("split", "")
+                level = es.str("level", "")
+                if m.by and not split:
+                    raise es.at_error(f"{es.what}: '{name}' has group slopes (by = {list(m.by)}); name the one to "
+                                      "follow: split = \"...\", level = \"1\" or \"0\"")
+                if split and split not in m.by:
+                    raise es.error("split", f"{es.what}: split '{split}' is not in the by list of '{name}'"
+                                   f"{_hint(split, list(m.by))} ({', '.join(m.by) or 'none'})")
+                if bool(split) != bool(level) or (level and level not in ("1", "0")):
+                    raise es.error("level" if "level" in es.d else "split",
+                                   f"{es.what}: give split and level together, level = \"1\" or \"0\"")
+                out.append(SimEstimand("bayes", model=name, split=split, level=level, where=es.at()))
+                continue
+            for k in ("split", "level"):
+                if k in es.d:
+                    raise es.error(k, f"{es.what}: {k} belongs to a bayes estimand")
+            tid = es.str("table", None, required=True)
+            col = es.str("column", None, required=True)
+            term = es.str("term", None, required=True)
+            t = next((x for x in tables if x.id == tid), None)
+            if t is None:
+                raise es.error("table", f"{es.what}: table '{tid}' is not a [[tables]] id"
+                               f"{_hint(tid, [x.id for x in tables])}")
+            c = next((x for x in t.columns if x.id == col), None)
+            if c is None:
+                raise es.error("column", f"{es.what}: column '{col}' is not a column of table '{tid}'"
+                               f"{_hint(col, [x.id for x in t.columns])}")
+            if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(term)}(?![A-Za-z0-9_])", c.formula.split("~", 1)[-1]):
+                raise es.error("term", f"{es.what}: term '{term}' is not a regressor of {tid} {col} "
+                               f"({c.formula})")
+            out.append(SimEstimand("table", table=tid, column=col, term=term, where=es.at()))
+        n_tables = sum(e.kind == "table" for e in out)
+        if n_tables != 1:
+            raise s.error("estimands", f"[simulate] estimands name {n_tables} table columns; name exactly one (its "
+                          "coefficient is the effect the worlds set, and the replica every world is held to)")
+        methods = [e.method for e in out]
+        dup = next((m for m in methods if methods.count(m) > 1), None)
+        if dup:
+            raise s.error("estimands", f"[simulate] estimand '{dup}' is listed twice; list it once")
+        return Simulate(worlds=s.int("worlds", 100, minimum=1), seed=s.int("seed", 1, minimum=0), effect=effect,
+                        draws=s.int("draws", 500, minimum=1), tune=s.int("tune", 500, minimum=1),
+                        chains=s.int("chains", 4, minimum=1), estimands=tuple(out),
+                        recorded=s.str("recorded", ""), where=s.at())
+
     def unique_outputs(self, data: DataSpec, groups: tuple[GroupRule, ...], measures: tuple[Measure, ...]) -> None:
         """A column is made by one rule only: a derive, a group and a measure may not share a name."""
         seen: dict[str, tuple[str, Where]] = {}
@@ -621,6 +696,9 @@ class _Sec:
 
     def error(self, key: str, msg: str) -> InputError:
         return InputError(f"{self.where(key)}: {msg}")
+
+    def at_error(self, msg: str) -> InputError:
+        return InputError(f"{self.at()}: {msg}")
 
     def value(self, key: str, default: Any) -> Any:
         return self.d.get(key, default)

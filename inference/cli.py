@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "ctfp.inference.cmd_data",  # data synth, data check
     "ctfp.inference.cmd_dea",  # dea
     "ctfp.inference.cmd_multiverse",  # multiverse
+    "ctfp.inference.cmd_simulate",  # simulate
     "ctfp.inference.cmd_panel",  # fe, iv, replicate
     "ctfp.inference.cmd_fit",  # fit
     "ctfp.inference.cmd_table",  # table

@@ -106,9 +106,39 @@ def _print_summary(path: str, s: dict, n_warn: int) -> None:
     Console().print(t)
 
 
+FORMATS = (".csv", ".parquet", ".xlsx", ".dta")
+
+
+def write_panel(path: str | Path, seed: int = 20251201) -> Path:
+    """Write the SYNTHETIC paper-world panel of `seed` (format by extension) and `<path>.truth.json`, both
+    atomically (the world itself, `ctfp.models.worlds.paper`, is pure)."""
+    import pandas as pd
+
+    from ctfp.core.atomic import atomic_path, write_json
+    from ctfp.models.worlds.paper import synthesize_panel
+
+    target = Path(path)
+    ext = target.suffix.lower()
+    if ext not in FORMATS:
+        raise InputError(f"{target}: unknown panel format {ext or '(none)'}; use one of {', '.join(FORMATS)}")
+    raw, truth = synthesize_panel(seed)
+    frame = pd.DataFrame(raw)
+    frame.attrs = {}
+    with atomic_path(target) as tmp:
+        if ext == ".csv":
+            frame.to_csv(tmp, index=False)
+        elif ext == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        elif ext == ".xlsx":
+            frame.to_excel(tmp, index=False, sheet_name="SYNTHETIC panel", engine="openpyxl")
+        else:
+            frame.to_stata(tmp, write_index=False, version=118, data_label="SYNTHETIC paper-world panel")
+    write_json(f"{target}.truth.json", truth)
+    return target
+
+
 def _synth(args: argparse.Namespace) -> int:
     from ctfp.core.atomic import check_output_path
-    from ctfp.data.synth import FORMATS, write_panel
 
     ext = Path(args.out).suffix.lower()
     if ext not in FORMATS:  # before the panel is synthesised

@@ -112,6 +112,7 @@ class Pipeline:
                 fp = object_fingerprint([fp_analysis, sampler, semantic(model)])
                 self._step(f"bayes-{model.name}", fp, lambda m=model: self._step_bayes(m), upstream=("analysis",))
         self._validation()
+        self._recorded_design()
 
     # ------------------------------------------------------------------------------------------------
     def _record(self) -> None:
@@ -278,6 +279,18 @@ class Pipeline:
         from ctfp.inference.validate import validate_run
 
         validate_run(self.rf.root, claims)
+
+    def _recorded_design(self) -> None:
+        """The study's shipped design-analysis summary ([simulate] recorded), with its freshness verdict, for the
+        report (inference/simulate_study.py: a summary of other models is marked stale and not shown)."""
+        from ctfp.inference.simulate_study import recorded_summary
+
+        rec = recorded_summary(self.study)
+        target = self.rf.root / "simulate" / "recorded.json"
+        if rec is None:
+            target.unlink(missing_ok=True)
+            return
+        write_json(self.rf.simulate_path("recorded.json"), rec)
 
     def _preflight(self) -> None:
         from ctfp.inference.prepare import preflight

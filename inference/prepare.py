@@ -30,12 +30,22 @@ class PreparedPanel:
     truth: dict[str, Any] | None = None
 
 
-def prepare_panel(study: Study) -> PreparedPanel:
+def prepare_panel(study: Study, *, raw_frame: pd.DataFrame | None = None, source: str = "") -> PreparedPanel:
     """The panel after the preset's derivations (if any), [data.derive] and [groups]; every column a later
-    step reads is checked to exist (or be made by the study) first."""
+    step reads is checked to exist (or be made by the study) first.
+
+    `raw_frame`: a raw panel in memory in place of the study's [data] panel (a design analysis' simulated
+    world, labelled `source`; synthetic when it carries the `synthetic` marker column)."""
     from ctfp.data import study_panel as sp
 
-    raw = sp.read_study_panel(study)
+    if raw_frame is None:
+        raw = sp.read_study_panel(study)
+    else:
+        synthetic = "synthetic" in raw_frame.columns and bool(raw_frame["synthetic"].astype(bool).all())
+        frame = raw_frame.copy()
+        frame.attrs = {**raw_frame.attrs, "data_source": "synthetic" if synthetic else "user"}
+        raw = sp.RawPanel(frame, source or "simulated panel", "synthetic" if synthetic else "user", None,
+                          row_offset=1)
     preset = sp.preset_of(study)
     needed = needed_columns(study)
     prov: dict[str, Any] = {}

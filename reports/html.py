@@ -27,6 +27,7 @@ from ctfp.reports import posterior as post
 from ctfp.reports.i18n import _, check_lang, note_text, split_names, use_language
 from ctfp.reports.regwriters import HTML_CSS, to_html
 from ctfp.reports.runfolder import RunFolder, load_run
+from ctfp.reports.section_simulate import simulate_section
 from ctfp.reports.style import CI_LABEL, fmt_coef, fmt_interval, fmt_num, fmt_p, fmt_t
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
@@ -456,7 +457,8 @@ def build_report(run_dir: str | Path, *, lang: str | None = None, out: str | Pat
         has = _has(run)
         sections: dict[str, Section] = {}
         for sec in (_data_section(run, w, has), _ctfp_section(run, w, has), _replica_section(run, w, has, lang),
-                    _hetero_section(run, w, has), _checking_section(run, w, has), _validation_section(run, w, has)):
+                    _hetero_section(run, w, has), _checking_section(run, w, has), _validation_section(run, w, has),
+                    simulate_section(run.root, w, Section)):
             if sec is not None:
                 sections[sec.id] = sec
         notes = _notes_section(run, sections, lang, fig_note)

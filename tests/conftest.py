@@ -27,14 +27,14 @@ def fixtures_dir() -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _synthesized(seed: int) -> tuple[Any, dict]:
-    from ctfp.data.synth import synthesize_panel
+    from ctfp.models.worlds.paper import synthesize_panel
 
     return synthesize_panel(seed)
 
 
 def synthetic(seed: int | None = None) -> tuple[Any, dict]:
     """The synthetic raw panel and truth of `seed`, built once per session (about 2 s each); callers get copies."""
-    from ctfp.data.synth import DEFAULT_SEED
+    from ctfp.models.worlds.paper import DEFAULT_SEED
 
     raw, truth = _synthesized(DEFAULT_SEED if seed is None else seed)
     return raw.copy(deep=True), copy.deepcopy(truth)

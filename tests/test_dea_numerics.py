@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from ctfp.core.errors import InputError
-from ctfp.data.synth import synthesize_panel
 from ctfp.inference.cli import main
 from ctfp.models.dea import run_dea
 from ctfp.models.dea.malmquist import run_malmquist
+from ctfp.models.worlds.paper import synthesize_panel
 
 X = dict(inputs=["emp", "energy"], good=["gdp", "green"], bad=["co2"])
 CLI = ["--inputs", "emp,energy", "--good", "gdp,green", "--bad", "co2", "--id", "city", "--period", "year"]

@@ -84,7 +84,7 @@ def test_story_verdicts(synthetic_run: Path) -> None:
 
 def _user_panel(tmp: Path, drop: tuple[str, ...] = ()) -> tuple[Path, Path]:
     """The synthetic raw panel dressed as a user's file: own column names, no synthetic marker."""
-    from ctfp.data.synth import synthesize_panel
+    from ctfp.models.worlds.paper import synthesize_panel
 
     raw, _ = synthesize_panel()
     raw = raw.drop(columns=["synthetic", *drop])

@@ -46,12 +46,14 @@ def _moments(x: np.ndarray) -> dict:
 
 
 def _close_moments(x: np.ndarray, want: dict) -> None:
-    """The DEA engine's chunked solves (merged after the recording) move scores in the last bits: every
-    statistic within 1e-12, the count exactly at the frontier exact (scores are snapped to 1)."""
+    """The DEA engine's chunked solves (merged after the recording) move scores in the last bits: min, max and
+    the first scores within 1e-12, the count exactly at the frontier exact (scores are snapped to 1). Mean and sd
+    within 1e-11: since the generator places its inputs with the DEA engine, three boundary city-years move by
+    up to 8.3e-10 (measured: mean 7.0e-13, sd 2.0e-12 of CTFP)."""
     got = _moments(x)
     assert got["n"] == want["n"] and got["n_at_1"] == want["n_at_1"]
     for k in ("mean", "sd", "min", "max"):
-        assert got[k] == pytest.approx(want[k], rel=0, abs=1e-12), k
+        assert got[k] == pytest.approx(want[k], rel=0, abs=1e-11 if k in ("mean", "sd") else 1e-12), k
     np.testing.assert_allclose(got["first"], want["first"], rtol=0, atol=1e-12)
 
 
@@ -67,8 +69,11 @@ def test_ctfp_per_city_year_is_unchanged(paper_run: Path) -> None:
     # the panel the tables engine's own regression test reads (tests/data/paper_world_analysis.parquet)
     tables_panel = pd.read_parquet(Path(__file__).parent / "data" / "paper_world_analysis.parquet")
     mine = a[list(tables_panel.columns)].reset_index(drop=True)
+    # 1e-9: the generator places its inputs with the package's DEA engine since it moved to models/worlds; three
+    # city-years whose target is unreachable sit on the edge of the anchors' technology, where the old LP and the
+    # engine differ by up to 8.3e-10 in CTFP (and the BCC scores referencing them by 1.2e-10); elsewhere < 1e-14
     pd.testing.assert_frame_equal(mine, tables_panel.sort_values(["city", "year"]).reset_index(drop=True),
-                                  check_dtype=False, check_exact=False, rtol=0, atol=1e-12)
+                                  check_dtype=False, check_exact=False, rtol=0, atol=1e-9)
 
 
 def _replica_cells(run: Path) -> dict[tuple, dict]:
@@ -101,8 +106,11 @@ def test_every_replica_cell_is_unchanged(paper_run: Path) -> None:
             g = got[key][k]
             if v is None or (key[2] == "diff_p" and k != "estimate"):
                 continue  # the old cells left these empty; the difference p-value row keeps only its value
-            assert g == pytest.approx(v, rel=1e-9, abs=1e-12), (key, k, g, v)  # bit for bit on the old
-            # CTFP: tests/test_tables_paper.py; here CTFP comes from today's DEA engine
+            # 1e-8: CTFP comes from today's DEA engine, and the generator's three boundary city-years (placed by
+            # that engine since it moved to models/worlds, see _close_moments) sit in the small split samples of
+            # Table 6, moving their coefficients by up to 1.4e-9 (relative); the tables engine's bit-for-bit
+            # equality on the old panel is tests/test_tables_paper.py
+            assert g == pytest.approx(v, rel=1e-8, abs=1e-12), (key, k, g, v)
 
 
 def test_difference_tests_and_table1_are_unchanged(paper_run: Path) -> None:
@@ -114,15 +122,18 @@ def test_difference_tests_and_table1_are_unchanged(paper_run: Path) -> None:
                      & (tests["column_b"] == f"({2 * k + 2})")].set_index("method")
         assert pair.loc["permutation", "p_two_sided"] == d["perm_p_two_sided"], d["split"]  # counts: exact
         assert pair.loc["permutation", "p"] == d["perm_p_one_sided"], d["split"]
-        assert pair.loc["permutation", "diff"] == pytest.approx(d["diff"], rel=1e-9), d["split"]
-        assert pair.loc["chow", "p"] == pytest.approx(d["chow_p"], rel=1e-9), d["split"]
-        assert pair.loc["suest", "p"] == pytest.approx(d["suest_p"], rel=1e-9), d["split"]
+        # 1e-8: the generator's three boundary city-years (see _close_moments) move g_gcons's difference 3.6e-9
+        assert pair.loc["permutation", "diff"] == pytest.approx(d["diff"], rel=1e-8), d["split"]
+        assert pair.loc["chow", "p"] == pytest.approx(d["chow_p"], rel=1e-8), d["split"]
+        assert pair.loc["suest", "p"] == pytest.approx(d["suest_p"], rel=1e-8), d["split"]
     t1 = pd.read_csv(paper_run / "tables" / "table1.csv")
     got = t1[["variable", "N", "mean", "sd", "min", "max"]].to_dict(orient="records")
     assert [r["variable"] for r in got] == [r["variable"] for r in BASELINE["table1"]]
     for g, w in zip(got, BASELINE["table1"], strict=True):
+        # the DEA scores: the generator's three boundary city-years (see _close_moments) move CTFP's sd by 1e-11
+        rel = 1e-10 if g["variable"].lower().startswith("ctfp") else 1e-12
         for k in ("N", "mean", "sd", "min", "max"):
-            assert g[k] == pytest.approx(w[k], rel=1e-12), (g["variable"], k)
+            assert g[k] == pytest.approx(w[k], rel=rel), (g["variable"], k)
 
 
 def test_run_folder_holds_provenance(paper_run: Path) -> None:

@@ -18,9 +18,10 @@ from conftest import synthetic
 from ctfp.core.errors import InputError
 from ctfp.data.derive import derive_analysis_panel
 from ctfp.data.dictionary import RAW, REQUIRED
-from ctfp.data.synth import DEFAULT_SEED, synthesize_panel, write_panel
 from ctfp.data.table1 import compare_table1
 from ctfp.data.validate import check_panel
+from ctfp.inference.cmd_data import write_panel
+from ctfp.models.worlds.paper import DEFAULT_SEED, synthesize_panel
 
 TABLE1_EIGHT = ["pop", "hum", "lninf", "isu", "trade", "er", "tec", "ai"]
 

@@ -20,9 +20,9 @@ from conftest import synthetic
 from ctfp.core.study_load import load_study
 from ctfp.data.derive import derive_analysis_panel
 from ctfp.data.published import published_cells
-from ctfp.data.synth import DEFAULT_SEED
 from ctfp.inference.tables import run_tables
 from ctfp.models.dea import run_dea
+from ctfp.models.worlds.paper import DEFAULT_SEED
 
 pytestmark = pytest.mark.slow
 

@@ -3,11 +3,19 @@ facts, validation rules, an embedded synthetic panel, claims to validate).
 
 Presets are registered as entry points in the `ctfp.presets` group (pyproject.toml), so generic code finds one
 by its name and never names a paper. `Preset` states what the pipeline may ask of one.
+
+A preset's embedded SYNTHETIC panel comes from a *world* (a data-generating process: `ctfp.models.worlds`).
+A world is a model (the paper world places its inputs with the DEA engine), and the data layer may not import
+the models layer, so a preset names its world (`Preset.world`) and `world_generator` finds it in the
+`ctfp.worlds` entry-point group, the same registry that finds presets. The preset stays in the data layer
+because everything else it brings (dictionary, validation, derivations, city facts) is data-layer code; only the
+generator moved above it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +23,24 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ctfp.core.study import Study
+
+
+WORLD_GROUP = "ctfp.worlds"
+
+
+def world_names() -> list[str]:
+    return sorted(ep.name for ep in metadata.entry_points(group=WORLD_GROUP))
+
+
+def world_generator(name: str) -> Any:
+    """The world registered under `name` in the `ctfp.worlds` entry-point group: an object with
+    `panel(seed=None, effect=None) -> (raw, truth)`, `draw(seed, effect) -> WorldDraw`, `default_effect`,
+    `default_seed`, `structure()` (ctfp.models.worlds.paper.PaperWorld)."""
+    for ep in metadata.entry_points(group=WORLD_GROUP):
+        if ep.name == name:
+            return ep.load()
+    raise KeyError(f"no world '{name}' in the {WORLD_GROUP} entry-point group (known: "
+                   f"{', '.join(world_names()) or 'none'}); reinstall ctfp")
 
 
 @dataclass(frozen=True)
@@ -49,13 +75,22 @@ class Preset:
     # [data] keys a study under this preset may leave out
     data_defaults: dict[str, Any] = {}
     synthetic_label: str = ""
+    world: str = ""  # the `ctfp.worlds` entry of the world its embedded panel is drawn from; "" = none
 
     def study_file(self) -> Path:
         raise NotImplementedError
 
+    def world_generator(self) -> Any:
+        """The preset's world (None when it has none)."""
+        return world_generator(self.world) if self.world else None
+
     def synthetic_panel(self, seed: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-        """The embedded SYNTHETIC panel and its data-generating truths."""
-        raise NotImplementedError
+        """The embedded SYNTHETIC panel and its data-generating truths (a draw of the preset's world)."""
+        if not self.world:
+            raise NotImplementedError(f"preset '{self.name}' has no embedded panel")
+        raw, truth = self.world_generator().panel(seed)
+        raw.attrs["source"] = self.synthetic_label if seed is None else f"embedded SYNTHETIC panel (seed {seed})"
+        return raw, truth
 
     def check_columns(self, raw: pd.DataFrame, needed: list[tuple[str, str]], source: str) -> None:
         """Raise one InputError when a column the study needs cannot be made from `raw`; `needed` holds

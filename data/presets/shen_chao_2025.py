@@ -3,15 +3,16 @@
 What a study file with `preset = "shen-chao-2025"` gets: the raw-series dictionary (`ctfp.data.dictionary`),
 validation against it and, unless `allow_unknown_cities`, the 78-city roster (`ctfp.data.validate`), the
 derivations (deflation, perpetual-inventory capital, entropy indices, shift-share instruments, the city facts'
-splits: `ctfp.data.derive.derive_analysis_panel`), the embedded SYNTHETIC paper-world panel
-(`ctfp.data.synth`), the published Table 1 and the paper's claims for validation.
+splits: `ctfp.data.derive.derive_analysis_panel`), the embedded SYNTHETIC paper-world panel (a draw of the
+world "shen-chao-2025", `ctfp.models.worlds.paper`, found through the `ctfp.worlds` entry points: see
+`ctfp.data.presets`), the published Table 1 and the paper's claims for validation.
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ctfp.core.errors import InputError
 from ctfp.data.presets import Claim, Prepared, Preset
@@ -71,16 +72,10 @@ class ShenChao2025(Preset):
     }
     data_defaults = {"unit": "city", "time": "year", "years": [2006, 2021]}
     synthetic_label = f"embedded SYNTHETIC paper-world panel (seed {SYNTH_SEED})"
+    world = "shen-chao-2025"
 
     def study_file(self) -> Path:
         return Path(str(resources.files("ctfp.studies").joinpath("shen_chao_2025", "study.toml"))).resolve()
-
-    def synthetic_panel(self, seed: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-        from ctfp.data.synth import synthesize_panel
-
-        raw, truth = synthesize_panel(SYNTH_SEED if seed is None else seed)
-        raw.attrs["source"] = self.synthetic_label if seed is None else f"embedded SYNTHETIC panel (seed {seed})"
-        return raw, truth
 
     def check_columns(self, raw: pd.DataFrame, needed: list[tuple[str, str]], source: str) -> None:
         from ctfp.data.lineage import raw_sources

@@ -1,6 +1,6 @@
 """A simulated analysis panel with the contract's column names, for tests and benchmarks of the replicas.
 
-Not the paper-world synthetic panel (that one is `ctfp.data.synth`): a plain two-way FE data-generating process
+Not the paper-world synthetic panel (that one is `ctfp.models.worlds.paper`): a plain two-way FE data-generating process
 with known slopes, city-level and city-year-level 0/1 groups, shift-share instruments and a province × year id,
 so every replica specification runs on it.
 """

@@ -1,39 +1,50 @@
 """The SYNTHETIC "paper-world" panel: 78 real cities × 2006–2021 with every raw series of docs/contract.md.
 
-`synthesize_panel(seed)` returns (raw panel, truth). The panel is made up — real city roster and
+`synthesize_panel(seed, effect=None)` returns (raw panel, truth). The panel is made up — real city roster and
 classifications, invented numbers — and says so: a `synthetic` column, `attrs["synthetic"]`, and the truth
 dict's `"SYNTHETIC"` key. Its derived statistics match the paper's Table 1 and its data-generating process
 (docs/synthetic.md) is built so the pipeline's replicas land near the published Tables 2–6, with the true
 parameters stored for recovery tests:
 
 - CTFP: a latent score linear in AI (slope by UA × resource group), controls, city and year effects and AR(1)
-  noise; the raw labour, energy and CO2 are then placed (data/synth_frontier.py) so the SBM score of every
-  city-year (non-oriented, CRS, global frontier) equals that target, bounded to [floor, 1].
+  noise; the raw labour, energy and CO2 are then placed (models/worlds/paper_frontier.py, on the package's DEA
+  engine) so the SBM score of every city-year (non-oriented, CRS, global frontier) equals that target, bounded
+  to [floor, 1].
 - AI: Poisson patent counts with mean π · tel1984 · broadband_nat_prev × a mean-one persistent shock, so the
   shift-share instrument drives AI with first-stage slope π.
 - Mechanisms dig1, dig2, green1, green2 respond to AI with the published slopes.
 
-`write_panel(path, seed)` writes CSV/Parquet/XLSX/DTA by extension (atomically) and `<path>.truth.json`.
+The true AI effect is a structural parameter: `effect` = X moves every group's slope by X − REFERENCE_EFFECT,
+the same shift for every seed, so a seed is one draw of one world. REFERENCE_EFFECT is the headline estimand
+(the population two-way FE slope, `truth["ctfp_beta_ai"]`) of the default seed under the calibrated slopes, so
+the default seed's headline estimand is exactly X; other seeds' estimands scatter around X with their AI draws
+(each draw's own value is in its truth). `effect=None` is the calibrated world itself (shift 0): the embedded
+panel (seed 20251201) of every earlier version.
+
+Pure and seeded: nothing here reads or writes files (`ctfp data synth` writes the panel: inference/cmd_data.py).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import copy
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ctfp.core.atomic import atomic_path, write_json
 from ctfp.core.errors import InputError, NumericalError
-from ctfp.data import synth_dgp as dgp
-from ctfp.data.synth_frontier import SbmLP, efficient_subset, make_frontier, min_capital, solve_scale
+from ctfp.models.worlds import paper_dgp as dgp
+from ctfp.models.worlds.paper_frontier import efficient_subset, min_capital, solve_scales
 
 DEFAULT_SEED = 20251201
 VERSION = "1"
 LABEL = "SYNTHETIC paper-world panel (invented numbers on the real 78-city roster; not observed data)"
-FORMATS = (".csv", ".parquet", ".xlsx", ".dta")
+# The headline estimand (population two-way FE slope of beta_i*AI on AI and the Table 2 controls) of the default
+# seed under the calibrated group slopes (dgp.CTFP["beta"]): effect = X shifts every slope by X - this.
+REFERENCE_EFFECT = 0.02290787204006245
+PUBLISHED_EFFECT = 0.0248  # Table 2 (2): the effect a design analysis of the paper assumes by default
 
 # Frontier mix per unit of real GDP (2006 prices): labour and energy scale with the inefficiency multiple.
 FRONTIER: dict[str, Any] = {
@@ -59,35 +70,74 @@ CAPITAL_ITERATIONS = 8
 PLACEMENT_ROUNDS = 4  # frontier rebuilds with unplaceable city-years added as anchor candidates
 INVESTMENT_FLOOR = 0.5  # AI capital saving: real investment at least half of what the investment path gives
 STREAMS = ("cities", "macro", "controls", "ai", "other", "ctfp", "mechanisms", "frontier", "gaps")
+NOISE_STREAMS = ("ctfp", "mechanisms")  # redrawn by `noise_seed`: a draw of the same world (design analysis)
 
 
-def synthesize_panel(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The SYNTHETIC raw panel (1248 rows, contract columns + `synthetic`) and the truth of its DGP."""
+def _stream(seed: int, name: str) -> np.random.Generator:
+    """One independent stream per block: changing one block never reshuffles the others."""
+    return np.random.default_rng([seed, STREAMS.index(name)])
+
+
+@functools.lru_cache(maxsize=2)
+def _design_cached(seed: int) -> dict[str, Any]:
+    """Everything of the draw of `seed` that NOISE_STREAMS do not touch: cities, macro series, controls, AI,
+    the other series, the frontier mix, the gaps and the pipeline's derivation of them (with the mechanisms
+    of `seed`, which the derived controls, real GDP and capital do not read)."""
     from ctfp.data.cities import load_cities
 
-    seed = int(seed)
-    if seed < 0:
-        raise InputError(f"synthetic panel: seed must be a non-negative integer, got {seed}")
-    # one independent stream per block: changing one block never reshuffles the others
-    rng = {name: np.random.default_rng([seed, k]) for k, name in enumerate(STREAMS)}
     cities = load_cities().sort_values("code", kind="stable").reset_index(drop=True)
-    c = dgp.city_latents(rng["cities"], cities)
-    m = dgp.macro(rng["macro"], c)
-    x = dgp.controls(rng["controls"], c, m)
-    a = dgp.ai_block(rng["ai"], c)
-    o = dgp.other_series(rng["other"], c, m)
+    c = dgp.city_latents(_stream(seed, "cities"), cities)
+    m = dgp.macro(_stream(seed, "macro"), c)
+    x = dgp.controls(_stream(seed, "controls"), c, m)
+    a = dgp.ai_block(_stream(seed, "ai"), c)
+    o = dgp.other_series(_stream(seed, "other"), c, m)
     ai = a["ai_inv"] / 100.0
-    mech = dgp.mechanisms(rng["mechanisms"], c, ai, m["rgdp"])
-    mix = _frontier_mix(rng["frontier"], c, m)
-
+    mech = dgp.mechanisms(_stream(seed, "mechanisms"), c, ai, m["rgdp"])
+    mix = _frontier_mix(_stream(seed, "frontier"), c, m)
     raw = _assemble(cities, c, m, x, a, o, mech, mix)
-    gaps = _punch_gaps(rng["gaps"], raw)
+    gaps = _punch_gaps(_stream(seed, "gaps"), raw)
     derived = _derive(raw)
     if dgp.PARAMS["fai"]["ai_capital_saving"]:
         raw["fai"] = raw["fai"] * _capital_saving(derived, ai, dgp.PARAMS["fai"]["ai_capital_saving"])
         derived = _derive(raw)
+    return {"cities": cities, "c": c, "m": m, "x": x, "a": a, "o": o, "mix": mix, "raw": raw, "gaps": gaps,
+            "derived": derived}
+
+
+def _design(seed: int) -> dict[str, Any]:
+    """A deep copy of `_design_cached(seed)` (callers modify the raw panel)."""
+    return copy.deepcopy(_design_cached(seed))
+
+
+def synthesize_panel(seed: int = DEFAULT_SEED, *, effect: float | None = None, noise_seed: int | None = None,
+                     noise_size_elasticity: float = 0.0) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The SYNTHETIC raw panel (1248 rows, contract columns + `synthetic`) and the truth of its DGP.
+
+    `effect`: the true AI effect (None = the calibrated world, REFERENCE_EFFECT; see the module docstring).
+    `noise_seed`: seed of the outcome-side noise only (NOISE_STREAMS: CTFP's city and year effects and AR(1)
+    errors, the mechanisms' noise); everything else (cities, AI, controls, the frontier mix) comes from `seed`.
+    None = `seed`: one seed draws everything, as `ctfp data synth --seed` does.
+    `noise_size_elasticity`: CTFP's error sd falls with city size (`paper_dgp.ctfp_target`); 0 = the embedded
+    world.
+    """
+    seed = int(seed)
+    if seed < 0 or (noise_seed is not None and int(noise_seed) < 0):
+        raise InputError(f"synthetic panel: seeds must be non-negative integers, got {seed}, {noise_seed}")
+    if effect is not None and not np.isfinite(effect):
+        raise InputError(f"synthetic panel: the true effect must be a finite number, got {effect}")
+    shift = 0.0 if effect is None else float(effect) - REFERENCE_EFFECT
+    noise = seed if noise_seed is None else int(noise_seed)
+    base = _design(seed)  # the structure: a copy of the cached draw of `seed`
+    cities, c, m, x, a, o, mix, raw, gaps, derived = (base[k] for k in (
+        "cities", "c", "m", "x", "a", "o", "mix", "raw", "gaps", "derived"))
+    ai = a["ai_inv"] / 100.0
+    if noise != seed:
+        mech = dgp.mechanisms(_stream(noise, "mechanisms"), c, ai, m["rgdp"])
+        for k, v in mech.items():
+            raw[k] = np.asarray(v).reshape(-1)
     ctrl = {k: derived[k].to_numpy().reshape(len(c["z"]), dgp.T) for k in dgp.CTFP["gamma"]}
-    tgt = dgp.ctfp_target(rng["ctfp"], c, ai, a["xi"], ctrl)
+    tgt = dgp.ctfp_target(_stream(noise, "ctfp"), c, ai, a["xi"], ctrl, shift, rgdp=m["rgdp"],
+                          noise_size_elasticity=noise_size_elasticity)
 
     rgdp = derived["rgdp"].to_numpy().reshape(-1)
     capital = derived["capital"].to_numpy().reshape(-1)
@@ -111,32 +161,13 @@ def synthesize_panel(seed: int = DEFAULT_SEED) -> tuple[pd.DataFrame, dict[str, 
     raw["co2"] = mix["co2"] * scale
     raw.attrs.update({"synthetic": True, "source": f"SYNTHETIC paper-world panel (seed {seed})",
                       "data_source": "synthetic"})
-    truth = _truth(seed, raw, c, a, tgt, ctrl, ai, target, anchors, scale, gaps)
+    truth = _truth(seed, raw, c, a, tgt, ctrl, ai, target, anchors, scale, gaps, shift)
+    if noise != seed:
+        truth["noise_seed"] = noise
+        raw.attrs["source"] = f"SYNTHETIC paper-world panel (seed {seed}, noise seed {noise})"
     truth["capital_multiple"] = {"cities_scaled": int(len(np.unique(raw["city"][cmult > 1]))),
                                  "max": float(cmult.max())}
     return raw, truth
-
-
-def write_panel(path: str | os.PathLike[str], seed: int = DEFAULT_SEED) -> Path:
-    """Write the SYNTHETIC panel (format by extension) and `<path>.truth.json`, both atomically."""
-    target = Path(path)
-    ext = target.suffix.lower()
-    if ext not in FORMATS:
-        raise InputError(f"{target}: unknown panel format {ext or '(none)'}; use one of {', '.join(FORMATS)}")
-    raw, truth = synthesize_panel(seed)
-    frame = pd.DataFrame(raw)
-    frame.attrs = {}
-    with atomic_path(target) as tmp:
-        if ext == ".csv":
-            frame.to_csv(tmp, index=False)
-        elif ext == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        elif ext == ".xlsx":
-            frame.to_excel(tmp, index=False, sheet_name="SYNTHETIC panel", engine="openpyxl")
-        else:
-            frame.to_stata(tmp, write_index=False, version=118, data_label="SYNTHETIC paper-world panel")
-    write_json(f"{target}.truth.json", truth)
-    return target
 
 
 # --- construction steps -------------------------------------------------------------------------------
@@ -249,7 +280,7 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(achieved SBM score, anchor mask, inefficiency multiple s, city capital multiple c) of every city-year.
 
-    See data/synth_frontier.py. Anchors' labour, energy and CO2 sit `anchor_multiple` below the frontier mix;
+    See models/worlds/paper_frontier.py. Anchors' labour, energy and CO2 sit `anchor_multiple` below the frontier mix;
     a city whose capital is too small for the anchors to cover its outputs gets its whole FAI series scaled
     up by one factor c (capital is linear in FAI, so c scales the capital of every year exactly).
     """
@@ -271,7 +302,6 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
     scale = np.ones(len(latent))
     scale[cand] = p["anchor_multiple"]
     lab, ene, co2 = mix["labour"] * scale, mix["energy"] * scale, mix["co2"] * scale
-    lp = SbmLP()
     cidx = np.flatnonzero(cand)
     cmult = np.ones(len(latent))
     # a city's mean target sets how tight its capital is: the capital its outputs need from the anchors,
@@ -281,7 +311,7 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
                     0.2, 0.95)
     for _ in range(CAPITAL_ITERATIONS):
         cap = capital * cmult
-        keep = efficient_subset(np.vstack([lab, cap, ene])[:, cidx], y[:, cidx], co2[None, cidx], lp)
+        keep = efficient_subset(np.vstack([lab, cap, ene])[:, cidx], y[:, cidx], co2[None, cidx])
         aidx = cidx[keep]
         need = min_capital(cap[aidx], y[:, aidx], y) / capital
         new = cmult.copy()
@@ -299,13 +329,12 @@ def _place_inputs(latent: np.ndarray, rgdp: np.ndarray, capital: np.ndarray, gre
     target[anchors] = 1.0
     target[cand & ~anchors] = np.minimum(target[cand & ~anchors], p["dropped_anchor_target"])
     cap = capital * cmult
-    f = make_frontier(np.vstack([lab, cap, ene])[:, aidx], y[:, aidx], co2[None, aidx])
+    ref = (np.vstack([lab, cap, ene])[:, aidx], y[:, aidx], co2[None, aidx])
     scaled = np.array([True, False, True])  # labour and energy scale; capital is fixed by the FAI series
     achieved = target.copy()
-    for i in np.flatnonzero(~anchors):
-        x0 = np.array([mix["labour"][i], cap[i], mix["energy"][i]])
-        s, r = solve_scale(lp, f, x0, scaled, y[:, i], np.array([mix["co2"][i]]), float(target[i]))
-        scale[i], achieved[i] = s, r
+    rest = np.flatnonzero(~anchors)
+    x0 = np.vstack([mix["labour"][rest], cap[rest], mix["energy"][rest]])
+    scale[rest], achieved[rest] = solve_scales(ref, x0, scaled, y[:, rest], mix["co2"][None, rest], target[rest])
     return achieved, anchors, scale, cmult
 
 
@@ -328,14 +357,14 @@ def _estimand(signal: np.ndarray, ai: np.ndarray, ctrl: dict[str, np.ndarray], r
 
 def _truth(seed: int, raw: pd.DataFrame, c: dict[str, np.ndarray], a: dict[str, np.ndarray],
            tgt: dict[str, np.ndarray], ctrl: dict[str, np.ndarray], ai: np.ndarray, target: np.ndarray,
-           anchors: np.ndarray, scale: np.ndarray, gaps: list[dict[str, Any]]) -> dict[str, Any]:
+           anchors: np.ndarray, scale: np.ndarray, gaps: list[dict[str, Any]], shift: float) -> dict[str, Any]:
     beta = tgt["beta"]
     signal = beta[:, None] * ai
     every = np.ones(len(beta), dtype=bool)
     splits: dict[str, dict[str, float]] = {}
     for name, flag in (("g_ua", c["ua"]), ("g_resource", c["resource"])):
         splits[name] = {lvl: _estimand(signal, ai, ctrl, flag == int(lvl)) for lvl in ("1", "0")}
-    b = dgp.CTFP["beta"]
+    b = {k: v + shift for k, v in dgp.CTFP["beta"].items()}
     pa = dgp.PARAMS["ai"]
     return {
         "SYNTHETIC": True,
@@ -348,7 +377,11 @@ def _truth(seed: int, raw: pd.DataFrame, c: dict[str, np.ndarray], a: dict[str, 
         "ctfp_beta_ai": _estimand(signal, ai, ctrl, every),
         "ctfp_beta_ai_note": "population two-way FE slope (with the Table 2 controls) of the causal part "
                              "beta_i*AI_it on AI; the per-group slopes are below",
+        "effect": REFERENCE_EFFECT + shift,
+        "effect_note": "the structural true AI effect: every group slope is the calibrated one + (effect - "
+                       f"{REFERENCE_EFFECT!r}); ctfp_beta_ai is this draw's headline estimand",
         "ctfp_beta_by_group": dict(b),
+        "ctfp_beta_city": {str(int(k)): float(v) for k, v in zip(c["code"], beta, strict=True)},
         "ctfp_beta_split_estimand": splits,
         "ctfp_gamma_controls": dict(dgp.CTFP["gamma"]),
         "ctfp_psi_endogeneity": dgp.CTFP["psi_xi"],
@@ -370,3 +403,54 @@ def _truth(seed: int, raw: pd.DataFrame, c: dict[str, np.ndarray], a: dict[str, 
         "fai_missing_after": 2017,
         "params": {"dgp": dgp.PARAMS, "ctfp": dgp.CTFP, "mechanisms": dgp.MECHANISMS, "frontier": FRONTIER},
     }
+
+
+# --- the world: what a design analysis draws ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaperWorld:
+    """The paper world as a generator of draws (registered as "shen-chao-2025" in the `ctfp.worlds` group)."""
+
+    name: str = "shen-chao-2025"
+    outcome: str = "ctfp"  # the outcome whose true slope on `treatment` the draws know
+    treatment: str = "ai"
+    unit: str = "city"
+    time: str = "year"
+    default_effect: float = PUBLISHED_EFFECT
+    default_seed: int = DEFAULT_SEED
+    # Design-analysis draws have CTFP errors that shrink with city size (elasticity 1, capped at 2x, as the
+    # mechanisms'): with the embedded panel's equal errors the replica's city-clustered SE understated its
+    # spread over draws (sd/se 1.41, coverage 0.67 on 30 draws), with these 0.91 and 1.00 (docs/synthetic.md).
+    # `panel()` (the embedded panel, `ctfp data synth`) keeps equal errors: its numbers are the recorded ones.
+    noise_size_elasticity: float = 1.0
+    stage: str = "raw"  # draws are raw panels: the study's derivations and DEA make the analysis panel
+    label: str = LABEL
+
+    def panel(self, seed: int | None = None, effect: float | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The raw panel and truth of `seed` (None = the embedded seed) with true effect `effect`."""
+        return synthesize_panel(DEFAULT_SEED if seed is None else seed, effect=effect)
+
+    def draw(self, seed: int, effect: float) -> Any:
+        """One draw for a design analysis: a `WorldDraw` (raw panel, truth, per-row true slope of AI).
+
+        The design (cities, AI, controls: everything but NOISE_STREAMS) is the world's, drawn from the embedded
+        seed; `seed` draws the outcome-side noise. Every draw has the same true slopes and the same headline
+        estimand (= `effect`: REFERENCE_EFFECT is the embedded seed's), so its interval is held to one truth.
+        """
+        from ctfp.models.worlds.draws import WorldDraw
+
+        raw, truth = synthesize_panel(DEFAULT_SEED, effect=effect, noise_seed=seed,
+                                      noise_size_elasticity=self.noise_size_elasticity)
+        city = raw["city"].astype(int).astype(str)
+        slope = city.map(truth["ctfp_beta_city"]).to_numpy(dtype=float)
+        return WorldDraw(raw, truth, slope, self.outcome, self.treatment, self.stage, f"{self.name} (seed {seed})")
+
+    def structure(self) -> dict[str, Any]:
+        """Everything that makes this world this world (a design analysis fingerprints it)."""
+        return {"name": self.name, "version": VERSION, "reference_effect": REFERENCE_EFFECT,
+                "noise_size_elasticity": self.noise_size_elasticity,
+                "params": {"dgp": dgp.PARAMS, "ctfp": dgp.CTFP, "mechanisms": dgp.MECHANISMS, "frontier": FRONTIER}}
+
+
+WORLD = PaperWorld()

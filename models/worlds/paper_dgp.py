@@ -319,22 +319,33 @@ MECHANISM_NOISE_SIZE_ELASTICITY = 1.0
 MECHANISM_NOISE_MAX_SCALE = 2.0
 
 
-def group_beta(c: dict[str, np.ndarray]) -> np.ndarray:
-    """True AI slope of each city: positive in UA non-resource cities, negative elsewhere (Table 6 signs)."""
+def group_beta(c: dict[str, np.ndarray], shift: float = 0.0) -> np.ndarray:
+    """True AI slope of each city: positive in UA non-resource cities, negative elsewhere (Table 6 signs); every
+    group's slope moved by `shift` (the settable true effect, models/worlds/paper.py)."""
     b = CTFP["beta"]
-    return np.where(c["ua"] == 0, b["non_ua"], np.where(c["resource"] == 1, b["ua_resource"], b["ua_nonresource"]))
+    return shift + np.where(c["ua"] == 0, b["non_ua"],
+                            np.where(c["resource"] == 1, b["ua_resource"], b["ua_nonresource"]))
 
 
 def ctfp_target(rng: np.random.Generator, c: dict[str, np.ndarray], ai: np.ndarray, xi: np.ndarray,
-                controls_: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Latent CTFP (linear in AI and controls) and its parts; `ai` is the realised AI (hundreds)."""
+                controls_: dict[str, np.ndarray], shift: float = 0.0, *, rgdp: np.ndarray | None = None,
+                noise_size_elasticity: float = 0.0) -> dict[str, np.ndarray]:
+    """Latent CTFP (linear in AI and controls) and its parts; `ai` is the realised AI (hundreds).
+
+    `noise_size_elasticity` e > 0 scales each city's error sd by (city mean real GDP / panel mean)^-e, capped
+    at MECHANISM_NOISE_MAX_SCALE, as the mechanisms' noise is (their docstring: with equal noise the few AI-heavy
+    big cities dominate the slope's error and the clustered SE understates it). 0 (the default) is the
+    calibrated world of every earlier version: the draws are then bit for bit the old ones."""
     n = len(c["z"])
     p = CTFP
     city = p["city_on_size"] * c["z"] + rng.normal(0, p["city_sd"], size=n)
     year = p["year_trend"] * (np.arange(T) - 7.5) + rng.normal(0, p["year_sd"], size=T)
-    beta = group_beta(c)
+    beta = group_beta(c, shift)
     xb = sum(p["gamma"][k] * (controls_[k] - controls_[k].mean()) for k in p["gamma"])
     noise = _ar1(rng, n, p["noise_ar"], p["noise_sd"])
+    if noise_size_elasticity:
+        size = rgdp.mean(axis=1) / rgdp.mean()
+        noise = noise * np.minimum(size ** -noise_size_elasticity, MECHANISM_NOISE_MAX_SCALE)[:, None]
     latent = p["mu"] + city[:, None] + year[None, :] + beta[:, None] * ai + xb + p["psi_xi"] * xi / 0.2 + noise
     return {"latent": latent, "city": city, "year": year, "beta": beta, "noise": noise, "xb": xb}
 
