@@ -18,7 +18,7 @@ import pytest
 
 from ctfp.core.errors import InputError
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report_runs")]  # one worker builds the run folders
+pytestmark = [pytest.mark.slow]
 
 SECTIONS = ("data", "ctfp", "replicas", "heterogeneity", "checking", "validation")
 FIGURES = ("ctfp_distribution", "ctfp_by_year", "ctfp_ranking", "heterogeneity_forest", "group_differences", "ppc_mass_at_one")

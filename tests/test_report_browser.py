@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("report_runs")]
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # Injected into a copy of the page: after load, write what the browser decoded into the DOM for --dump-dom.

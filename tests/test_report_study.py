@@ -15,7 +15,7 @@ import pytest
 
 from ctfp.reports.html import build_report
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report_runs")]  # run folders from `ctfp run`
+pytestmark = [pytest.mark.slow]  # run folders from `ctfp run`
 
 
 class _Sections(HTMLParser):

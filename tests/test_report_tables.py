@@ -21,7 +21,7 @@ from ctfp.reports.regtable import build_regtable
 from ctfp.reports.regwriters import latex_document, to_html, to_latex, to_markdown, write_table
 from ctfp.reports.tabledata import load_table_data
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report_runs")]  # run folders from `ctfp run`
+pytestmark = [pytest.mark.slow]  # run folders from `ctfp run`
 
 LABELS = {"ai": "AI", "scale": "AI", "pop": "POP", "hum": "HUM", "lninf": "lnINF", "isu": "ISU", "trade": "trade",
           "er": "ER", "tec": "TEC"}
