@@ -60,7 +60,7 @@ def test_fit_samples_with_the_backend_asked_for(tmp_path: Path, capsys: pytest.C
     df.to_csv(tmp_path / "p.csv", index=False)
     out = tmp_path / "fit"
     rc = main(["fit", str(tmp_path / "p.csv"), "--outcome", "y", "--treatment", "x", "--sampler", "pymc",
-               "--backend", "jax", "--serial", "none", "--error-scale", "common", "--draws", "200", "--tune", "200",
+               "--backend", "jax", "--serial", "none", "--error-scale", "common", "--draws", "100", "--tune", "100",
                "--chains", "2", "--seed", "4", "--allow-failed-gate", "--quiet", "--out", str(out)])
     assert rc == 0, capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
