@@ -45,16 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reseed", type=int, default=30, help="legacy reseeded worlds (default 30)")
     ap.add_argument("--out", default=str(ROOT / "runs" / "bench_simulate"))
     ap.add_argument("--skip-before", action="store_true", help="do not run the iid ('before') error model")
+    ap.add_argument("--stages", default="replica,after,before,reseed",
+                    help="which stages to run (comma-separated; results of earlier runs are merged in the JSON)")
     ap.add_argument("--record", action="store_true", help="write the after summary as the study's recorded one")
-    ap.add_argument("--scheduler", default="local:2",
-                    help="where the worlds run (default local:2: two worker processes; nutpie on JAX calls back "
-                         "into Python, so one process samples on about one core)")
+    ap.add_argument("--scheduler", default="",
+                    help="where the worlds run (default in-process: the refits use nutpie on numba, compiled once "
+                         "per structure, whose chains use both cores; local:N would compile once per worker)")
     args = ap.parse_args(argv)
 
-
-    from ctfp.core.atomic import write_json
     from ctfp.core.study_load import load_study
-    from ctfp.inference.simulate_study import build_setup, run_simulate
     from ctfp.studies import study_path
 
     out = Path(args.out)
@@ -63,9 +62,34 @@ def main(argv: list[str] | None = None) -> int:
     assert sim is not None
     focal = next(e for e in sim.estimands if e.kind == "table")
     print(f"load at start: {load()}", file=sys.stderr)
-    results: dict = {"load_start": load(), "runs": {}}
+    stages = set(args.stages.split(","))
+    old = ROOT / "benchmarks" / "results" / "simulate.json"
+    results: dict = {"load_start": load(), "runs": json.loads(old.read_text()).get("runs", {}) if old.exists() else {}}
 
     # 1. the replica alone, many draws of the one world
+    if "replica" in stages:
+        _replica(study, sim, focal, out, args, results)
+    # 2. the Bayesian estimands, after and before
+    for label, kw in (("after", {}), ("before", {"serial": "none", "error_scale": "common"})):
+        if label not in stages or (label == "before" and args.skip_before):
+            continue
+        _bayes(study, label, kw, out, args, results)
+    # 3. legacy reseeding: every seed its own world
+    if "reseed" in stages and args.reseed:
+        t0 = time.perf_counter()
+        results["runs"]["reseed"] = _reseed(study, focal, args.reseed)
+        results["runs"]["reseed"]["wall_s"] = time.perf_counter() - t0
+        _say("legacy reseeded worlds", results["runs"]["reseed"])
+
+    results["load_end"] = load()
+    _save(results)
+    print(_table(results))
+    return 0
+
+
+def _replica(study, sim, focal, out: Path, args: argparse.Namespace, results: dict) -> None:
+    from ctfp.inference.simulate_study import run_simulate
+
     rep_study = dataclasses.replace(study, simulate=dataclasses.replace(sim, estimands=(focal,)))
     t0 = time.perf_counter()
     rep = run_simulate(rep_study, out, worlds=args.replica_worlds, progress=True, label="replica",
@@ -80,36 +104,26 @@ def main(argv: list[str] | None = None) -> int:
     _say("replica alone", results["runs"]["replica"])
     _save(results)
 
-    # 2. the Bayesian estimands, after and before
-    for label, kw in (("after", {}), ("before", {"serial": "none", "error_scale": "common"})):
-        if label == "before" and args.skip_before:
-            continue
-        setup = build_setup(study, **kw)
-        t0 = time.perf_counter()
-        res = run_simulate(study, out, worlds=args.worlds, progress=True, setup=setup,
-                           label="simulate" if label == "after" else "simulate_iid", scheduler=args.scheduler)
-        wall = time.perf_counter() - t0
-        results["runs"][label] = {"summary": res.summary.to_dict("records"), "wall_s": wall,
-                                  "computed": res.meta["computed"], "meta": res.meta,
-                                  "s_per_world": wall / max(1, res.meta["computed"])}
-        _say(label, results["runs"][label])
-        _save(results)
-        if label == "after" and args.record:
-            rec = {**json.loads((out / "simulate" / "summary.json").read_text()),
-                   "recorded_by": "benchmarks/bench_simulate.py", "load": load()}
-            write_json(ROOT / "studies" / "shen_chao_2025" / "simulate_summary.json", rec)
-            print("recorded: studies/shen_chao_2025/simulate_summary.json", file=sys.stderr)
-    # 3. legacy reseeding: every seed its own world
-    if args.reseed:
-        t0 = time.perf_counter()
-        results["runs"]["reseed"] = _reseed(study, focal, args.reseed)
-        results["runs"]["reseed"]["wall_s"] = time.perf_counter() - t0
-        _say("legacy reseeded worlds", results["runs"]["reseed"])
 
-    results["load_end"] = load()
+def _bayes(study, label: str, kw: dict, out: Path, args: argparse.Namespace, results: dict) -> None:
+    from ctfp.core.atomic import write_json
+    from ctfp.inference.simulate_study import build_setup, run_simulate
+
+    setup = build_setup(study, **kw)
+    t0 = time.perf_counter()
+    res = run_simulate(study, out, worlds=args.worlds, progress=True, setup=setup,
+                       label="simulate" if label == "after" else "simulate_iid", scheduler=args.scheduler)
+    wall = time.perf_counter() - t0
+    results["runs"][label] = {"summary": res.summary.to_dict("records"), "wall_s": wall,
+                              "computed": res.meta["computed"], "meta": res.meta,
+                              "s_per_world": wall / max(1, res.meta["computed"]), "load_end": load()}
+    _say(label, results["runs"][label])
     _save(results)
-    print(_table(results))
-    return 0
+    if label == "after" and args.record:
+        rec = {**json.loads((out / "simulate" / "summary.json").read_text()),
+               "recorded_by": "benchmarks/bench_simulate.py", "load": load()}
+        write_json(ROOT / "studies" / "shen_chao_2025" / "simulate_summary.json", rec)
+        print("recorded: studies/shen_chao_2025/simulate_summary.json", file=sys.stderr)
 
 
 def _save(results: dict) -> None:

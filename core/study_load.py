@@ -594,7 +594,7 @@ class _Loader:
         if "simulate" not in self.raw:
             return None
         s = self.section(("simulate",), "[simulate]", ("worlds", "seed", "effect", "draws", "tune", "chains",
-                                                       "estimands", "recorded"))
+                                                       "backend", "estimands", "recorded"))
         effect = s.float("effect", 0.0) if "effect" in s.d else None
         est_raw = s.value("estimands", None)
         if not isinstance(est_raw, list) or not est_raw:
@@ -659,8 +659,8 @@ class _Loader:
             raise s.error("estimands", f"[simulate] estimand '{dup}' is listed twice; list it once")
         return Simulate(worlds=s.int("worlds", 100, minimum=1), seed=s.int("seed", 1, minimum=0), effect=effect,
                         draws=s.int("draws", 500, minimum=1), tune=s.int("tune", 500, minimum=1),
-                        chains=s.int("chains", 4, minimum=1), estimands=tuple(out),
-                        recorded=s.str("recorded", ""), where=s.at())
+                        chains=s.int("chains", 4, minimum=1), backend=s.choice("backend", "numba", ("numba", "jax")),
+                        estimands=tuple(out), recorded=s.str("recorded", ""), where=s.at())
 
     def unique_outputs(self, data: DataSpec, groups: tuple[GroupRule, ...], measures: tuple[Measure, ...]) -> None:
         """A column is made by one rule only: a derive, a group and a measure may not share a name."""

@@ -132,7 +132,7 @@ def spec_from_dicts(
         serial=model.get("serial") or "auto",
         error_scale=model.get("error_scale") or "auto",
         censor_at=float(model.get("censor_at", 1.0)),
-        centred=tuple(model.get("centred", ("city", "year"))),
+        centred=tuple(model["centred"]) if "centred" in model else None,
         priors=PriorScales(**model.get("priors", {})),
     )
 

@@ -29,7 +29,7 @@ from ctfp.models.bayes.spec import BayesSpec
 THRESHOLD = 0.05  # arviz-stats' default, as in Kallioinen et al. (2024)
 ALPHAS = (0.99, 1.01)
 # Group-level effects (and their non-centred standard normals): not scaled, see the module docstring.
-GROUP_LEVEL = ("u_city", "z_city", "city_effect", "year_effect", "z_year", "z_slope", "z_sigma")
+GROUP_LEVEL = ("u_city", "z_city", "city_effect", "year_effect", "z_year", "z_slope", "z_sigma", "z_effects")
 
 
 def reported_quantities(spec: BayesSpec, posterior: xr.Dataset) -> list[str]:

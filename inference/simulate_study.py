@@ -217,7 +217,8 @@ def build_setup(study: Study, *, effect: float | None = None, seed: int | None =
             eff, src = float(world.default_effect), ("the world's default" if kind != "bootstrap"
                                                      else "the fitted coefficient")
     cfg = RefitConfig(draws=draws or sim.draws, tune=tune or sim.tune, chains=chains or sim.chains,
-                      cores=min(chains or sim.chains, 2), target_accept=study.bayes.target_accept)
+                      cores=min(chains or sim.chains, 2), target_accept=study.bayes.target_accept,
+                      backend=sim.backend)
     return Setup(small, world, kind, eff, src, sim.seed if seed is None else int(seed), estimands, tuple(specs), cfg)
 
 

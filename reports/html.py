@@ -22,7 +22,7 @@ from typing import Any
 
 from ctfp.core.atomic import atomic_path, write_csv, write_text
 from ctfp.core.errors import InputError
-from ctfp.reports import figures, tables
+from ctfp.reports import figures, section_sensitivity, tables
 from ctfp.reports import posterior as post
 from ctfp.reports.i18n import _, check_lang, note_text, split_names, use_language
 from ctfp.reports.regwriters import HTML_CSS, to_html
@@ -335,6 +335,14 @@ def _checking_section(run: RunFolder, w: _Writer, has: dict[str, bool]) -> Secti
     return s
 
 
+def _sensitivity_section(run: RunFolder, w: _Writer) -> Section | None:
+    part = section_sensitivity.sensitivity_part(run)
+    if part is None:
+        return None
+    return Section("sensitivity", _("Prior sensitivity"), missing=part.missing,
+                   tables=[t for t in map(w.table, part.tables) if t is not None], facts={"lead": part.lead, **part.facts})
+
+
 def _validation_section(run: RunFolder, w: _Writer, has: dict[str, bool]) -> Section | None:
     s = Section("validation", _("6 · Validation summary"))
     t = w.table(tables.validation_table(run))
@@ -422,6 +430,12 @@ def _glance(run: RunFolder, sections: dict[str, Section]) -> list[dict[str, str]
         lines.append({"label": _("Sampler gate"), "key": "glance.gate",
                       "value": _("{a} of {n} fits passed", a=sum(gates), n=len(gates))
                       + ("" if all(gates) else _(" — see Model checking"))})
+    sens = sections.get("sensitivity")
+    if sens and sens.facts.get("n"):
+        flagged = sens.facts.get("flagged") or []
+        lines.append({"label": _("Prior sensitivity"), "key": "glance.psense",
+                      "value": _("{a} of {n} reported quantities flagged", a=len(flagged), n=sens.facts["n"])
+                      + (": " + ", ".join(flagged) if flagged else "")})
     return lines
 
 
@@ -457,8 +471,8 @@ def build_report(run_dir: str | Path, *, lang: str | None = None, out: str | Pat
         has = _has(run)
         sections: dict[str, Section] = {}
         for sec in (_data_section(run, w, has), _ctfp_section(run, w, has), _replica_section(run, w, has, lang),
-                    _hetero_section(run, w, has), _checking_section(run, w, has), _validation_section(run, w, has),
-                    simulate_section(run.root, w, Section)):
+                    _hetero_section(run, w, has), _checking_section(run, w, has), _sensitivity_section(run, w),
+                    _validation_section(run, w, has), simulate_section(run.root, w, Section)):
             if sec is not None:
                 sections[sec.id] = sec
         notes = _notes_section(run, sections, lang, fig_note)

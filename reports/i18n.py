@@ -430,4 +430,35 @@ ZH.update({
     "p_loo": "p_loo", "k̂ > 0.7": "k̂ > 0.7", "Δelpd": "Δelpd", "dse": "dse", "weight": "权重",
     "claim": "结论", "replica evidence": "复现证据", "replica verdict": "复现判断",
     "posterior evidence": "后验证据", "posterior verdict": "后验判断",
+    # prior sensitivity (reports/section_sensitivity.py), AR(1) and LOO notes
+    "Prior sensitivity": "先验敏感性",
+    "Power-scaling sensitivity (Kallioinen et al. 2024): how far each reported posterior moves when the prior, "
+    "or the likelihood, is raised to the power 0.99 or 1.01 (cumulative Jensen-Shannon distance, by "
+    "Pareto-smoothed importance weights, no refit). {flag} marks a quantity whose prior sensitivity is at "
+    "least {thr}: the prior, not only the data, shapes it (prior-data conflict when the likelihood moves it "
+    "too). A likelihood sensitivity under {thr} means the data barely move the quantity.":
+        "幂缩放敏感性(Kallioinen et al. 2024):将先验或似然取0.99或1.01次幂时各报告后验量的变化程度"
+        "(累积Jensen-Shannon距离,基于帕累托平滑重要性权重,无需重新拟合)。{flag}表示先验敏感性不低于{thr}:"
+        "该量不仅由数据决定,也受先验影响(若似然敏感性同样较高,则为先验与数据冲突)。似然敏感性低于{thr}表示数据几乎不影响该量。",
+    "No prior sensitivity in summary.json of {models}: refit with `ctfp run` (every fit stores it).":
+        "{models}的summary.json中没有先验敏感性:请用`ctfp run`重新拟合(每次拟合都会保存)。",
+    "The sensitivity computation failed for {models}.": "{models}的敏感性计算失败。",
+    "Prior and likelihood sensitivity of every reported quantity": "各报告量的先验与似然敏感性",
+    "quantity": "报告量", "prior sensitivity": "先验敏感性", "likelihood sensitivity": "似然敏感性",
+    "flag": "标记", "diagnosis": "诊断", "weak likelihood": "似然较弱",
+    "{n} of {m} reported quantities flagged.": "{m}个报告量中有{n}个被标记。",
+    "{a} of {n} reported quantities flagged": "{n}个报告量中有{a}个被标记",
+    "{models}: AR(1) errors within unit, so the posterior weights the observations as feasible GLS does "
+    "(quasi-differenced within each unit, noisy units weighing less) while the replica is OLS with clustered "
+    "standard errors. Both estimate the slope, with different weights: their point estimates may differ by more "
+    "than their precision suggests without the data disagreeing, and the posterior sd may be smaller than the "
+    "clustered SE. Compare signs and intervals, not digits.":
+        "{models}:误差在单位内服从AR(1),后验对观测的加权方式类似可行GLS(单位内准差分,噪声大的单位权重较小),"
+        "而复现为OLS加聚类标准误。二者估计同一斜率但权重不同:点估计之差可能超过其精度所示,并不意味着数据矛盾;"
+        "后验标准差也可能小于聚类标准误。请比较符号与区间,而非数字本身。",
+    "Formula (bambi) models are ranked against the built-in models with iid normal errors (Δelpd within that "
+    "set); a model with AR(1) errors is not: its pointwise terms are densities given the previous year's "
+    "observation.":
+        "公式(bambi)模型与误差独立同分布的内置正态模型一同排序(Δelpd在该组内计算);AR(1)误差模型不参与:"
+        "其逐点项是给定上一年观测的条件密度。",
 })

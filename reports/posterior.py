@@ -89,14 +89,21 @@ def ppc_ones(fit: ModelFit) -> dict[str, Any] | None:
 
 
 def loo_table(run: RunFolder) -> tuple[pd.DataFrame | None, list[str]]:
-    """LOO of every model with a log_likelihood; az.compare among the bounded (mass-at-1) models only.
+    """LOO of every model with a log_likelihood; az.compare within two sets of models on the same measure.
 
-    Returns one row per model (model, likelihood, bounded, elpd, se, p_loo, bad_k, rank, elpd_diff, dse,
-    weight) and the names of models without a log_likelihood.
+    The bounded (mass-at-1) models are compared among themselves. When the run has bambi formula models, they
+    are compared with the built-in models that are densities with iid errors (a normal likelihood without AR(1)
+    errors): the same rows, the same measure. A built-in AR(1) model is left out of that comparison: its
+    pointwise terms are one-step conditional densities, given the previous year's observation.
+
+    Returns one row per model (model, likelihood, bounded, compared, elpd, se, p_loo, bad_k, rank, elpd_diff,
+    dse, weight; `compared` is "bounded", "density" or "" for a model ranked in neither set) and the names of
+    models without a log_likelihood.
     """
     import arviz as az
 
-    rows, skipped, bounded = [], [], {}
+    rows, skipped, bounded, density = [], [], {}, {}
+    has_bambi = any((f.summary or {}).get("model") == "bambi" for f in run.models.values())
     for name, fit in sorted(run.models.items()):
         ll = fit.group("log_likelihood")
         if ll is None or "y" not in ll:
@@ -110,24 +117,32 @@ def loo_table(run: RunFolder) -> tuple[pd.DataFrame | None, list[str]]:
             skipped.append(f"{name} (LOO failed: {type(err).__name__})")
             continue
         k = np.asarray(res.pareto_k).ravel()
-        rows.append({"model": name, "likelihood": fit.likelihood, "bounded": fit.bounded, "elpd": float(res.elpd),
-                     "se": float(res.se), "p_loo": float(res.p), "bad_k": int((k > 0.7).sum())})
-        if fit.bounded:
+        summ = fit.summary or {}
+        serial = (summ.get("spec") or {}).get("serial")
+        iid_density = not fit.bounded and (summ.get("model") == "bambi" or serial in (None, "none"))
+        compared = "bounded" if fit.bounded else "density" if has_bambi and iid_density else ""
+        rows.append({"model": name, "likelihood": fit.likelihood, "bounded": fit.bounded, "compared": compared,
+                     "elpd": float(res.elpd), "se": float(res.se), "p_loo": float(res.p),
+                     "bad_k": int((k > 0.7).sum())})
+        if compared == "bounded":
             bounded[name] = fit.tree
+        elif compared == "density":
+            density[name] = fit.tree
     if not rows:
         return None, skipped
     table = pd.DataFrame(rows)
     for col in ("rank", "elpd_diff", "dse", "weight"):
         table[col] = np.nan
-    if len(bounded) >= 2:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cmp = az.compare(bounded, var_name="y", round_to="none")
-        for name, rec in cmp.iterrows():
-            i = table.index[table["model"] == name][0]
-            for col in ("rank", "elpd_diff", "dse", "weight"):
-                table.loc[i, col] = float(rec[col])
-    elif len(bounded) == 1:
-        only = next(iter(bounded))
-        table.loc[table["model"] == only, ["rank", "elpd_diff", "dse", "weight"]] = [0.0, 0.0, 0.0, 1.0]
+    for group in (bounded, density):
+        if len(group) >= 2:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cmp = az.compare(group, var_name="y", round_to="none")
+            for name, rec in cmp.iterrows():
+                i = table.index[table["model"] == name][0]
+                for col in ("rank", "elpd_diff", "dse", "weight"):
+                    table.loc[i, col] = float(rec[col])
+        elif len(group) == 1 and group is bounded:
+            only = next(iter(group))
+            table.loc[table["model"] == only, ["rank", "elpd_diff", "dse", "weight"]] = [0.0, 0.0, 0.0, 1.0]
     return table, skipped

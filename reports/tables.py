@@ -294,6 +294,15 @@ def ame_table(run: RunFolder) -> Table | None:
                    pub=fmt_coef(ref.get("published_estimate"), ref.get("published_stars")),
                    pub_t=fmt_t(ref.get("published_t")), rep=fmt_coef(ref["estimate"], ref.get("stars")),
                    rep_t=fmt_t(ref.get("t")), ci=fmt_interval(ref.get("ci_low"), ref.get("ci_high")))
+        ar1 = [n for n, f in sorted(run.models.items()) if ((f.summary or {}).get("spec") or {}).get("serial") == "ar1"]
+        if ar1:
+            t.note += " " + _("{models}: AR(1) errors within unit, so the posterior weights the observations as "
+                              "feasible GLS does (quasi-differenced within each unit, noisy units weighing less) "
+                              "while the replica is OLS with clustered standard errors. Both estimate the slope, "
+                              "with different weights: their point estimates may differ by more than their "
+                              "precision suggests without the data disagreeing, and the posterior sd may be smaller "
+                              "than the clustered SE. Compare signs and intervals, not digits.",
+                              models=", ".join(ar1))
     for r in rows:
         k = f"ame.{r['model']}"
         t.rows.append([Cell(r["model"], cls="label"), Cell(r["likelihood"], cls="text"),
@@ -474,9 +483,13 @@ def loo_report_table(run: RunFolder) -> tuple[Table | None, list[str]]:
                      "likelihoods put probability mass at CTFP = 1: their log scores are on different measures, so "
                      "only the bounded models are ranked against each other; the normal model's elpd is shown "
                      "for reference, not ranked."))
+    if (frame["compared"] == "density").any():
+        t.note += " " + _("Formula (bambi) models are ranked against the built-in models with iid normal errors "
+                          "(Δelpd within that set); a model with AR(1) errors is not: its pointwise terms are "
+                          "densities given the previous year's observation.")
     for r in frame.to_dict("records"):
         k = f"loo.{r['model']}"
-        ranked = r["bounded"] and not is_missing(r["rank"])
+        ranked = bool(r["compared"]) and not is_missing(r["rank"])
         t.rows.append([Cell(r["model"], cls="label"), Cell(r["likelihood"], cls="text"),
                        Cell(_("yes") if r["bounded"] else _("no"), f"{k}.bounded", bool(r["bounded"]), "text"),
                        _c(f"{r['elpd']:.1f}", f"{k}.elpd", r["elpd"]), _c(f"{r['se']:.1f}", f"{k}.se", r["se"]),

@@ -54,6 +54,7 @@ effect = 0.05
 draws = 150
 tune = 150
 chains = 2
+backend = "jax"
 estimands = [ { table = "T1", column = "(1)", term = "ai" }{extra} ]
 """
 
@@ -80,6 +81,8 @@ def _study(tmp: Path, extra: str = "", sim_extra: str = "") -> Path:
      "line 4: [simulate] estimand #2: bayes = 'grups' is not a [[bayes.models]] name (did you mean 'groups'?)"),
     ("estimands = [\n  { table = \"T1\", column = \"(1)\", term = \"ai\" },\n"
      "  { bayes = \"groups\", split = \"g_ua\", level = \"2\" } ]", "line 4: [simulate] estimand #2: give split and level"),
+    ("backend = \"c\"\nestimands = [ { table = \"T1\", column = \"(1)\", term = \"ai\" } ]",
+     "line 2: [simulate]: backend"),
     ("effect = \"big\"\nestimands = [ { table = \"T1\", column = \"(1)\", term = \"ai\" } ]",
      "line 2: [simulate]: effect must be a number"),
 ])

@@ -17,6 +17,9 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy.special import expit
 
+_TINY = float(np.nextafter(0.0, 1.0))
+_BELOW_ONE = float(np.nextafter(1.0, 0.0))
+
 
 def _log_sigmoid(x: pt.TensorVariable) -> pt.TensorVariable:
     return -pt.softplus(-x)
@@ -53,7 +56,10 @@ def _ordbeta_logp(value, eta, k_low, k_high, phi, has_zero):  # noqa: ANN001, AN
     # log P(0 < y < 1) = log(sig(a) - sig(b)); without zeros it is log(1 - sig(b)).
     log_mid = pt.switch(has_zero, l_low + pt.log1mexp(l_high - l_low), l_high_c)
     mu = pt.sigmoid(eta)
-    v = pt.clip(value, 1e-9, 1 - 1e-9)
+    # The beta density at the value itself: only the mass points 0 and 1 are replaced (by a harmless 0.5 whose
+    # density the switch below discards), so no gradient is NaN. A clip to [1e-9, 1 - 1e-9] here distorted the
+    # precision: with phi of a few units a third of the continuous values lie beyond 1e-9 of a bound (SBC of phi).
+    v = pt.switch(pt.or_(pt.eq(value, 0.0), pt.eq(value, 1.0)), 0.5, value)
     beta_lp = pm.logp(pm.Beta.dist(alpha=mu * phi, beta=(1 - mu) * phi), v)
     log_zero = _log_sigmoid(-(eta - k_low))
     return pt.switch(
@@ -69,6 +75,9 @@ def ordbeta_random(eta, k_low, k_high, phi, has_zero, rng=None, size=None):  # n
     mu = expit(eta)
     u = rng.uniform(size=size)
     cont = rng.beta(np.broadcast_to(mu * phi, size), np.broadcast_to((1 - mu) * phi, size))
+    # A beta draw can round to exactly 0 or 1 in floating point (phi small, mu near a bound); that value would be
+    # read as the point mass, not the continuous part. Keep it at the nearest representable interior value.
+    cont = np.clip(cont, _TINY, _BELOW_ONE)
     return np.where(u < p_one, 1.0, np.where(u < p_pos, cont, 0.0))
 
 

@@ -130,19 +130,31 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
             slope = slope + s_slope * z_slope[city_idx]
             treat = treat + s_slope * z_slope[city_idx] * x
         basis = city_complement(design)
-        eta = alpha + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + treat + terms
-
-        if spec.likelihood == "normal":
+        ar1 = spec.likelihood == "normal" and spec.serial == "ar1"
+        if ar1 and basis is not None:
+            # AR(1) errors: the city and year effects are drawn given everything else (see `_ar1_effects`).
             sigma = _error_sd(spec, city_idx)
-            if spec.serial == "ar1":
-                eta_obs, sigma_obs = _ar1(eta, sigma, (y_data - y_mean) / y_sd, design)
+            rho = pm.Uniform("rho", lower=-0.99, upper=0.99)
+            y_std = (y_data - y_mean) / y_sd
+            eta0 = alpha + treat + terms
+            eta = eta0 + _ar1_effects(eta0, sigma, y_std, design, basis, city_idx, year_idx, spec.priors.effects, rho)
+            eta_obs, sigma_obs = _ar1(eta, sigma, y_std, design, rho)
+            d_eta = normal_obs(eta_obs, sigma_obs, y_data, y_mean, y_sd)
+        elif spec.likelihood == "normal":
+            eta = alpha + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + treat + terms
+            sigma = _error_sd(spec, city_idx)
+            if ar1:
+                rho = pm.Uniform("rho", lower=-0.99, upper=0.99)
+                eta_obs, sigma_obs = _ar1(eta, sigma, (y_data - y_mean) / y_sd, design, rho)
                 d_eta = normal_obs(eta_obs, sigma_obs, y_data, y_mean, y_sd)
             else:
                 d_eta = normal_obs(eta, sigma, y_data, y_mean, y_sd)
         elif spec.likelihood == "censored":
+            eta = alpha + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + treat + terms
             sigma = _error_sd(spec, city_idx)
             d_eta = censored_obs(eta, sigma, y_data, y_mean, y_sd, spec.censor_at)
         else:
+            eta = alpha + effects("", spec.priors.effects, city_idx, year_idx, spec.centred, basis) + treat + terms
             d_eta = ordbeta_obs(eta, y_data, bool(np.any(design.y == 0)), spec.priors.phi)
 
         # Coefficients back in the data's units (latent scale for censored, logit scale for ordbeta).
@@ -249,16 +261,119 @@ def _error_sd(spec: BayesSpec, city_idx: pt.TensorVariable) -> pt.TensorVariable
 
 
 def _ar1(
-    eta: pt.TensorVariable, sigma: pt.TensorVariable, y_std: pt.TensorVariable, design: PanelDesign
+    eta: pt.TensorVariable, sigma: pt.TensorVariable, y_std: pt.TensorVariable, design: PanelDesign,
+    rho: pt.TensorVariable,
 ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
     """City-level AR(1) errors: condition each row on the previous year's residual (stationary first row).
 
     `y_std` is the outcome on the standardised scale. Rows and gaps (`prev_idx`) are structure, not data.
     """
-    rho = pm.Uniform("rho", lower=-0.99, upper=0.99)
     has_prev = design.prev_idx >= 0
     prev = np.where(has_prev, design.prev_idx, 0)
     resid = y_std - eta
     eta_obs = eta + pt.where(has_prev, rho * resid[prev], 0.0)
     sigma_obs = pt.where(has_prev, sigma, sigma / pt.sqrt(1 - rho**2))
     return eta_obs, sigma_obs
+
+
+def zero_sum_basis(n: int) -> np.ndarray:
+    """Orthonormal basis (n x n-1) of the vectors summing to zero: ZeroSumNormal(s) = basis @ Normal(0, s)."""
+    u, _, _ = np.linalg.svd(np.eye(n) - 1.0 / n)
+    return u[:, : n - 1]
+
+
+def _ar1_effects(
+    eta0: pt.TensorVariable,
+    sigma: pt.TensorVariable,
+    y_std: pt.TensorVariable,
+    design: PanelDesign,
+    basis: np.ndarray,
+    city_idx: pt.TensorVariable,
+    year_idx: pt.TensorVariable,
+    scale: float,
+    rho: pt.TensorVariable,
+) -> pt.TensorVariable:
+    """City and year effects under AR(1) errors, drawn in the coordinates of their conditional posterior.
+
+    The model is the same as `effects` (city effects in the complement of the Mundlak means, zero-sum year
+    effects, half-normal sds), only the coordinates differ. Given rho, the error sds, the effect sds and the
+    other coefficients, the effects v = (u_city, u_year) are Gaussian: with the AR(1) transform of the rows
+    (quasi-differenced, the first row scaled by sqrt(1 - rho^2), all divided by the row's error sd) applied to
+    the residual w and to the effects' design Z, their precision is diag(1/sd^2) + Z'Z and their mean solves it
+    against Z'w. Writing v = mean + L^-T z (L L' = precision) with z free, and adding log N(v; 0, sd) and the
+    Jacobian -sum(log diag L) to the log density, gives exactly the same posterior, in which z is standard normal
+    and independent of everything else. Why: with the effects sampled directly rho traded off against the city
+    and year levels (a persistent offset and a higher rho explain a short series equally well) and the gate
+    failed 7-12 of 40 calibration fits; with rho held fixed every one passed (docs/bayes.md).
+    """
+    n_city, n_year = len(design.units), len(design.times)
+    k = basis.shape[1]
+    # A static shape: JAX compiles only static shapes (the Cholesky's gradient builds index ranges from them).
+    b_city = pt.specify_shape(pm.Data("city_basis", basis * np.sqrt(basis.shape[0] / k)), (n_city, k))
+    c_np = zero_sum_basis(n_year)
+    c_year = pt.as_tensor_variable(c_np)  # depends on the number of years only
+    s_city = pm.HalfNormal("sigma_city", sigma=scale)
+    s_year = pm.HalfNormal("sigma_year", sigma=scale)
+    m = k + n_year - 1
+    eye = np.eye(m)  # constants, not pt.diag / pt.repeat: JAX compiles only static shapes
+    sd = pt.concatenate([s_city * np.ones(k), s_year * np.ones(n_year - 1)])
+    st = _ar1_structure(design)
+    has_prev, prev = st["has_prev"], st["prev"]
+    # Row weights 1/sd^2 and, per unit, the AR(1)-transformed design's cross products (structure x rho, weights):
+    # rows with a previous year load (1 - rho) on the city and e_t - rho e_prev on the years; first rows
+    # sqrt(1 - rho^2) on both. Summed per unit this is O(units x years^2), not O(rows x effects^2).
+    model = pm.modelcontext(None)
+    sd_unit = model["sigma_unit"] if "sigma_unit" in model.named_vars else model["sigma"] * pt.ones(n_city)
+    w_unit = 1.0 / sd_unit**2
+    s_row = sd_unit[city_idx]
+    one_m, first2 = 1 - rho, 1 - rho**2
+    d_city = w_unit * (st["n_prev"] * one_m**2 + st["n_first"] * first2)
+    m_cy = w_unit[:, None] * (one_m * (st["np"] - rho * st["pp"]) + first2 * st["nf"])
+    q = pt.tensordot(w_unit, st["s0"] - rho * (st["s1"] + st["s1"].transpose(0, 2, 1)) + rho**2 * st["s2"]
+                     + first2 * st["f"], axes=1)
+    cc = pt.dot(b_city.T * d_city, b_city)
+    cy = pt.dot(pt.dot(b_city.T, m_cy), c_year)
+    yy = pt.dot(pt.dot(c_year.T, q), c_year)
+    precision = eye / sd**2 + pt.concatenate(
+        [pt.concatenate([cc, cy], axis=1), pt.concatenate([cy.T, yy], axis=1)], axis=0)
+    # Against the transformed residual u (times the row weight): the city and the year sums.
+    r0 = y_std - eta0
+    u = pt.where(has_prev, r0 - rho * r0[prev], pt.sqrt(first2) * r0) / s_row**2
+    load = pt.where(has_prev, one_m, pt.sqrt(first2))
+    g_city = pt.zeros(n_city)[city_idx].inc(load * u)
+    g_year = pt.zeros(n_year)[st["t"]].inc(pt.where(has_prev, u, pt.sqrt(first2) * u))
+    g_year = pt.inc_subtensor(g_year[st["t_prev_rows_p"]], -rho * u[st["prev_rows"]])
+    rhs = pt.concatenate([pt.dot(b_city.T, g_city), pt.dot(c_year.T, g_year)])
+    chol = pt.linalg.cholesky(precision)
+    mean = pt.linalg.solve_triangular(chol.T, pt.linalg.solve_triangular(chol, rhs, lower=True), lower=False)
+    z = pm.Flat("z_effects", shape=m)
+    v = mean + pt.linalg.solve_triangular(chol.T, z, lower=False)
+    pm.Potential("effects_density", pm.logp(pm.Normal.dist(0.0, sd), v).sum() - pt.log((chol * eye).sum(axis=1)).sum())
+    city = pm.Deterministic("city_effect", pt.dot(b_city, v[:k]), dims="city")
+    year = pm.Deterministic("year_effect", pt.dot(c_year, v[k:]), dims="year")
+    return city[city_idx] + year[year_idx]
+
+
+def _ar1_structure(design: PanelDesign) -> dict[str, np.ndarray]:
+    """Counts of the panel's AR(1) structure per unit (rows with and without a previous year, by year)."""
+    n_city, n_year = len(design.units), len(design.times)
+    unit, t = design.unit_idx, design.time_idx
+    has_prev = design.prev_idx >= 0
+    prev = np.where(has_prev, design.prev_idx, 0)
+    rows = np.flatnonzero(has_prev)
+    tp = t[prev]
+    out = {name: np.zeros((n_city, n_year)) for name in ("np", "pp", "nf")}
+    mats = {name: np.zeros((n_city, n_year, n_year)) for name in ("s0", "s1", "s2", "f")}
+    for r in range(len(unit)):
+        i = unit[r]
+        if has_prev[r]:
+            out["np"][i, t[r]] += 1
+            out["pp"][i, tp[r]] += 1
+            mats["s0"][i, t[r], t[r]] += 1
+            mats["s1"][i, t[r], tp[r]] += 1
+            mats["s2"][i, tp[r], tp[r]] += 1
+        else:
+            out["nf"][i, t[r]] += 1
+            mats["f"][i, t[r], t[r]] += 1
+    return {**out, **mats, "has_prev": has_prev, "prev": prev, "t": t, "prev_rows": rows, "t_prev_rows_p": tp[rows],
+            "n_prev": out["np"].sum(axis=1), "n_first": out["nf"].sum(axis=1)}
