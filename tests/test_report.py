@@ -20,7 +20,8 @@ from ctfp.core.errors import InputError
 
 pytestmark = [pytest.mark.slow]
 
-SECTIONS = ("data", "ctfp", "replicas", "heterogeneity", "checking", "validation")
+SECTIONS = ("data", "ctfp", "replicas", "heterogeneity", "checking", "sensitivity", "validation")
+BARE_SECTIONS = tuple(x for x in SECTIONS if x != "sensitivity")  # prior sensitivity only beside fits
 FIGURES = ("ctfp_distribution", "ctfp_by_year", "ctfp_ranking", "heterogeneity_forest", "group_differences", "ppc_mass_at_one")
 
 
@@ -90,7 +91,9 @@ def close(page_value: str, expected: float | None, rel: float = 1e-9) -> bool:
 
 
 def test_every_section_figure_and_table_is_there(report: Path, page: _Page, run_dir: Path) -> None:
-    assert page.sections[:6] == list(SECTIONS) and set(page.sections[6:]) <= {"notes"}
+    n = len(SECTIONS)
+    # after them: the notes, and the design analysis the paper study ships ([simulate] recorded, main's section)
+    assert page.sections[:n] == list(SECTIONS) and set(page.sections[n:]) <= {"notes", "simulate"}
     html = report.read_text(encoding="utf-8")
     figs = {img["data-figure"] for img in page.images}
     assert figs == set(FIGURES)
@@ -109,7 +112,8 @@ def test_every_section_figure_and_table_is_there(report: Path, page: _Page, run_
     # Offline: nothing is fetched from anywhere.
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", html)
     assert "<script" not in html and "<link" not in html
-    assert page.missing == {}  # the run is complete: no section reports a missing piece
+    # the run is complete: no section of its own reports a missing piece
+    assert {k: v for k, v in page.missing.items() if k != "simulate"} == {}
 
 
 def test_regression_tables_on_the_page_equal_replicas_csv(page: _Page, run_dir: Path) -> None:
@@ -228,7 +232,7 @@ def test_missing_pieces_are_named_with_the_command_that_makes_them(tmp_path: Pat
     shutil.copy(run_dir / "run.json", bare / "run.json")
     shutil.copy(run_dir / "panel" / "analysis.csv", bare / "panel" / "analysis.csv")
     p = parse(build_report(bare))
-    assert p.sections == list(SECTIONS)
+    assert p.sections == list(BARE_SECTIONS)
     # data: tables/table1.csv (the paper's study has published moments); the rest: no tables, fits, claims
     assert p.missing == {"data": 1, "replicas": 1, "heterogeneity": 3, "checking": 1, "validation": 1}
     text = (bare / "report.html").read_text(encoding="utf-8")
@@ -236,7 +240,7 @@ def test_missing_pieces_are_named_with_the_command_that_makes_them(tmp_path: Pat
     assert "fig-ctfp_distribution" in p.ids  # CTFP comes from the panel's own column
     empty = tmp_path / "empty"
     empty.mkdir()  # nothing known about the study: every section, each saying what is missing
-    assert parse(build_report(empty)).sections == list(SECTIONS)
+    assert parse(build_report(empty)).sections == list(BARE_SECTIONS)
 
 
 def test_a_corrupt_file_is_one_input_error_line(tmp_path: Path, run_dir: Path, capsys: pytest.CaptureFixture) -> None:

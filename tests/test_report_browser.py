@@ -78,7 +78,8 @@ def test_chromium_renders_every_image_section_and_number(browser: str, built: Pa
     assert m, f"no probe output from Chromium (rc {res.returncode}): {res.stderr[-500:]}"
     data = json.loads(m.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
                       .replace("&amp;", "&"))
-    assert data["sections"][:6] == ["data", "ctfp", "replicas", "heterogeneity", "checking", "validation"]
+    assert data["sections"][:7] == ["data", "ctfp", "replicas", "heterogeneity", "checking", "sensitivity",
+                                    "validation"]
     assert len(data["images"]) == 6
     broken = [i["id"] for i in data["images"] if not i["ok"]]
     assert not broken, f"broken images: {broken}"
