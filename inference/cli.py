@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ctfp",
         description="City carbon TFP: SBM-DEA, Stata-exact panel replicas, Bayesian hierarchical models, reports.",
     )
-    parser.add_argument("--version", action="version", version=f"ctfp {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the installed ctfp version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -63,6 +63,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, AttributeError):
             pass
         return 141
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, looked up only when asked: importlib.metadata costs about 30 ms of every start-up otherwise
+    (argparse's own "version" action needs the string when the parser is built)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:  # noqa: A002 - argparse's name
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(f"ctfp {_version()}")
+        parser.exit()
 
 
 def _version() -> str:

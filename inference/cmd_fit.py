@@ -43,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-accept", type=float, default=0.9)
     p.add_argument("--sampler", default="nutpie", choices=("pymc", "nutpie", "numpyro"),
                    help="NUTS implementation [nutpie on JAX: fastest first fit, see docs/bayes.md 'first run']")
+    p.add_argument("--backend", default=None, choices=("jax", "numba", "c"),
+                   help="what PyTensor compiles the model's log-density (and log-likelihood, predictive draws) "
+                   "with [the sampler's default: jax for nutpie and numpyro, c for pymc]; nutpie takes jax or "
+                   "numba, numpyro jax only (docs/bayes.md 'first run')")
     p.add_argument("--allow-failed-gate", action="store_true", help="exit 0 even when the convergence gate fails")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--out", required=True, help="output folder for posterior.nc and summary.json")
@@ -64,7 +68,7 @@ def run_fit(args: argparse.Namespace) -> int:
         check_output_path(out / name, "file")
 
     from ctfp.inference.fit import fit_spec
-    from ctfp.inference.sampling import SamplerConfig
+    from ctfp.inference.sampling import SamplerConfig, check_backend_available, check_sampler_available
     from ctfp.models.bayes.spec import BayesSpec
 
     spec = BayesSpec(
@@ -87,7 +91,10 @@ def run_fit(args: argparse.Namespace) -> int:
         chains=args.chains,
         seed=args.seed,
         target_accept=args.target_accept,
-    )
+        backend=args.backend,
+    )  # an impossible sampler/backend pair is one InputError line here, before the panel is read
+    check_sampler_available(cfg.sampler)
+    check_backend_available(str(cfg.backend))
     panel = read_any_panel(args.panel)
     summary = fit_spec(
         panel, spec, cfg, Path(args.out), progress=not args.quiet, require_gate=not args.allow_failed_gate,

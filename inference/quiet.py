@@ -34,7 +34,12 @@ from ctfp.reports.i18n import note_text
 
 # Loggers of the libraries whose records belong in log.txt, not on the terminal.
 LIBRARY_LOGGERS = ("pymc", "pytensor", "arviz", "arviz_base", "arviz_stats", "arviz_plots", "numba", "nutpie",
-                   "bambi", "jax", "h5py", "matplotlib", "formulaic", "pyfixest", "distributed")
+                   "bambi", "jax", "jaxlib", "h5py", "matplotlib", "formulaic", "pyfixest", "distributed")
+# Loggers whose level is left alone. JAX takes the level of the `jax` logger at import time as its
+# `jax_logging_level`: raised to INFO here, a first `import jax` inside a quiet block installed JAX's own stderr
+# handler and switched its C++ (absl) log to INFO, so a cold run printed "PjRt-IFRT device count" and "Unable to
+# initialize backend 'tpu'" between the progress lines. At their default level their warnings still come here.
+LEVEL_KEPT = ("jax", "jaxlib")
 NOTES_FILE = "notes.json"
 LOG_FILE = "log.txt"
 
@@ -212,8 +217,9 @@ def quiet(run_dir: str | Path | None, *, verbose: bool = False, stream: TextIO |
         saved.append((lg, list(lg.handlers), lg.propagate, lg.level))
         lg.handlers = [handler]
         lg.propagate = False
-        if lg.level == logging.NOTSET or lg.level > logging.INFO:
+        if name not in LEVEL_KEPT and (lg.level == logging.NOTSET or lg.level > logging.INFO):
             lg.setLevel(logging.INFO)
+
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
              line: str | None = None) -> None:
         q._add("warning", category.__name__, f"{filename}:{lineno}", str(message))

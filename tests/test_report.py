@@ -1,5 +1,6 @@
-"""The HTML report of a small real run folder: sections, files, and the numbers on the page against the run's
-JSON/CSV and posterior files."""
+"""The HTML report of real run folders, written by `ctfp run` (tests/conftest.py: the paper's study on a
+SYNTHETIC panel file with its Bayesian models; the same study on a user's panel with --no-bayes): sections, files,
+and the numbers on the page against the run's JSON/CSV and posterior files."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from report_fixtures import copy_run, session_run
 
 from ctfp.core.errors import InputError
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow]
 
-SECTIONS = ("data", "ctfp", "replicas", "heterogeneity", "checking", "validation")
+SECTIONS = ("data", "ctfp", "replicas", "heterogeneity", "checking", "sensitivity", "validation")
+BARE_SECTIONS = tuple(x for x in SECTIONS if x != "sensitivity")  # prior sensitivity only beside fits
 FIGURES = ("ctfp_distribution", "ctfp_by_year", "ctfp_ranking", "heterogeneity_forest", "group_differences", "ppc_mass_at_one")
 
 
@@ -69,15 +70,13 @@ def parse(path: Path) -> _Page:
 
 
 @pytest.fixture(scope="session")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return session_run(tmp_path_factory)
+def run_dir(report_run: Path) -> Path:
+    return report_run
 
 
 @pytest.fixture(scope="session")
 def report(run_dir: Path) -> Path:
-    from ctfp.reports.html import build_report
-
-    return build_report(run_dir)
+    return run_dir / "report.html"  # as `ctfp run` wrote it
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +91,9 @@ def close(page_value: str, expected: float | None, rel: float = 1e-9) -> bool:
 
 
 def test_every_section_figure_and_table_is_there(report: Path, page: _Page, run_dir: Path) -> None:
-    assert page.sections[:6] == list(SECTIONS) and set(page.sections[6:]) <= {"notes"}
+    n = len(SECTIONS)
+    # after them: the notes, and the design analysis the paper study ships ([simulate] recorded, main's section)
+    assert page.sections[:n] == list(SECTIONS) and set(page.sections[n:]) <= {"notes", "simulate"}
     html = report.read_text(encoding="utf-8")
     figs = {img["data-figure"] for img in page.images}
     assert figs == set(FIGURES)
@@ -111,7 +112,8 @@ def test_every_section_figure_and_table_is_there(report: Path, page: _Page, run_
     # Offline: nothing is fetched from anywhere.
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:)?//""", html)
     assert "<script" not in html and "<link" not in html
-    assert page.missing == {}  # the fixture run is complete: no section reports a missing piece
+    # the run is complete: no section of its own reports a missing piece
+    assert {k: v for k, v in page.missing.items() if k != "simulate"} == {}
 
 
 def test_regression_tables_on_the_page_equal_replicas_csv(page: _Page, run_dir: Path) -> None:
@@ -162,15 +164,30 @@ def test_posterior_numbers_equal_the_posterior_files(page: _Page, run_dir: Path)
             assert close(page.values[f"slope.{s}.{lv}.mean"], g.mean())
             # 95% equal-tailed: within one draw's spacing of the 2.5% quantile
             assert abs(float(page.values[f"slope.{s}.{lv}.lo"]) - np.quantile(g, 0.025)) < 0.01 * g.std()
-    diffs = {d["split"]: d for d in json.loads((run_dir / "replicas" / "group_diffs.json").read_text())}
-    for s, d in diffs.items():
-        assert close(page.values[f"diff.{s}.perm_p_one_sided"], d["perm_p_one_sided"])
+    # The frequentist differences: each permutation test of tables/tests.csv, on the split its columns sample.
+    perm = _permutation_tests(run_dir)
+    assert sorted(perm) == sorted(diff["split"].values)
+    for s, d in perm.items():
+        assert close(page.values[f"diff.{s}.perm_p_one_sided"], d["p"])
         assert close(page.values[f"diff.{s}.replica_diff"], d["diff"])
     # PPC: observed share of CTFP == 1 is the panel's share; the normal model replicates none exactly at 1.
     y = pd.read_csv(run_dir / "panel" / "analysis.csv")["ctfp"]
     assert close(page.values["ppc.headline.observed"], (y >= 1 - 1e-6).mean())
     assert float(page.values["ppc.headline.mean"]) == 0.0
     assert float(page.values["ppc.censored.mean"]) > 0.0
+
+
+def _permutation_tests(run_dir: Path) -> dict[str, dict]:
+    """split -> the permutation test row of tables/tests.csv whose first column samples `split == 1`."""
+    tests = pd.read_csv(run_dir / "tables" / "tests.csv", dtype={"column_a": str, "column_b": str})
+    cols = pd.read_csv(run_dir / "tables" / "columns.csv", dtype={"column": str}).set_index(["table", "column"])
+    out = {}
+    for r in tests[tests["method"] == "permutation"].to_dict("records"):
+        sample = cols.loc[(r["table"], r["column_a"]), "sample"]
+        split, level = (x.strip() for x in sample.split("=="))
+        assert level == "1", sample
+        out[split] = r
+    return out
 
 
 def test_tables_csv_equal_the_page(page: _Page, run_dir: Path) -> None:
@@ -195,18 +212,13 @@ def test_tables_csv_equal_the_page(page: _Page, run_dir: Path) -> None:
         assert page.texts[f"claim.{c['claim_id']}.posterior_verdict"] == c["posterior_verdict"]
 
 
-def test_synthetic_run_has_the_banner_and_a_user_run_does_not(
-    report: Path, run_dir: Path, tmp_path: Path
-) -> None:
-    from ctfp.reports.html import build_report
-
+def test_synthetic_run_has_the_banner_and_a_user_run_does_not(report: Path, user_paper_run: Path) -> None:
     assert "synthetic-banner" in parse(report).ids
     assert "SYNTHETIC DATA" in report.read_text(encoding="utf-8")
-    user = copy_run(run_dir, tmp_path / "user", data_source="user")
-    # Only the data section matters here; drop the fits so the rebuild is quick.
-    shutil.rmtree(user / "bayes")
-    html = build_report(user)
+    # The same study on the user's own panel file, run with --no-bayes.
+    html = user_paper_run / "report.html"
     p = parse(html)
+    assert json.loads((user_paper_run / "run.json").read_text())["data_source"] == "user"
     assert "synthetic-banner" not in p.ids
     assert "SYNTHETIC" not in html.read_text(encoding="utf-8")
     assert p.missing.get("checking") == 1  # no fits -> the section says so instead of failing
@@ -220,7 +232,7 @@ def test_missing_pieces_are_named_with_the_command_that_makes_them(tmp_path: Pat
     shutil.copy(run_dir / "run.json", bare / "run.json")
     shutil.copy(run_dir / "panel" / "analysis.csv", bare / "panel" / "analysis.csv")
     p = parse(build_report(bare))
-    assert p.sections == list(SECTIONS)
+    assert p.sections == list(BARE_SECTIONS)
     # data: tables/table1.csv (the paper's study has published moments); the rest: no tables, fits, claims
     assert p.missing == {"data": 1, "replicas": 1, "heterogeneity": 3, "checking": 1, "validation": 1}
     text = (bare / "report.html").read_text(encoding="utf-8")
@@ -228,7 +240,7 @@ def test_missing_pieces_are_named_with_the_command_that_makes_them(tmp_path: Pat
     assert "fig-ctfp_distribution" in p.ids  # CTFP comes from the panel's own column
     empty = tmp_path / "empty"
     empty.mkdir()  # nothing known about the study: every section, each saying what is missing
-    assert parse(build_report(empty)).sections == list(SECTIONS)
+    assert parse(build_report(empty)).sections == list(BARE_SECTIONS)
 
 
 def test_a_corrupt_file_is_one_input_error_line(tmp_path: Path, run_dir: Path, capsys: pytest.CaptureFixture) -> None:
@@ -270,8 +282,7 @@ def test_cli_and_terminal_summary(run_dir: Path, report: Path, capsys: pytest.Ca
     print_summary(run_dir, console=con)
     out = con.export_text()
     assert "SYNTHETIC" in out and "Urban agglomeration" in out and "headline" in out
-    d = json.loads((run_dir / "replicas" / "group_diffs.json").read_text())[0]
-    assert f"{d['perm_p_one_sided']:.3f}" in out
+    assert f"{_permutation_tests(run_dir)['g_ua']['p']:.3f}" in out
     assert main(["report", str(run_dir), "--quiet"]) == 0
     assert capsys.readouterr().out.strip() == str(report)
 
@@ -305,18 +316,10 @@ def test_average_effects_equal_the_posterior_draws(page: _Page, run_dir: Path) -
         assert math.isclose(float(page.values[f"ame.{folder.name}.mean"]), summ["treatment"]["mean"], rel_tol=1e-9)
 
 
-def test_a_runs_terminal_output_holds_no_raw_warning_lines(run_dir: Path, tmp_path: Path) -> None:
+def test_a_runs_terminal_output_holds_no_raw_warning_lines(report_zh_cli) -> None:  # noqa: ANN001
     """`ctfp report` on a real run folder, every Python warning switched on (PYTHONWARNINGS=always): the terminal
     shows the summary and plain-words notes, never a raw `...Warning:` line; the raw ones are in log.txt."""
-    import os
-    import subprocess
-    import sys
-
-    run = copy_run(run_dir, tmp_path / "run")
-    env = {**os.environ, "PYTHONWARNINGS": "always"}
-    code = "import sys\nfrom ctfp.inference.cli import main\nsys.exit(main(sys.argv[1:]))"
-    res = subprocess.run([sys.executable, "-c", code, "report", str(run), "--lang", "zh"], capture_output=True,
-                         text=True, timeout=600, env=env, check=False)
+    res, run = report_zh_cli, report_zh_cli.run
     assert res.returncode == 0, res.stderr[-2000:]
     out = res.stdout + res.stderr
     raw = [ln for ln in out.splitlines() if re.search(r"\b\w*(Warning|Error)\b:", ln) or "warnings.warn(" in ln]

@@ -1,5 +1,6 @@
-"""The report rendered by headless Chromium: every image decodes, every section is in the DOM, the numbers the
-browser shows are the run's numbers, and a screenshot can be taken. Skipped where no Chromium is installed."""
+"""The report of a real run folder (`ctfp run` of the paper's study, tests/conftest.py) rendered by headless
+Chromium: every image decodes, every section is in the DOM, the numbers the browser shows are the run's numbers,
+and a screenshot can be taken. Skipped where no Chromium is installed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_fixtures import session_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -66,10 +66,8 @@ def browser() -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ctfp.reports.html import build_report
-
-    return build_report(session_run(tmp_path_factory))
+def built(report_run: Path) -> Path:
+    return report_run / "report.html"  # as `ctfp run` wrote it
 
 
 def test_chromium_renders_every_image_section_and_number(browser: str, built: Path, tmp_path: Path) -> None:
@@ -80,7 +78,8 @@ def test_chromium_renders_every_image_section_and_number(browser: str, built: Pa
     assert m, f"no probe output from Chromium (rc {res.returncode}): {res.stderr[-500:]}"
     data = json.loads(m.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
                       .replace("&amp;", "&"))
-    assert data["sections"][:6] == ["data", "ctfp", "replicas", "heterogeneity", "checking", "validation"]
+    assert data["sections"][:7] == ["data", "ctfp", "replicas", "heterogeneity", "checking", "sensitivity",
+                                    "validation"]
     assert len(data["images"]) == 6
     broken = [i["id"] for i in data["images"] if not i["ok"]]
     assert not broken, f"broken images: {broken}"
@@ -105,10 +104,9 @@ def test_chromium_screenshot(browser: str, built: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built_zh(built: Path) -> Path:
-    from ctfp.reports.html import build_report
-
-    return build_report(built.parent, lang="zh")
+def built_zh(report_zh_cli) -> Path:  # noqa: ANN001
+    assert report_zh_cli.returncode == 0, report_zh_cli.stderr[-2000:]
+    return report_zh_cli.path  # `ctfp report --lang zh` of a copy of the same run (tests/conftest.py)
 
 
 def test_chinese_report_renders_with_the_same_numbers(browser: str, built: Path, built_zh: Path,
@@ -129,7 +127,7 @@ def test_chinese_report_renders_with_the_same_numbers(browser: str, built: Path,
     # Chinese figure labels where a CJK font is installed; otherwise English with a note saying why.
     if cjk_font() is not None:
         assert "图中标签为英文" not in text and "ctfp_distribution.zh.png" in text
-        assert (built.parent / "figures" / "ctfp_distribution.zh.svg").is_file()
+        assert (built_zh.parent / "figures" / "ctfp_distribution.zh.svg").is_file()
     else:
         assert "图中标签为英文" in text
     shot = tmp_path / "report_zh.png"

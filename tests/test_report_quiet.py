@@ -144,3 +144,30 @@ def test_origin_is_ctfp_only_for_ctfp_own_code() -> None:
     assert quiet._package("/home/u/ctfp/tests/test_mine.py:3") == "test_mine"
     assert quiet._package("/home/u/data/models/script.py:3") == "script"
     assert quiet._package("/x/lib/python3.12/site-packages/numpy/core/fromnumeric.py:9") == "numpy"
+
+
+def test_a_first_jax_import_inside_a_quiet_block_prints_nothing(tmp_path: Path) -> None:
+    """A cold `ctfp demo` printed JAX's start-up INFO lines (C++ `PjRt-IFRT device count`, Python `Unable to
+    initialize backend 'tpu'`) amid the progress: JAX takes the `jax` logger's level at import as its own logging
+    level, and quiet() had raised it to INFO. In a fresh interpreter whose first `import jax` is inside the block,
+    the terminal stays silent, JAX's level is untouched, and JAX's warnings still reach log.txt."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, logging\n"
+        "from ctfp.inference.quiet import quiet\n"
+        "with quiet(sys.argv[1]):\n"
+        "    import jax, jax.numpy as jnp\n"
+        "    assert float(jax.jit(lambda x: (x * 2).sum())(jnp.ones(3))) == 6.0\n"
+        "    logging.getLogger('jax._src.xla_bridge').warning('a jax warning for the log')\n"
+        "    level = jax.config.jax_logging_level\n"
+        "print('LEVEL', level)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["LEVEL", "NOTSET"]
+    noise = [ln for ln in res.stderr.splitlines() if not ln.startswith("note: ")]
+    assert noise == [], noise  # no pjrt_client.cc / xla_bridge lines, nothing raw
+    assert "a jax warning for the log" in (tmp_path / "log.txt").read_text(encoding="utf-8")

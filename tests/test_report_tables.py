@@ -1,8 +1,9 @@
 """Regression tables in the layout papers print: the layout (reports.regtable) and its writers (LaTeX, Word,
 Markdown, HTML), against the run folder's tables/replicas.csv.
 
-The frames are real two-way FE fits on the report fixture panel (tests/report_fixtures.py) with the paper's
-printed Table 2 and Table 6 beside them; no Bayesian fit is needed, so these tests are quick.
+The frames are the tables of a real run folder: `ctfp run` of the paper's study on a user's panel with --no-bayes
+(tests/conftest.py), the paper's printed Tables 2-6 beside them; the study's [report] language is tried on a
+user's own study whose report language is Chinese.
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_fixtures import table_run
 
 from ctfp.reports.regtable import build_regtable
 from ctfp.reports.regwriters import latex_document, to_html, to_latex, to_markdown, write_table
 from ctfp.reports.tabledata import load_table_data
+
+pytestmark = [pytest.mark.slow]  # run folders from `ctfp run`
 
 LABELS = {"ai": "AI", "scale": "AI", "pop": "POP", "hum": "HUM", "lninf": "lnINF", "isu": "ISU", "trade": "trade",
           "er": "ER", "tec": "TEC"}
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return table_run(tmp_path_factory.mktemp("tables") / "run")
+def run(user_paper_run: Path) -> Path:
+    return user_paper_run
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_layout_of_table2_is_the_papers(frames: tuple[pd.DataFrame, pd.DataFrame
     rt = _t2(frames)
     # Published | replica pairs under each model id, the group labels spanning their two models.
     assert rt.pairs and rt.n_leaf == 8 and rt.columns == ["(1)", "(2)", "(3)", "(4)"]
-    assert [(c.text, c.span) for c in rt.header[0]] == [("Innovation quality", 4), ("Innovation scale", 4)]
+    assert [(c.text, c.span) for c in rt.header[0]] == [("quality", 4), ("scale", 4)]  # the study's labels
     assert [c.text for c in rt.header[-1]] == ["Published", "Replica"] * 4
     labels = [r.label for r in rt.rows]
     # ai (cols 1-2) and scale (cols 3-4) share the printed row "AI", as the paper prints them.
@@ -121,7 +123,7 @@ def test_latex_table2_structure_and_compilation(frames: tuple[pd.DataFrame, pd.D
     # Exact booktabs structure: one top and bottom rule, a midrule under the header and above each block.
     assert tex.count("\\toprule") == 1 and tex.count("\\bottomrule") == 1 and tex.count("\\midrule") == 3
     assert "\\begin{tabular}{lcccccccc}" in tex
-    assert "\\multicolumn{4}{c}{Innovation quality} & \\multicolumn{4}{c}{Innovation scale} \\\\" in tex
+    assert "\\multicolumn{4}{c}{quality} & \\multicolumn{4}{c}{scale} \\\\" in tex
     assert "\\cmidrule(lr){2-5} \\cmidrule(lr){6-9}" in tex
     for line in _tex_rows(tex):  # every row fills 1 + 8 columns (multicolumn spans counted)
         cells = line.rstrip(" \\").split(" & ")
@@ -129,7 +131,7 @@ def test_latex_table2_structure_and_compilation(frames: tuple[pd.DataFrame, pd.D
         assert sum(spans) == 9, line
     rep = frames[0][frames[0]["table"] == "T2"].set_index(["column", "term"])
     hum = rep.loc[("(2)", "hum")]
-    assert f"{hum['estimate']:.4f}" in tex and "$-$0.1233$^{*}$" in tex  # published HUM of col (2), stars
+    assert f"{hum['estimate']:.4f}".replace("-", "$-$") in tex and "$-$0.1233$^{*}$" in tex  # published HUM of col (2), stars
     assert "R$^2$" in tex and "City FE & \\multicolumn{2}{c}{Yes}" in tex
     doc = latex_document([rt])
     assert doc.startswith("\\documentclass{article}") and "\\usepackage{booktabs}" in doc
@@ -170,7 +172,7 @@ def test_docx_holds_the_numbers_of_replicas_csv(frames: tuple[pd.DataFrame, pd.D
     assert doc.paragraphs[0].text == "Table 2  Baseline regressions"
     (table,) = doc.tables
     grid = [[c.text for c in row.cells] for row in table.rows]  # merged cells repeat their text
-    assert grid[0][0] == "Variable" and grid[0][1:5] == ["Innovation quality"] * 4
+    assert grid[0][0] == "Variable" and grid[0][1:5] == ["quality"] * 4
     assert grid[2][1:] == ["Published", "Replica"] * 4
     rows = {r[0]: r[1:] for r in grid[3:] if r[0]}
     rep = frames[0][frames[0]["table"] == "T2"].set_index(["column", "term"])
@@ -194,10 +196,11 @@ def test_markdown_and_html_print_the_same_numbers(frames: tuple[pd.DataFrame, pd
     for key, text in expected.items():
         assert f'data-key="{key}"' in page
         assert text.replace("*", "\\*") in md
-    cell = re.search(r'<td class="num" data-key="T2\.\(2\)\.ai\.estimate" data-value="([^"]+)">([^<]+)</td>',
-                     page)
+    cell = re.search(r'<td class="num" data-key="T2\.\(2\)\.ai\.estimate" data-value="([^"]+)">([^<]+)'
+                     r'(?:<sup>(\**)</sup>)?</td>', page)
     assert cell and float(cell.group(1)) == rt.numbers()["T2.(2).ai.estimate"]
-    assert md.splitlines()[2].startswith("| Variable | Innovation quality (1) Published |")
+    assert cell.group(2) + (cell.group(3) or "") == expected["T2.(2).ai.estimate"]  # stars as a superscript
+    assert md.splitlines()[2].startswith("| Variable | quality (1) Published |")
     assert rt._repr_html_().count('data-key="T2.(2).ai.estimate"') == 1  # a notebook shows the same table
 
 
@@ -221,7 +224,8 @@ def _ctfp(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
                           check=False, cwd=cwd)
 
 
-def test_cli_table_writes_every_format_without_pymc_or_arviz(run: Path, tmp_path: Path) -> None:
+def test_cli_table_writes_every_format_without_pymc_or_arviz(run: Path, user_study_bayes_zh_run: Path,
+                                                            tmp_path: Path) -> None:
     for fmt, name in (("latex", "t2.tex"), ("docx", "t2.docx"), ("md", "t2.md"), ("html", "t2.html")):
         res = _ctfp("table", str(run), "--table", "T2", "--format", fmt, "--out", str(tmp_path / name))
         assert res.returncode == 0, res.stderr
@@ -229,11 +233,11 @@ def test_cli_table_writes_every_format_without_pymc_or_arviz(run: Path, tmp_path
         assert (tmp_path / name).stat().st_size > 1000
     assert "\\begin{table}" in (tmp_path / "t2.tex").read_text(encoding="utf-8")
     # The study's [report] language is the default; --lang overrides it; stdout without --out.
-    zh_run = table_run(tmp_path / "zh", language="zh")
+    zh_run = user_study_bayes_zh_run  # [report] language = "zh"
     res = _ctfp("table", str(zh_run), "--table", "T6")
-    assert res.returncode == 0 and "控制变量" in res.stdout and "表6" in res.stdout
+    assert res.returncode == 0 and "城市固定效应" in res.stdout and "表6" in res.stdout
     res = _ctfp("table", str(zh_run), "--table", "T6", "--lang", "en")
-    assert "Controls" in res.stdout and "控制变量" not in res.stdout
+    assert "City FE" in res.stdout and "城市固定效应" not in res.stdout
     res = _ctfp("table", str(run), "--table", "T2", "--label", "ai=AI quality", "--label", "scale=AI scale")
     rows = [ln.split(" | ")[0].lstrip("| ") for ln in res.stdout.splitlines() if ln.startswith("| AI ")]
     assert rows == ["AI quality", "AI scale"]
@@ -241,7 +245,7 @@ def test_cli_table_writes_every_format_without_pymc_or_arviz(run: Path, tmp_path
 
 def test_cli_table_mistakes_are_one_line(run: Path, tmp_path: Path) -> None:
     cases = [
-        (("table", str(run), "--table", "T9"), "no table T9; the run has T2, T6"),
+        (("table", str(run), "--table", "T9"), "no table T9; the run has T2, T3, T4, T5, T6"),
         (("table", str(run), "--format", "docx"), "--format docx needs --out"),
         (("table", str(run), "--out", str(tmp_path / "t.rtf")), "cannot tell the format from the suffix"),
         (("table", str(tmp_path / "nowhere")), "no such run folder"),
@@ -256,14 +260,14 @@ def test_cli_table_mistakes_are_one_line(run: Path, tmp_path: Path) -> None:
 
 
 def test_old_run_folders_are_read_through_the_bridge(tmp_path: Path) -> None:
-    """A run folder of the old pipeline (replicas/cells.json only) gives the same layout."""
+    """A run folder of the old pipeline (replicas/cells.json only) gives the same layout. The cells are the ones
+    the old pipeline wrote (`ctfp demo --no-bayes` at commit f2e1880, vendored as tests/data/old_run_cells.json)."""
     import json
 
-    from report_fixtures import make_cells, make_panel
-
-    cells, _ = make_cells(make_panel())
+    old = Path(__file__).parent / "data" / "old_run_cells.json"
+    cells = json.loads(old.read_text(encoding="utf-8"))
     (tmp_path / "replicas").mkdir()
-    (tmp_path / "replicas" / "cells.json").write_text(json.dumps(cells))
+    shutil.copy(old, tmp_path / "replicas" / "cells.json")
     data = load_table_data(tmp_path)
     assert data is not None and data.legacy and data.table_ids == ["T2", "T3", "T4", "T5", "T6"]
     rt = build_regtable(data.replicas, data.columns_for("en"), "T6", tests=data.tests, labels=data.labels,
@@ -271,8 +275,9 @@ def test_old_run_folders_are_read_through_the_bridge(tmp_path: Path) -> None:
     c = next(c for c in cells if c["table"] == "6" and c["column"] == "(1)" and c["row"] == "AI")
     assert rt.numbers()["T6.(1).ai.estimate"] == c["replica_coef"]
     assert rt.rows[2].label == "Controls"  # the published specs' formulas name the hidden controls
-    assert any(n.startswith("Difference in AI between (1) and (2): permutation p = 0.004 (published 0.001)")
-               for n in rt.notes)
+    diff = next(c for c in cells if c["table"] == "6" and c["row"] == "diff_p")
+    assert any(n.startswith(f"Difference in AI between (1) and (2): permutation p = {diff['replica_coef']:.3f} "
+                            f"(published {diff['published_coef']:.3f})") for n in rt.notes), rt.notes
 
 
 def test_a_models_treatment_shows_even_where_the_paper_has_no_value(frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
