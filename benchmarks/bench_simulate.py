@@ -184,9 +184,11 @@ def _table(results: dict) -> str:
         if not run:
             continue
         for r in run["summary"]:
-            lines.append(f"| {label} | {r['method']} | {r['worlds']} | {r['coverage']:.2f} | {r['power']:.2f} | "
-                         f"{r['type_s']:.2f} | {r['type_m']:.2f} | {r['mean_width']:.4f} | {r['sd_over_se']:.2f} | "
-                         f"{r['gate_passed']:.2f} |")
+            def f(key: str, digits: int = 2, r: dict = r) -> str:  # sd/se is undefined (None) for one world
+                return "n/a" if r[key] is None else f"{r[key]:.{digits}f}"
+            lines.append(f"| {label} | {r['method']} | {r['worlds']} | {f('coverage')} | {f('power')} | "
+                         f"{f('type_s')} | {f('type_m')} | {f('mean_width', 4)} | {f('sd_over_se')} | "
+                         f"{f('gate_passed')} |")
     return "\n".join(lines)
 
 
