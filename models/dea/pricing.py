@@ -62,13 +62,13 @@ def build_index(ref: np.ndarray, leaf: int = LEAF, group: int = GROUP) -> Pricin
     done.sort()
     starts = np.array([a for a, _ in done] + [n], dtype=np.int64)
     pts = norm[order]
-    lo = np.array([pts[a:b].min(axis=0) for a, b in done]).reshape(len(done), nc)
-    hi = np.array([pts[a:b].max(axis=0) for a, b in done]).reshape(len(done), nc)
-    so = s[order]
-    smax = np.array([so[a:b].max() for a, b in done])
+    # per-block boxes in one pass each (reduceat over the block starts), not a Python loop over blocks
+    lo = np.minimum.reduceat(pts, starts[:-1], axis=0).reshape(len(done), nc)
+    hi = np.maximum.reduceat(pts, starts[:-1], axis=0).reshape(len(done), nc)
+    smax = np.maximum.reduceat(s[order], starts[:-1])
     nb = len(done)
     sstarts = np.append(np.arange(0, nb, group), nb).astype(np.int64)
-    slo = np.array([lo[a:b].min(axis=0) for a, b in zip(sstarts[:-1], sstarts[1:], strict=True)]).reshape(-1, nc)
-    shi = np.array([hi[a:b].max(axis=0) for a, b in zip(sstarts[:-1], sstarts[1:], strict=True)]).reshape(-1, nc)
-    ssmax = np.array([smax[a:b].max() for a, b in zip(sstarts[:-1], sstarts[1:], strict=True)])
+    slo = np.minimum.reduceat(lo, sstarts[:-1], axis=0).reshape(-1, nc)
+    shi = np.maximum.reduceat(hi, sstarts[:-1], axis=0).reshape(-1, nc)
+    ssmax = np.maximum.reduceat(smax, sstarts[:-1])
     return PricingIndex(order, np.ascontiguousarray(ref[:, order]), lo, hi, smax, starts, slo, shi, ssmax, sstarts)
