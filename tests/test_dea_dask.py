@@ -345,3 +345,25 @@ def test_permutation_batches_on_the_cluster_equal_the_loop(cluster, level) -> No
     there = gd.permutation_test(grid, lab, reps=600, seed=3, level=level, executor=cluster)
     np.testing.assert_array_equal(here.perm_diffs, there.perm_diffs)
     assert here.p_one_sided == there.p_one_sided and here.p_two_sided == there.p_two_sided
+
+
+@pytest.mark.parametrize("rts", ["crs", "vrs"])
+def test_problem_broadcast_carries_data_only_and_rebuilds_identically(rts) -> None:
+    """What a cluster receives: data and options (not the derived stacks), rebuilt bit-identically."""
+    import pickle
+
+    from ctfp.models.dea.data import build_data
+    from ctfp.models.dea.radial import RadialProblem
+    from ctfp.models.dea.sbm import SbmProblem
+
+    df = _panel()
+    data = build_data(df, ["x1", "x2", "x3"], ["yg1", "yg2"], ["yb"], source="t", id_col="id", period_col="t")
+    for prob in (SbmProblem(data, rts, "none", (1.0, 0.5)), RadialProblem(data, rts, "input")):
+        blob = pickle.dumps(prob, protocol=5)
+        assert len(blob) < 1.5 * len(pickle.dumps(data, protocol=5))
+        back = pickle.loads(blob)
+        for k, v in vars(prob).items():
+            if isinstance(v, np.ndarray):
+                assert np.array_equal(getattr(back, k), v), k
+            elif k != "data":
+                assert getattr(back, k) == v, k

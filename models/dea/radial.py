@@ -49,6 +49,10 @@ class RadialProblem:
         self.ref = np.vstack(rows)
         self.n_core = self.ref.shape[0]
 
+    def __reduce__(self) -> tuple[type, tuple[DeaData, str, str]]:
+        # a cluster broadcast carries the data and options only; derived stacks are rebuilt on arrival
+        return type(self), (self.data, self.rts, self.orientation)
+
     def block(self, o: int, score: float | None = None) -> OwnBlock:
         """Stage 1 (score=None) or stage 2 (score fixed, maximise slacks)."""
         m, s, nc = self.m, self.s, self.n_core

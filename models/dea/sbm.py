@@ -71,6 +71,11 @@ class SbmProblem:
         self._ratio = np.vstack([rin, wout / (self.s * yden)]) if self.s else rin
         self._cost_in = rin * d.mu_x[:, None]  # scaled-unit input cost 1/(m_eff x_s), 0 for zero inputs
 
+    def __reduce__(self) -> tuple[type, tuple[DeaData, str, str, tuple[float, float]]]:
+        # a cluster broadcast carries the data and options only; the derived stacks (about 6x the data) are
+        # rebuilt on arrival by the same code, so they are bit-identical
+        return type(self), (self.data, self.rts, self.orientation, self.weights)
+
     # -- blocks ---------------------------------------------------------------------------------------------
     def _base(self, o: int, n_extra: int, sign: float) -> np.ndarray:
         m, s1, s2, nc = self.m, self.s1, self.s2, self.n_core
