@@ -80,7 +80,7 @@ def worker(args: argparse.Namespace) -> None:
         t0, c0 = time.perf_counter(), _cpu()
         m = models[name]  # as the pipeline's bayes step maps a study model onto a spec
         entry = {"name": m.name, "likelihood": m.likelihood, "mundlak": m.mundlak, "by": list(m.by),
-                 "serial": m.serial, "censor_at": m.censor_at, **({"instrument": m.instrument} if m.instrument else {}),
+                 "serial": m.serial, "error_scale": m.error_scale, "censor_at": m.censor_at, **({"instrument": m.instrument} if m.instrument else {}),
                  **({"priors": dict(m.priors)} if m.priors else {})}
         variables = {"outcome": m.outcome, "treatment": m.treatment, "controls": list(m.controls)}
         bspec = spec_from_dicts(variables, entry, study.data.unit, study.data.time)

@@ -251,6 +251,34 @@ def test_ar1_effects_are_an_exact_reparameterisation() -> None:
         np.testing.assert_allclose(net, net[0], rtol=0, atol=1e-8)
 
 
+# log p(theta, z) - log N(z; 0, I) at five thetas, less its value at the first, from the dense formulation that the
+# calibration test validated (one Cholesky of all effects' precision, ctfp before 2026-12-01 17:00). The structured
+# formulation (`_ar1_effects`: the city block inverted through the Mundlak span, the years through a Schur
+# complement) must give the same differences: the same posterior over theta, whatever the coordinates.
+DENSE_AR1_NET = {
+    "unit": [0.0, -72.477129385, -8.5267974731, -273.7890435518, -13.7509041604],
+    "common": [0.0, -8.6358004395, -18.051117134, -701.4124784868, 23.4544297878],
+}
+
+
+@pytest.mark.parametrize("error_scale", ["unit", "common"])
+def test_ar1_effects_give_the_dense_formulations_density_over_theta(error_scale: str) -> None:
+    """The z-independence above cannot see a wrong Jacobian term that depends on theta only; this can."""
+    from scipy.stats import norm as normal
+
+    p, _ = simulate_panel(8, 6, seed=9, error_rho=0.6, unit_sigma_sd=0.4, treatment_rho=0.5)
+    p = p.drop(index=[3, 20, 21]).reset_index(drop=True)
+    m = build_model(p, BayesSpec("ctfp", "ai", controls=("pop",), error_scale=error_scale))
+    logp = m.compile_fn(m.logp(), inputs=m.value_vars, on_unused_input="ignore")
+    rng, base, nets = np.random.default_rng(3), m.initial_point(), []
+    for i in range(5):
+        r2 = np.random.default_rng(100 + i)
+        point = {k: v + (0.6 * r2.normal(size=np.shape(v)) if k != "z_effects" else 0) for k, v in base.items()}
+        point["z_effects"] = rng.normal(size=point["z_effects"].shape)
+        nets.append(float(logp(point)) - normal.logpdf(point["z_effects"]).sum())
+    np.testing.assert_allclose(np.array(nets) - nets[0], DENSE_AR1_NET[error_scale], rtol=0, atol=1e-7)
+
+
 def test_default_centring_follows_the_error_model() -> None:
     """Non-centred city effects under AR(1) errors (the centred form made a funnel, docs/bayes.md); both centred
     with iid errors; an explicit choice is kept."""

@@ -65,8 +65,9 @@ def effects(
     return total
 
 
-def city_complement(design: PanelDesign) -> np.ndarray | None:
-    """Orthonormal basis (cities x k) of the complement of [1, city means]; None without Mundlak terms."""
+def _city_split(design: PanelDesign) -> tuple[np.ndarray, np.ndarray] | None:
+    """Orthonormal bases (span, complement) of [1, city means] in city space; None without Mundlak terms or
+    with fewer than two cities left over."""
     if not design.mundlak.shape[1]:
         return None
     n_city = len(design.units)
@@ -76,7 +77,19 @@ def city_complement(design: PanelDesign) -> np.ndarray | None:
     rank = np.linalg.matrix_rank(c)
     if n_city - rank < 2:
         return None
-    return q[:, rank:]
+    return q[:, :rank], q[:, rank:]
+
+
+def city_complement(design: PanelDesign) -> np.ndarray | None:
+    """Orthonormal basis (cities x k) of the complement of [1, city means]; None without Mundlak terms."""
+    split = _city_split(design)
+    return None if split is None else split[1]
+
+
+def city_span(design: PanelDesign) -> np.ndarray | None:
+    """Orthonormal basis (cities x rank) of [1, city means]: what the AR(1) effects' coordinates project off."""
+    split = _city_split(design)
+    return None if split is None else split[0]
 
 
 def linear_terms(
@@ -132,12 +145,13 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
         basis = city_complement(design)
         ar1 = spec.likelihood == "normal" and spec.serial == "ar1"
         if ar1 and basis is not None:
+            span = city_span(design)
             # AR(1) errors: the city and year effects are drawn given everything else (see `_ar1_effects`).
             sigma = _error_sd(spec, city_idx)
             rho = pm.Uniform("rho", lower=-0.99, upper=0.99)
             y_std = (y_data - y_mean) / y_sd
             eta0 = alpha + treat + terms
-            eta = eta0 + _ar1_effects(eta0, sigma, y_std, design, basis, city_idx, year_idx, spec.priors.effects, rho)
+            eta = eta0 + _ar1_effects(eta0, sigma, y_std, design, span, city_idx, year_idx, spec.priors.effects, rho)
             eta_obs, sigma_obs = _ar1(eta, sigma, y_std, design, rho)
             d_eta = normal_obs(eta_obs, sigma_obs, y_data, y_mean, y_sd)
         elif spec.likelihood == "normal":
@@ -232,7 +246,9 @@ def design_data(design: PanelDesign, spec: BayesSpec) -> dict[str, np.ndarray]:
         "x_sd": np.float64(design.x_sd),
         "control_sd": np.asarray(design.control_sd, float),
     }
-    if basis is not None:
+    if basis is not None and spec.likelihood == "normal" and spec.serial == "ar1" and spec.instrument is None:
+        out["city_span"] = city_span(design)  # the AR(1) effects (`_ar1_effects`) read the span, not the basis
+    elif basis is not None:
         out["city_basis"] = basis * np.sqrt(basis.shape[0] / basis.shape[1])
     if spec.instrument is not None:
         out.update({"z": design.z, "x_obs": design.x * design.x_sd + design.x_mean,
@@ -287,7 +303,7 @@ def _ar1_effects(
     sigma: pt.TensorVariable,
     y_std: pt.TensorVariable,
     design: PanelDesign,
-    basis: np.ndarray,
+    span: np.ndarray,
     city_idx: pt.TensorVariable,
     year_idx: pt.TensorVariable,
     scale: float,
@@ -295,33 +311,39 @@ def _ar1_effects(
 ) -> pt.TensorVariable:
     """City and year effects under AR(1) errors, drawn in the coordinates of their conditional posterior.
 
-    The model is the same as `effects` (city effects in the complement of the Mundlak means, zero-sum year
-    effects, half-normal sds), only the coordinates differ. Given rho, the error sds, the effect sds and the
-    other coefficients, the effects v = (u_city, u_year) are Gaussian: with the AR(1) transform of the rows
+    The model is the same as `effects` (city effects in W, the complement of the constant and the Mundlak means
+    `span`; zero-sum year effects; half-normal sds), only the coordinates differ. Given rho, the error sds, the
+    effect sds and the other coefficients, the effects v are Gaussian: with the AR(1) transform of the rows
     (quasi-differenced, the first row scaled by sqrt(1 - rho^2), all divided by the row's error sd) applied to
     the residual w and to the effects' design Z, their precision is diag(1/sd^2) + Z'Z and their mean solves it
-    against Z'w. Writing v = mean + L^-T z (L L' = precision) with z free, and adding log N(v; 0, sd) and the
-    Jacobian -sum(log diag L) to the log density, gives exactly the same posterior, in which z is standard normal
+    against Z'w. Writing v = mean + R z with R R' = precision^-1 and z free, and adding log N(v; 0, sd) and the
+    Jacobian log|det R| to the log density, gives exactly the same posterior, in which z is standard normal
     and independent of everything else. Why: with the effects sampled directly rho traded off against the city
     and year levels (a persistent offset and a higher rho explain a short series equally well) and the gate
     failed 7-12 of 40 calibration fits; with rho held fixed every one passed (docs/bayes.md).
+
+    How, cheaply: the city block of the precision is a diagonal E (cities) compressed to W, so it is never formed.
+    With F = E^-1/2 and G = Q'E^-1 Q (Q = `span`, a few columns), its inverse is op(x) = E^-1 x - E^-1 Q G^-1 Q'E^-1 x,
+    and one root is F Pi, Pi the projector off FQ; the years (T - 1 of them) are eliminated through a
+    (T-1)^2 Schur complement. Every factorisation is of Q's width or T - 1, not of the number of cities: a
+    gradient costs a fraction of the dense Cholesky of all effects it replaces (same model, same density). The
+    root F Pi spends one free coordinate per column of Q on nothing: those directions get their own N(0, 1).
     """
     n_city, n_year = len(design.units), len(design.times)
-    k = basis.shape[1]
+    r = span.shape[1]
+    k = n_city - r  # dimension of W: the city effects' own coordinates
     # A static shape: JAX compiles only static shapes (the Cholesky's gradient builds index ranges from them).
-    b_city = pt.specify_shape(pm.Data("city_basis", basis * np.sqrt(basis.shape[0] / k)), (n_city, k))
+    q_span = pt.specify_shape(pm.Data("city_span", span), (n_city, r))
     c_np = zero_sum_basis(n_year)
     c_year = pt.as_tensor_variable(c_np)  # depends on the number of years only
     s_city = pm.HalfNormal("sigma_city", sigma=scale)
     s_year = pm.HalfNormal("sigma_year", sigma=scale)
-    m = k + n_year - 1
-    eye = np.eye(m)  # constants, not pt.diag / pt.repeat: JAX compiles only static shapes
-    sd = pt.concatenate([s_city * np.ones(k), s_year * np.ones(n_year - 1)])
+    my = n_year - 1
     st = _ar1_structure(design)
     has_prev, prev = st["has_prev"], st["prev"]
     # Row weights 1/sd^2 and, per unit, the AR(1)-transformed design's cross products (structure x rho, weights):
     # rows with a previous year load (1 - rho) on the city and e_t - rho e_prev on the years; first rows
-    # sqrt(1 - rho^2) on both. Summed per unit this is O(units x years^2), not O(rows x effects^2).
+    # sqrt(1 - rho^2) on both. Summed per unit, then over units: O(units x years^2), never a 3-d temporary.
     model = pm.modelcontext(None)
     sd_unit = model["sigma_unit"] if "sigma_unit" in model.named_vars else model["sigma"] * pt.ones(n_city)
     w_unit = 1.0 / sd_unit**2
@@ -329,13 +351,26 @@ def _ar1_effects(
     one_m, first2 = 1 - rho, 1 - rho**2
     d_city = w_unit * (st["n_prev"] * one_m**2 + st["n_first"] * first2)
     m_cy = w_unit[:, None] * (one_m * (st["np"] - rho * st["pp"]) + first2 * st["nf"])
-    q = pt.tensordot(w_unit, st["s0"] - rho * (st["s1"] + st["s1"].transpose(0, 2, 1)) + rho**2 * st["s2"]
-                     + first2 * st["f"], axes=1)
-    cc = pt.dot(b_city.T * d_city, b_city)
-    cy = pt.dot(pt.dot(b_city.T, m_cy), c_year)
-    yy = pt.dot(pt.dot(c_year.T, q), c_year)
-    precision = eye / sd**2 + pt.concatenate(
-        [pt.concatenate([cc, cy], axis=1), pt.concatenate([cy.T, yy], axis=1)], axis=0)
+    w_s1 = pt.tensordot(w_unit, st["s1"], axes=1)
+    q = (pt.tensordot(w_unit, st["s0"], axes=1) - rho * (w_s1 + w_s1.T) + rho**2 * pt.tensordot(w_unit, st["s2"], axes=1)
+         + first2 * pt.tensordot(w_unit, st["f"], axes=1))
+    # The prior sd of a city effect is sigma_city in W's own coordinates (as `effects` scales its basis).
+    e_city = d_city + k / (n_city * s_city**2)
+    e_inv = 1.0 / e_city
+    g_chol = pt.linalg.cholesky(pt.dot(q_span.T * e_inv, q_span))
+
+    def g_solve(b: pt.TensorVariable) -> pt.TensorVariable:
+        return pt.linalg.solve_triangular(g_chol.T, pt.linalg.solve_triangular(g_chol, b, lower=True), lower=False)
+
+    def op(x: pt.TensorVariable) -> pt.TensorVariable:
+        """The inverse of the city block (E compressed to W) applied to x (cities, or cities x columns)."""
+        ex = x * e_inv if x.ndim == 1 else x * e_inv[:, None]
+        corr = pt.dot(q_span, g_solve(pt.dot(q_span.T, ex)))
+        return ex - (corr * e_inv if x.ndim == 1 else corr * e_inv[:, None])
+
+    m_c = pt.dot(m_cy, c_year)  # cities x (T - 1): the city-year cross block, in city space
+    yy = pt.dot(pt.dot(c_year.T, q), c_year) + np.eye(my) / s_year**2
+    s_chol = pt.linalg.cholesky(yy - pt.dot(m_c.T, op(m_c)))
     # Against the transformed residual u (times the row weight): the city and the year sums.
     r0 = y_std - eta0
     u = pt.where(has_prev, r0 - rho * r0[prev], pt.sqrt(first2) * r0) / s_row**2
@@ -343,14 +378,23 @@ def _ar1_effects(
     g_city = pt.zeros(n_city)[city_idx].inc(load * u)
     g_year = pt.zeros(n_year)[st["t"]].inc(pt.where(has_prev, u, pt.sqrt(first2) * u))
     g_year = pt.inc_subtensor(g_year[st["t_prev_rows_p"]], -rho * u[st["prev_rows"]])
-    rhs = pt.concatenate([pt.dot(b_city.T, g_city), pt.dot(c_year.T, g_year)])
-    chol = pt.linalg.cholesky(precision)
-    mean = pt.linalg.solve_triangular(chol.T, pt.linalg.solve_triangular(chol, rhs, lower=True), lower=False)
-    z = pm.Flat("z_effects", shape=m)
-    v = mean + pt.linalg.solve_triangular(chol.T, z, lower=False)
-    pm.Potential("effects_density", pm.logp(pm.Normal.dist(0.0, sd), v).sum() - pt.log((chol * eye).sum(axis=1)).sum())
-    city = pm.Deterministic("city_effect", pt.dot(b_city, v[:k]), dims="city")
-    year = pm.Deterministic("year_effect", pt.dot(c_year, v[k:]), dims="year")
+    schur_rhs = pt.dot(c_year.T, g_year) - pt.dot(m_c.T, op(g_city))
+    mean_y = pt.linalg.solve_triangular(s_chol.T, pt.linalg.solve_triangular(s_chol, schur_rhs, lower=True), lower=False)
+    z = pm.Flat("z_effects", shape=n_city + my)
+    z_city, z_year = z[:n_city], z[n_city:]
+    v_year = mean_y + pt.linalg.solve_triangular(s_chol.T, z_year, lower=False)
+    f_z = z_city * pt.sqrt(e_inv)
+    h_z = pt.linalg.solve_triangular(g_chol, pt.dot(q_span.T, f_z), lower=True)  # L_G^-1 Q'F z
+    root_z = f_z - e_inv * pt.dot(q_span, pt.linalg.solve_triangular(g_chol.T, h_z, lower=False))  # F Pi z
+    city = op(g_city - pt.dot(m_c, v_year)) + root_z  # in W: the mean given the years, plus the city draw
+    # log N(a; 0, sigma_city) in W's coordinates (|a|^2 = |city|^2 k / n) and N(v_year; 0, sigma_year); the
+    # Jacobian -1/2 log det(city block) - log det(Schur), constants dropped; N(0, 1) for the spare directions.
+    log_prior = (-0.5 * (city**2).sum() * k / n_city / s_city**2 - k * pt.log(s_city)
+                 - 0.5 * (v_year**2).sum() / s_year**2 - my * pt.log(s_year))
+    log_jac = -0.5 * (pt.log(e_city).sum() + 2 * pt.log(pt.diagonal(g_chol)).sum()) - pt.log(pt.diagonal(s_chol)).sum()
+    pm.Potential("effects_density", log_prior + log_jac - 0.5 * (h_z**2).sum())
+    city = pm.Deterministic("city_effect", city, dims="city")
+    year = pm.Deterministic("year_effect", pt.dot(c_year, v_year), dims="year")
     return city[city_idx] + year[year_idx]
 
 
