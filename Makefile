@@ -14,13 +14,18 @@ PYTEST_ARGS ?=
 # and xdist 3.8.0 its xdist_group marks are ignored (the group suffix never reaches the node ids).
 TEST_WORKERS ?= 2
 
-.PHONY: demo test venv install install-test lint bench clean
+.PHONY: demo test test-heavy venv install install-test lint bench clean
 
 demo: install
 	$(VENV)/bin/ctfp demo --out $(OUT)
 
+# make test: every test but the `heavy` ones (statistical evidence over many fits, compiles from empty caches);
+# make test-heavy: those, minutes each. CI (.ci/run) runs both.
 test: install-test
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not heavy" $(PYTEST_ARGS)
+
+test-heavy: install-test
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m heavy $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff check .

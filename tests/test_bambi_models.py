@@ -64,6 +64,7 @@ def test_unknown_column_is_one_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_bambi_formula_model_agrees_with_the_builtin_two_way_model(tmp_path: Path) -> None:
     """Same regression (plain two-way random effects, iid errors): posterior means within 0.2 sd, sds within 20%."""
     panel, truth = simulate_panel(30, 8, seed=17)

@@ -56,6 +56,7 @@ def _passes(res: dict[str, object]) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_default_covers_under_ar1_errors_and_unit_scales_iid_does_not() -> None:
     worlds = [
         simulate_panel(20, 12, seed=500 + r, error_rho=0.7, unit_sigma_sd=0.5, treatment_rho=0.9)

@@ -55,6 +55,7 @@ def _run(tmp: Path, cache: str, out: str, warm_up_first: bool) -> dict[str, np.n
         return {k: f[k] for k in f.files}
 
 
+@pytest.mark.heavy
 def test_posterior_is_identical_on_cold_partly_warm_and_warm_caches(tmp_path: Path) -> None:
     partly = _run(tmp_path, "a", "partly_warm", warm_up_first=True)
     cold = _run(tmp_path, "b", "cold", warm_up_first=False)

@@ -97,6 +97,7 @@ def test_gate_fails_a_learned_variance_over_two_levels() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_simulation_based_calibration_normal_twoway() -> None:
     """20 prior draws refitted with one compiled model: the ranks of the truth are not grossly non-uniform."""
     panel, _ = simulate_panel(8, 5, seed=21)
@@ -111,6 +112,7 @@ def test_simulation_based_calibration_normal_twoway() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_bambi_agrees_with_the_hand_written_model() -> None:
     import bambi as bmb
 

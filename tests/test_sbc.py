@@ -60,12 +60,14 @@ def _check(spec: BayesSpec, panel, var_names: list[str], seed: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_sbc_normal() -> None:
     panel, _ = simulate_panel(12, 6, seed=31)
     _check(BayesSpec("ctfp", "ai", controls=("pop",), **IID), panel, ["beta_std", "sigma", "sigma_city"], seed=1)
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_sbc_censored() -> None:
     # Non-centred city effects: 6 periods per city pin a city effect down too little for the centred form (the
     # docs' advice for short panels). Centred, 416 of 24,000 transitions diverged (1.7%); non-centred 37 (0.15%).
@@ -75,6 +77,7 @@ def test_sbc_censored() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_sbc_ordbeta() -> None:
     # Before the fix the precision's ranks were not uniform (p = 0.00025, truth below the posterior): the logp
     # clipped values to [1e-9, 1 - 1e-9] and beta draws that rounded to exactly 1 were read as the point mass.
@@ -83,6 +86,7 @@ def test_sbc_ordbeta() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_sbc_iv() -> None:
     panel, _ = simulate_panel(12, 6, seed=34, instrument=True)
     spec = BayesSpec("ctfp", "ai", controls=("pop",), instrument="iv_tel")

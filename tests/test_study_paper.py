@@ -166,6 +166,7 @@ OLD_MODELS = {
 
 
 @pytest.mark.parametrize("names", [("headline", "hetero"), ("censored", "iv")])
+@pytest.mark.heavy
 def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...]) -> None:
     """The paper study's [bayes] section, run by the pipeline on the analysis panel the old code made
     (tests/data/paper_world_analysis.parquet: the recording's panel to 1e-12, its CTFP bit for bit), with the

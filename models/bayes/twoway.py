@@ -359,18 +359,14 @@ def _ar1_effects(
     e_inv = 1.0 / e_city
     g_chol = pt.linalg.cholesky(pt.dot(q_span.T * e_inv, q_span))
 
-    def g_solve(b: pt.TensorVariable) -> pt.TensorVariable:
-        return pt.linalg.solve_triangular(g_chol.T, pt.linalg.solve_triangular(g_chol, b, lower=True), lower=False)
-
     def op(x: pt.TensorVariable) -> pt.TensorVariable:
-        """The inverse of the city block (E compressed to W) applied to x (cities, or cities x columns)."""
-        ex = x * e_inv if x.ndim == 1 else x * e_inv[:, None]
-        corr = pt.dot(q_span, g_solve(pt.dot(q_span.T, ex)))
-        return ex - (corr * e_inv if x.ndim == 1 else corr * e_inv[:, None])
+        """The inverse of the city block (E compressed to W) applied to the columns of x (cities x columns)."""
+        ex = x * e_inv[:, None]
+        sol = pt.linalg.solve_triangular(g_chol.T, pt.linalg.solve_triangular(g_chol, pt.dot(q_span.T, ex), lower=True),
+                                         lower=False)
+        return ex - pt.dot(q_span, sol) * e_inv[:, None]
 
     m_c = pt.dot(m_cy, c_year)  # cities x (T - 1): the city-year cross block, in city space
-    yy = pt.dot(pt.dot(c_year.T, q), c_year) + np.eye(my) / s_year**2
-    s_chol = pt.linalg.cholesky(yy - pt.dot(m_c.T, op(m_c)))
     # Against the transformed residual u (times the row weight): the city and the year sums.
     r0 = y_std - eta0
     u = pt.where(has_prev, r0 - rho * r0[prev], pt.sqrt(first2) * r0) / s_row**2
@@ -378,7 +374,12 @@ def _ar1_effects(
     g_city = pt.zeros(n_city)[city_idx].inc(load * u)
     g_year = pt.zeros(n_year)[st["t"]].inc(pt.where(has_prev, u, pt.sqrt(first2) * u))
     g_year = pt.inc_subtensor(g_year[st["t_prev_rows_p"]], -rho * u[st["prev_rows"]])
-    schur_rhs = pt.dot(c_year.T, g_year) - pt.dot(m_c.T, op(g_city))
+    # one application of the city block's inverse serves the Schur complement, its right-hand side and the cities
+    inv = op(pt.concatenate([m_c, g_city[:, None]], axis=1))
+    inv_mc, inv_g = inv[:, :my], inv[:, my]
+    yy = pt.dot(pt.dot(c_year.T, q), c_year) + np.eye(my) / s_year**2
+    s_chol = pt.linalg.cholesky(yy - pt.dot(m_c.T, inv_mc))
+    schur_rhs = pt.dot(c_year.T, g_year) - pt.dot(m_c.T, inv_g)
     mean_y = pt.linalg.solve_triangular(s_chol.T, pt.linalg.solve_triangular(s_chol, schur_rhs, lower=True), lower=False)
     z = pm.Flat("z_effects", shape=n_city + my)
     z_city, z_year = z[:n_city], z[n_city:]
@@ -386,7 +387,7 @@ def _ar1_effects(
     f_z = z_city * pt.sqrt(e_inv)
     h_z = pt.linalg.solve_triangular(g_chol, pt.dot(q_span.T, f_z), lower=True)  # L_G^-1 Q'F z
     root_z = f_z - e_inv * pt.dot(q_span, pt.linalg.solve_triangular(g_chol.T, h_z, lower=False))  # F Pi z
-    city = op(g_city - pt.dot(m_c, v_year)) + root_z  # in W: the mean given the years, plus the city draw
+    city = inv_g - pt.dot(inv_mc, v_year) + root_z  # in W: the mean given the years, plus the city draw
     # log N(a; 0, sigma_city) in W's coordinates (|a|^2 = |city|^2 k / n) and N(v_year; 0, sigma_year); the
     # Jacobian -1/2 log det(city block) - log det(Schur), constants dropped; N(0, 1) for the spare directions.
     log_prior = (-0.5 * (city**2).sum() * k / n_city / s_city**2 - k * pt.log(s_city)
