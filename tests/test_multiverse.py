@@ -162,6 +162,8 @@ name = "small"
 outcome = "eff"
 treatment = "lpcap"
 controls = ["lpc"]
+serial = "none"                 # iid errors, one sd: this checks the multiverse's machinery, not the default
+error_scale = "common"          # error model (AR(1) with per-unit sds, minutes at these draws)
 """
 
 
