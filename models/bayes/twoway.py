@@ -86,10 +86,10 @@ def city_complement(design: PanelDesign) -> np.ndarray | None:
     return None if split is None else split[1]
 
 
-def city_span(design: PanelDesign) -> np.ndarray | None:
-    """Orthonormal basis (cities x rank) of [1, city means]: what the AR(1) effects' coordinates project off."""
-    split = _city_split(design)
-    return None if split is None else split[0]
+def _conditional_ar1(spec: BayesSpec) -> bool:
+    """Whether the model draws its effects through `_ar1_effects` (given a city split): the builder and
+    `design_data` must agree, or a refit would swap in data the compiled model does not have."""
+    return spec.likelihood == "normal" and spec.serial == "ar1" and spec.instrument is None
 
 
 def linear_terms(
@@ -142,10 +142,11 @@ def build_twoway(design: PanelDesign, spec: BayesSpec) -> pm.Model:
             z_slope = pm.ZeroSumNormal("z_slope", sigma=1.0, dims="city")
             slope = slope + s_slope * z_slope[city_idx]
             treat = treat + s_slope * z_slope[city_idx] * x
-        basis = city_complement(design)
+        split = _city_split(design)
+        basis = None if split is None else split[1]
         ar1 = spec.likelihood == "normal" and spec.serial == "ar1"
-        if ar1 and basis is not None:
-            span = city_span(design)
+        if split is not None and _conditional_ar1(spec):
+            span = split[0]
             # AR(1) errors: the city and year effects are drawn given everything else (see `_ar1_effects`).
             sigma = _error_sd(spec, city_idx)
             rho = pm.Uniform("rho", lower=-0.99, upper=0.99)
@@ -233,7 +234,7 @@ def design_data(design: PanelDesign, spec: BayesSpec) -> dict[str, np.ndarray]:
     Two designs of the same structure (same shapes, same spec) give the same keys and shapes: a model compiled
     for one refits the other with `compiled.with_data(**design_data(other, spec))` (nutpie) or `pm.set_data`.
     """
-    basis = city_complement(design)
+    split = _city_split(design)
     out: dict[str, np.ndarray] = {
         "x": design.x,
         "X_controls": design.controls,
@@ -246,9 +247,10 @@ def design_data(design: PanelDesign, spec: BayesSpec) -> dict[str, np.ndarray]:
         "x_sd": np.float64(design.x_sd),
         "control_sd": np.asarray(design.control_sd, float),
     }
-    if basis is not None and spec.likelihood == "normal" and spec.serial == "ar1" and spec.instrument is None:
-        out["city_span"] = city_span(design)  # the AR(1) effects (`_ar1_effects`) read the span, not the basis
-    elif basis is not None:
+    if split is not None and _conditional_ar1(spec):
+        out["city_span"] = split[0]  # the AR(1) effects (`_ar1_effects`) read the span, not the basis
+    elif split is not None:
+        basis = split[1]
         out["city_basis"] = basis * np.sqrt(basis.shape[0] / basis.shape[1])
     if spec.instrument is not None:
         out.update({"z": design.z, "x_obs": design.x * design.x_sd + design.x_mean,
