@@ -228,6 +228,12 @@ def test_ordbeta_draws_keep_the_continuous_part_off_the_point_masses() -> None:
     assert inner.size and inner.max() < 1.0 and inner.min() > 0.0
 
 
+def _ar1_panel():  # noqa: ANN202
+    """A small unbalanced panel with AR(1) errors, a gap and a shorter unit (the AR(1) effects' density tests)."""
+    p, _ = simulate_panel(8, 6, seed=9, error_rho=0.6, unit_sigma_sd=0.4, treatment_rho=0.5)
+    return p.drop(index=[3, 20, 21]).reset_index(drop=True)
+
+
 def test_ar1_effects_are_an_exact_reparameterisation() -> None:
     """Under AR(1) errors the effects are v = mean(theta) + L^-T z with L L' their conditional precision: then
     log p(theta, z) = log p(theta) + log p(y | theta) + log N(z; 0, I), the effects integrated out. So at any
@@ -235,10 +241,7 @@ def test_ar1_effects_are_an_exact_reparameterisation() -> None:
     breaks that (tested on an unbalanced panel with a gap, at two thetas)."""
     from scipy.stats import norm as normal
 
-    p, _ = simulate_panel(8, 6, seed=9, error_rho=0.6, unit_sigma_sd=0.4, treatment_rho=0.5)
-    p = p.drop(index=[3, 20, 21]).reset_index(drop=True)  # a gap and a shorter unit
-    spec = BayesSpec("ctfp", "ai", controls=("pop",))
-    m = build_model(p, spec)
+    m = build_model(_ar1_panel(), BayesSpec("ctfp", "ai", controls=("pop",)))
     assert "z_effects" in {v.name for v in m.free_RVs} and "city_effect" in {v.name for v in m.deterministics}
     logp = m.compile_fn(m.logp(), inputs=m.value_vars, on_unused_input="ignore")
     rng = np.random.default_rng(3)
@@ -266,9 +269,7 @@ def test_ar1_effects_give_the_dense_formulations_density_over_theta(error_scale:
     """The z-independence above cannot see a wrong Jacobian term that depends on theta only; this can."""
     from scipy.stats import norm as normal
 
-    p, _ = simulate_panel(8, 6, seed=9, error_rho=0.6, unit_sigma_sd=0.4, treatment_rho=0.5)
-    p = p.drop(index=[3, 20, 21]).reset_index(drop=True)
-    m = build_model(p, BayesSpec("ctfp", "ai", controls=("pop",), error_scale=error_scale))
+    m = build_model(_ar1_panel(), BayesSpec("ctfp", "ai", controls=("pop",), error_scale=error_scale))
     logp = m.compile_fn(m.logp(), inputs=m.value_vars, on_unused_input="ignore")
     rng, base, nets = np.random.default_rng(3), m.initial_point(), []
     for i in range(5):
