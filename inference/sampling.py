@@ -83,6 +83,19 @@ def check_backend_available(backend: str) -> None:
         raise InputError("backend 'jax' needs jax: pip install 'jax==0.12.0.1' (or reinstall ctfp)")
 
 
+def jax_runs_inline() -> None:
+    """Run JAX's CPU programs in the calling thread (no asynchronous dispatch).
+
+    A log density here is a few hundred small ops called about 100,000 times per fit from nutpie's chain threads;
+    handing each call to JAX's dispatch thread and waiting for it cost about a fifth of the draws (headline,
+    4 x (1000 + 1000): 51.6 s async, 42.3 s inline, on 2 cores). The option is read when JAX creates its CPU
+    client, so this runs before the first JAX computation of the process; results are the same either way.
+    """
+    import jax
+
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
+
+
 # Compiled nutpie models of this process: structure key -> (compiled model, the pm.Model it was compiled from).
 _COMPILED: dict[str, tuple[Any, Any]] = {}
 COMPILE_STATS: dict[str, int] = {"compiled": 0, "reused": 0}
@@ -134,6 +147,8 @@ def compiled_nutpie(model: Any, backend: str) -> Any:
     import nutpie
     import pymc as pm
 
+    if backend == "jax":
+        jax_runs_inline()
     key = structure_key(model, backend)
     data = {name: var.get_value() for name, var in _data_vars(model).items()}
     if key in _COMPILED:
@@ -190,6 +205,8 @@ def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predi
 
     check_sampler_available(cfg.sampler)
     check_backend_available(str(cfg.backend))
+    if cfg.backend == "jax":
+        jax_runs_inline()
     cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
     import multiprocessing
 
@@ -274,6 +291,8 @@ def sbc_ranks(
     import pymc as pm
 
     backend = DEFAULT_BACKEND["nutpie"]
+    if backend == "jax":
+        jax_runs_inline()
     fwd = predictive_backend(SamplerConfig(backend=backend), model)
     prior = pm.sample_prior_predictive(draws=n_reps, model=forward_model(model, fwd), random_seed=seed, backend=fwd)
     compiled = compiled_nutpie(model, backend)

@@ -54,13 +54,15 @@ class StructureFitter:
         from pytensor.compile.sharedvalue import SharedVariable
         from pytensor.graph.traversal import graph_inputs
 
-        from ctfp.inference.sampling import check_backend_available
+        from ctfp.inference.sampling import check_backend_available, jax_runs_inline
         from ctfp.models.bayes.builder import build_from_design
 
         self.spec = spec
         self.cfg = cfg or RefitConfig()
         backend = backend or self.cfg.backend
         check_backend_available(backend)
+        if backend == "jax":
+            jax_runs_inline()
         self.key = structure_key(design, spec)
         self.model = build_from_design(design, spec)
         # data stay inputs of the compiled function (not frozen into constants), so `with_data` can swap them

@@ -48,6 +48,9 @@ def test_refit_reuses_the_compiled_model_and_matches_a_fresh_build() -> None:
     p2, t2 = simulate_panel(12, 6, seed=7, beta=0.12)
     clear_compiled()
     first = sample_model(build_model(p1, SPEC), cfg, progress=False)
+    import jax
+
+    assert jax.config.values["jax_cpu_enable_async_dispatch"] is False  # JAX runs the log density in the chain's thread
     reused = sample_model(build_model(p2, SPEC), cfg, progress=False)
     assert COMPILE_STATS == {"compiled": 1, "reused": 1}
     clear_compiled()
