@@ -64,7 +64,8 @@ def _run(args: argparse.Namespace) -> int:
           f"effect {m['effect']:.4g} from {m['effect_source']}) -> {out / 'simulate' / 'summary.csv'}",
           file=sys.stderr)
     for r in res.summary.to_dict("records"):
+        gate = "no gate" if r["gate_passed"] != r["gate_passed"] else f"gate passed {r['gate_passed']:.0%}"  # NaN
         print(f"  {r['method']}: coverage {r['coverage']:.2f}, power {r['power']:.2f}, type S {r['type_s']:.2f}, "
-              f"type M {r['type_m']:.2f}, mean width {r['mean_width']:.4g}, sd/se {r['sd_over_se']:.2f}, "
-              f"gate passed {r['gate_passed']:.2f}", file=sys.stderr)
+              f"type M {r['type_m']:.2f}, mean width {r['mean_width']:.4g}, sd/se {r['sd_over_se']:.2f}, {gate}",
+              file=sys.stderr)
     return 0

@@ -293,8 +293,8 @@ def replica_record(setup: Setup, e: SimEstimand, frame: pd.DataFrame, slope: np.
     tres, _ = _fit_column(setup.study, e, sig, f, y="__signal__", cluster=False)
     truth = float(tres.coef[tres.names.index(e.term)])
     note = "; ".join(res.warnings)
-    return {"estimate": est, "se": se, "lower": est - q * se, "upper": est + q * se, "truth": truth, "gate": True,
-            "divergences": 0, "note": note}
+    return {"estimate": est, "se": se, "lower": est - q * se, "upper": est + q * se, "truth": truth, "gate": None,
+            "divergences": 0, "note": note}  # gate None: no sampler, no gate
 
 
 _FITTERS: dict[Any, StructureFitter] = {}  # per process: a Dask worker compiles each structure once too
@@ -355,7 +355,8 @@ def world_task(setup: Setup, world: int) -> list[dict[str, Any]]:
     except NumericalError as err:  # a world the pipeline cannot measure (a DEA LP): counted, never hidden
         return [{"world": world, "seed": s, "method": e.method, "kind": e.kind, "effect": setup.effect,
                  "truth": np.nan, "estimate": np.nan, "se": np.nan, "lower": np.nan, "upper": np.nan,
-                 "gate": False, "divergences": 0, "note": f"world failed: {err}"} for e in setup.estimands]
+                 "gate": None if e.kind == "table" else False, "divergences": 0, "note": f"world failed: {err}"}
+                for e in setup.estimands]
     slope = slope_of.reindex(pd.MultiIndex.from_frame(frame[[unit, tcol]])).to_numpy(dtype=float)
     out = []
     for e in setup.estimands:

@@ -90,11 +90,11 @@ def _table(summary: list[dict[str, Any]] | pd.DataFrame) -> Any:
         row = [Cell(str(r["method"]), cls="")]
         row.append(Cell(str(int(r["worlds"])), key=f"sim.{r["method"]}.worlds", value=int(r["worlds"]), cls="num"))
         for k, digits in (("truth", 4), ("coverage", 2), ("power", 2), ("type_s", 2), ("type_m", 2),
-                          ("mean_width", 4), ("sd_over_se", 2), ("gate_passed", 2)):
+                          ("mean_width", 4), ("sd_over_se", 2), ("gate_passed", 0)):
             v = r.get(k)
             ok = v is not None and np.isfinite(float(v))
-            row.append(Cell(fmt_num(v, digits) if ok else "–", key=f"sim.{r["method"]}.{k}", cls="num",
-                            value=float(v) if ok else None))
+            text = (f"{float(v):.0%}" if k == "gate_passed" else fmt_num(v, digits)) if ok else "–"
+            row.append(Cell(text, key=f"sim.{r["method"]}.{k}", cls="num", value=float(v) if ok else None))
         t.rows.append(row)
     return t
 

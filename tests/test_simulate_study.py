@@ -8,6 +8,7 @@ against the per-world CSV the run writes (recomputed here by hand).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -166,6 +167,7 @@ def test_design_analysis_end_to_end_replica(tmp_path: Path, monkeypatch: pytest.
     assert row["coverage"] == cover and row["power"] == sig.mean()
     assert row["type_m"] == pytest.approx((worlds["estimate"][sig].abs() / 0.05).mean())
     assert row["sd_over_se"] == pytest.approx(worlds["estimate"].std(ddof=1) / worlds["se"].mean())
+    assert np.isnan(row["gate_passed"])  # a replica has no sampler gate: not a 100% pass rate
     assert (out / "figures" / "simulate_intervals.png").stat().st_size > 1000
     meta = json.loads((out / "simulate" / "summary.json").read_text())
     assert meta["worlds"] == 4 and meta["computed"] == 4 and meta["effect"] == 0.05
@@ -174,6 +176,7 @@ def test_design_analysis_end_to_end_replica(tmp_path: Path, monkeypatch: pytest.
     html = build_report(out).read_text(encoding="utf-8")  # the report's section formats the run's own numbers
     assert f'data-key="sim.T1 (1) ai.coverage" data-value="{row["coverage"]}"' in html
     assert 'data-figure="simulate_intervals"' in html
+    assert re.search(r'data-key="sim\.T1 \(1\) ai\.gate_passed"[^>]*>–<', html)  # shown as "–"
 
     # a rerun reuses every finished world; one more world is the only task
     calls: list[int] = []
