@@ -22,10 +22,10 @@ demo: install
 # make test: every test but the `heavy` ones (statistical evidence over many fits, compiles from empty caches);
 # make test-heavy: those, minutes each. CI (.ci/run) runs both.
 test: install-test
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not heavy" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not heavy" --durations=25 $(PYTEST_ARGS)
 
 test-heavy: install-test
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m heavy $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m heavy --durations=25 $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff check .

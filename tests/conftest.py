@@ -104,10 +104,34 @@ def _paper_run(root: Path, *, synthetic_panel: bool, args: tuple[str, ...] = (),
     return ctfp_run(study, root / "run", *args)
 
 
+def once_per_test_run(factory: pytest.TempPathFactory, worker_id: str, name: str, build: Any) -> Path:
+    """`build(root)` once per pytest run, however many xdist workers ask (pytest-xdist's documented pattern).
+
+    The first worker to ask builds under a file lock in the run's base temp folder, which all of this run's
+    workers share and no other run sees; the others wait and read the finished folder. A failed build leaves no
+    marker, so the next worker tries (and fails) itself rather than reading half a folder.
+    """
+    if worker_id == "master":  # not under xdist: the session fixture alone runs it once
+        return build(factory.mktemp(name))
+    from filelock import FileLock
+
+    shared = factory.getbasetemp().parent
+    root, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.is_file():
+            if root.exists():
+                shutil.rmtree(root)
+            out = build(root)
+            done.write_text(str(out), encoding="utf-8")
+    return Path(done.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="session")
-def report_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The paper's study on a SYNTHETIC panel file, Bayesian models included, as `ctfp run` writes it."""
-    return _paper_run(tmp_path_factory.mktemp("report_paper"), synthetic_panel=True)
+def report_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The paper's study on a SYNTHETIC panel file, Bayesian models included, as `ctfp run` writes it: a minute
+    of fits, so built once per test run and shared by the report test files on every worker."""
+    return once_per_test_run(tmp_path_factory, worker_id, "report_paper",
+                             lambda root: _paper_run(root, synthetic_panel=True))
 
 
 @pytest.fixture(scope="session")

@@ -240,6 +240,8 @@ name = "small"
 outcome = "eff"
 treatment = "lx1"
 controls = ["lx2"]
+serial = "none"        # iid errors: where the model runs is the point, not its error model
+error_scale = "common"
 """
 
 

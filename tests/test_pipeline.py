@@ -143,7 +143,8 @@ def test_interrupted_run_leaves_no_corrupt_artefact_and_resumes(tmp_path: Path) 
     spec = tmp_path / "quick.toml"
     text = PAPER.replace("draws = 1000\ntune = 1000\nchains = 4", "draws = 150\ntune = 150\nchains = 2", 1)
     cut_from, cut_to = text.index('[[bayes.models]]\nname = "censored"'), text.index("[report]")
-    text = text[:cut_from] + text[cut_to:]  # only the headline model
+    text = text[:cut_from] + text[cut_to:]  # only the headline model, with iid errors: resuming is the point here
+    text = text.replace('likelihood = "normal"\n', 'likelihood = "normal"\nserial = "none"\nerror_scale = "common"\n', 1)
     sim_from, sim_to = text.index("[simulate]"), text.index("recorded = ", text.index("[simulate]"))
     sim_to = text.index("\n", sim_to) + 1
     spec.write_text(text[:sim_from] + text[sim_to:])  # [simulate] follows the hetero model too
