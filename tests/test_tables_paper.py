@@ -6,12 +6,15 @@ paper-world panel (the columns the tables read; `l_ai` = AI of the previous year
 `tests/data/paper_tables_baseline.csv` / `paper_tests_baseline.csv` are the cells and difference tests that
 `ctfp.inference.replicate.run_replicas` (hard-coded Tables 2-6) wrote for that panel before the tables became
 data: every coefficient, SE, t, p, N, R2, KP statistic and permutation p (1000 unit-level permutations, seed
-20251201 + k for the k-th split). Everything agrees to the last bit: the shared within transformation hands
-each fit the same numbers, in the same memory layout, as a lone fit.
+20251201 + k for the k-th split). Everything agrees to 1e-10 (relative): on the machine that recorded the
+baseline, to the last bit (the shared within transformation hands each fit the same numbers, in the same memory
+layout, as a lone fit); on another CPU, OpenBLAS picks other kernels (AVX-512 rather than AVX2, say), which move
+the last bits of a product, so the test allows what a different instruction set can change and nothing more.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +27,12 @@ from ctfp.inference.tables import run_tables
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 STUDY = REPO / "studies" / "shen_chao_2025" / "study.toml"
+BITS = 1e-10  # relative: the last bits another CPU's kernels move, amplified (a difference test p: 3e-12)
+
+
+def same(a: float, b: float) -> bool:
+    """Equal, or equal but for the last bits of a floating-point product."""
+    return a == b or math.isclose(a, b, rel_tol=BITS, abs_tol=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +43,7 @@ def paper(tmp_path_factory: pytest.TempPathFactory):
     return run_tables(study, panel, out, progress=False), out
 
 
-def test_every_baseline_cell_is_reproduced_bit_for_bit(paper) -> None:
+def test_every_baseline_cell_is_reproduced(paper) -> None:
     res, _ = paper
     base = pd.read_csv(DATA / "paper_tables_baseline.csv")
     rep = res.replicas.set_index(["table", "column", "term"])
@@ -45,7 +54,7 @@ def test_every_baseline_cell_is_reproduced_bit_for_bit(paper) -> None:
             if pd.isna(rec[k]):
                 assert pd.isna(row[k]), (rec, k)
             else:
-                assert float(row[k]) == rec[k], (rec, k, float(row[k]))
+                assert same(float(row[k]), rec[k]), (rec, k, float(row[k]))
         assert int(row["nobs"]) == int(rec["nobs"])
 
 
@@ -57,7 +66,7 @@ def test_difference_tests_are_reproduced(paper) -> None:
     for w, g in zip(want.to_dict("records"), got.to_dict("records"), strict=True):
         assert (g["column_a"], g["column_b"], g["method"]) == (w["column_a"], w["column_b"], w["method"])
         for k in ("estimate_a", "estimate_b", "diff", "p", "p_two_sided"):
-            assert g[k] == w[k], (w, k)
+            assert same(g[k], w[k]), (w, k, g[k])
         if w["method"] == "permutation":
             assert g["seed"] == w["seed"] and g["permutations"] == 1000 and g["level"] == "unit"
     diff_p = res.replicas[(res.replicas["table"] == "T6") & (res.replicas["term"] == "diff_p")]
