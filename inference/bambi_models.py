@@ -27,7 +27,13 @@ import xarray as xr
 
 from ctfp.core.atomic import atomic_path, write_json
 from ctfp.core.errors import InputError, NumericalError
-from ctfp.inference.sampling import SamplerConfig
+from ctfp.inference.sampling import (
+    SamplerConfig,
+    forward_model,
+    jax_runs_inline,
+    predictive_backend,
+    sampler_backend_kwargs,
+)
 
 BAMBI_KEYS = ("name", "formula", "family", "treatment", "link")
 
@@ -163,14 +169,20 @@ def fit_bambi(
         notes.append(f"{dropped} rows with missing values in the formula's columns were dropped")
         print(f"warning: {source}: {notes[-1]}", file=sys.stderr)
 
+    # The study's sampler on its backend, as for ctfp's own models (nutpie on JAX by default): bambi's own default
+    # (PyMC's NUTS on numba) spends minutes compiling on an empty cache.
+    if sampler_cfg.backend == "jax":
+        jax_runs_inline()
     dt = bm.fit(
         draws=sampler_cfg.draws, tune=sampler_cfg.tune, chains=sampler_cfg.chains, cores=sampler_cfg.cores,
         random_seed=sampler_cfg.seed, target_accept=sampler_cfg.target_accept, omit_offsets=False,
-        idata_kwargs={"log_likelihood": True}, progressbar=progress,
+        inference_method=sampler_cfg.sampler, progressbar=progress, **sampler_backend_kwargs(sampler_cfg),
     )
     if not isinstance(dt, xr.DataTree):
         dt = xr.DataTree.from_dict({k: dt[k] for k in dt.groups()})
     pm_model = bm.backend.model
+    pm.compute_log_likelihood(dt, var_names=[response], model=pm_model, progressbar=False,
+                              backend=sampler_cfg.backend)
     post = dt["posterior"].to_dataset()
     post["ame"] = average_marginal_effect(bm, dt, used, treatment)
     coef = post[treatment]
@@ -179,9 +191,10 @@ def fit_bambi(
     post["beta"] = coef
     dt["posterior"] = xr.DataTree(post)
     gate = check_gate(dt, var_names=[v for v in post.data_vars if v != "beta"], warn=True)
-    with pm_model:
-        pm.sample_posterior_predictive(dt, var_names=[response], extend_inferencedata=True,
-                                       random_seed=sampler_cfg.seed + 1, progressbar=False)
+    fwd = predictive_backend(sampler_cfg, pm_model)
+    pm.sample_posterior_predictive(dt, model=forward_model(pm_model, fwd), var_names=[response],
+                                   extend_inferencedata=True, random_seed=sampler_cfg.seed + 1, progressbar=False,
+                                   backend=fwd)
     _rename_outcome(dt, response)
 
     summary: dict[str, Any] = {
@@ -203,7 +216,7 @@ def fit_bambi(
     }
     try:  # same extras as ctfp's own fits; their failure must not lose a finished fit
         summary["prior_sensitivity"] = prior_sensitivity(
-            dt, pm_model, None, var_names=["ame", "beta"], group_level=_is_group_level,
+            dt, pm_model, None, var_names=["ame", "beta"], group_level=_is_group_level, backend=sampler_cfg.backend,
         )
     except Exception as err:
         summary["prior_sensitivity"] = {"error": f"{type(err).__name__}: {err}"}

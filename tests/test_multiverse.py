@@ -151,7 +151,6 @@ def test_universes_and_refusals(study_dir: Path, tmp_path: Path) -> None:
 
 BAYES_PART = """
 [bayes]
-sampler = "pymc"
 draws = 60
 tune = 60
 chains = 2

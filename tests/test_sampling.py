@@ -176,3 +176,33 @@ def test_fit_says_when_rows_are_dropped(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert "3 rows with missing values in the model's columns were dropped" in err
     assert json.loads((tmp_path / "fit" / "summary.json").read_text())["dropped_rows"] == 3
+
+
+def _tiny_model() -> pm.Model:
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 10.0)
+        pm.Normal("y", mu, 1.0, observed=np.linspace(-1.0, 3.0, 20))
+    return model
+
+
+def _pymc_draws(queue) -> None:  # noqa: ANN001 - the body of a daemonic process, as a Dask worker's task is
+    cfg = SamplerConfig(sampler="pymc", draws=30, tune=30, chains=2, cores=2, seed=3)
+    queue.put(sample_model(_tiny_model(), cfg, progress=False, predictive=False)["posterior"]["mu"].values)
+
+
+def test_pymc_chains_run_in_turn_inside_a_daemonic_process() -> None:
+    """A Dask worker is a daemonic process, which may not start the child processes PyMC's chains run in: there
+    the chains run one after the other, and give the draws they give in their own processes (seeds per chain)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    worker = ctx.Process(target=_pymc_draws, args=(queue,), daemon=True)
+    worker.start()
+    inside = queue.get(timeout=120)  # (a child that crashed puts nothing)
+    worker.join(60)
+    assert worker.exitcode == 0
+    cfg = SamplerConfig(sampler="pymc", draws=30, tune=30, chains=2, cores=1, seed=3)
+    here = sample_model(_tiny_model(), cfg, progress=False, predictive=False)["posterior"]["mu"].values
+    assert inside.shape == (2, 30)
+    np.testing.assert_array_equal(inside, here)

@@ -36,8 +36,8 @@ def test_run_design_resumes_and_reports_from_its_csv(tmp_path, monkeypatch) -> N
     setup = DesignSetup(
         worlds=SimWorlds(n_units=10, n_years=6, controls=("pop",), seed=3),
         bayes=(("iid", BayesSpec("ctfp", "ai", controls=("pop",), serial="none", error_scale="common")),),
-        cfg=RefitConfig(draws=200, tune=200, chains=2),
-    )
+        cfg=RefitConfig(draws=200, tune=200, chains=2, backend="jax"),  # the resume machinery: JAX compiles in
+    )                                                                   # seconds where numba takes a minute cold
     first = run_design(setup, 3, tmp_path)
     assert {m["method"] for m in first} == {"fe_cluster", "iid"} and all(m["worlds"] == 3 for m in first)
     before = pd.read_csv(tmp_path / "worlds.csv")
