@@ -7,35 +7,14 @@ samplers in other tests. Modules that compile graphs by hand choose their mode t
 
 from __future__ import annotations
 
-import atexit
 import copy
 import functools
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-
-def _share_xla_compiles() -> None:
-    """One JAX compilation cache per test run, shared by the xdist workers and by the CLI subprocesses and Dask
-    workers they start (they inherit the environment): the same model on the same panel (a Dask worker's fit and
-    the in-process one, a refit after the compiled-model cache is cleared) compiles its XLA programs once. The
-    folder starts empty, so a run is as cold as a fresh machine's, and it is removed at the end. A cached program
-    is XLA's own output for the same input, so the draws are the same (tests/test_reproducible.py: the same
-    posterior with XLA's cache empty and warm).
-    """
-    if "PYTEST_XDIST_WORKER" in os.environ or "JAX_COMPILATION_CACHE_DIR" in os.environ:
-        return  # a worker inherits the master's; a user's own cache is left alone
-    folder = tempfile.mkdtemp(prefix="ctfp-test-xla-")
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
-    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")  # (default 1 s: most of ours are less)
-    atexit.register(shutil.rmtree, folder, True)
-
-
-_share_xla_compiles()  # before any test imports JAX, and before xdist starts its workers
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # vendored: a bare clone runs every reference test
 SHARED = REPO.parent / "shared"  # the team's originals, only compared with the copies when present

@@ -1,8 +1,8 @@
 """The same seed gives the same posterior whatever the state of the compile cache.
 
-Three processes, each with its own PyTensor base_compiledir, NUMBA_CACHE_DIR and JAX persistent compilation
-cache: (A) an empty cache, where a different model is fitted first so the target model is compiled on a partly
-filled cache (what the demo's later fits see); (B) an empty cache, target model only; (C) cache A again, now warm. The posterior draws must be equal
+Three processes, each with its own PyTensor base_compiledir and NUMBA_CACHE_DIR: (A) an empty cache, where a
+different model is fitted first so the target model is compiled on a partly filled cache (what the demo's later
+fits see); (B) an empty cache, target model only; (C) cache A again, now warm. The posterior draws must be equal
 bit for bit. With the former default (PyMC's NUTS on numba, whose generated code is compiled with fastmath
 flags) the headline model's draws differed between an empty and a warm cache (benchmarks/bench_cold.py: R-hat
 1.0079 cold, 1.0053 warm, same seed; docs/bayes.md, "first run").
@@ -48,8 +48,6 @@ def _run(tmp: Path, cache: str, out: str, warm_up_first: bool) -> dict[str, np.n
     env = dict(os.environ)
     env["PYTENSOR_FLAGS"] = f"base_compiledir={tmp / cache / 'pytensor'}"
     env["NUMBA_CACHE_DIR"] = str(tmp / cache / "numba")
-    env["JAX_COMPILATION_CACHE_DIR"] = str(tmp / cache / "xla")  # XLA's persistent cache cold and warm too
-    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     path = tmp / f"{out}.npz"
     subprocess.run([sys.executable, "-c", SCRIPT, str(path), "1" if warm_up_first else "0"], env=env, check=True,
                    capture_output=True, text=True)
