@@ -88,6 +88,8 @@ controls = ["lpc", "lemp"]
 by = ["south", "big"]
 likelihood = "normal"
 mundlak = true
+serial = "none"         # iid errors: a user's panel through the pipeline is the point (the report tests fit the
+error_scale = "common"  # AR(1) default end to end)
 """
 
 
