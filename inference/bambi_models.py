@@ -29,9 +29,8 @@ from ctfp.core.atomic import atomic_path, write_json
 from ctfp.core.errors import InputError, NumericalError
 from ctfp.inference.sampling import (
     SamplerConfig,
-    forward_model,
-    jax_runs_inline,
-    predictive_backend,
+    add_pointwise_and_predictive,
+    prepare_sampler,
     sampler_backend_kwargs,
 )
 
@@ -136,7 +135,6 @@ def fit_bambi(
 ) -> dict[str, Any]:
     """Fit one `[[bayes.models]]` entry with a `formula` through bambi; write posterior.nc + summary.json."""
     import bambi as bmb
-    import pymc as pm
 
     from ctfp.inference.contrasts import effect_summary, loo_summary
     from ctfp.inference.diagnostics import check_gate
@@ -171,8 +169,7 @@ def fit_bambi(
 
     # The study's sampler on its backend, as for ctfp's own models (nutpie on JAX by default): bambi's own default
     # (PyMC's NUTS on numba) spends minutes compiling on an empty cache.
-    if sampler_cfg.backend == "jax":
-        jax_runs_inline()
+    prepare_sampler(sampler_cfg)
     dt = bm.fit(
         draws=sampler_cfg.draws, tune=sampler_cfg.tune, chains=sampler_cfg.chains, cores=sampler_cfg.cores,
         random_seed=sampler_cfg.seed, target_accept=sampler_cfg.target_accept, omit_offsets=False,
@@ -181,8 +178,7 @@ def fit_bambi(
     if not isinstance(dt, xr.DataTree):
         dt = xr.DataTree.from_dict({k: dt[k] for k in dt.groups()})
     pm_model = bm.backend.model
-    pm.compute_log_likelihood(dt, var_names=[response], model=pm_model, progressbar=False,
-                              backend=sampler_cfg.backend)
+    add_pointwise_and_predictive(dt, pm_model, sampler_cfg, response)
     post = dt["posterior"].to_dataset()
     post["ame"] = average_marginal_effect(bm, dt, used, treatment)
     coef = post[treatment]
@@ -191,10 +187,6 @@ def fit_bambi(
     post["beta"] = coef
     dt["posterior"] = xr.DataTree(post)
     gate = check_gate(dt, var_names=[v for v in post.data_vars if v != "beta"], warn=True)
-    fwd = predictive_backend(sampler_cfg, pm_model)
-    pm.sample_posterior_predictive(dt, model=forward_model(pm_model, fwd), var_names=[response],
-                                   extend_inferencedata=True, random_seed=sampler_cfg.seed + 1, progressbar=False,
-                                   backend=fwd)
     _rename_outcome(dt, response)
 
     summary: dict[str, Any] = {

@@ -70,7 +70,7 @@ def prior_sensitivity(
         raise ValueError("prior_sensitivity needs a spec or var_names")
     names = var_names or reported_quantities(spec, dt["posterior"])  # type: ignore[arg-type]
     log_prior = pm.stats.compute_log_prior(dt, model=model, extend_inferencedata=False, progressbar=False,
-                                           backend=backend)  # the fit's backend: numba compiles slowly cold
+                                           backend=backend)
     lp = log_prior["log_prior"].to_dataset() if isinstance(log_prior, xr.DataTree) else log_prior
     scaled = [str(v) for v in lp.data_vars if not group_level(str(v))]
     lik = [v for v in likelihood_vars if v in dt["log_likelihood"].data_vars]

@@ -199,14 +199,35 @@ def forward_model(model: Any, backend: str) -> Any:
     return freeze_dims_and_data(model)
 
 
-def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predictive: bool = True) -> xr.DataTree:
-    """Sample `model` with `cfg`; add log-likelihood and posterior predictive of `y`; record wall time."""
-    import pymc as pm
-
+def prepare_sampler(cfg: SamplerConfig) -> None:
+    """Before a fit with `cfg`: its sampler and backend are installed (one clear line if not), and JAX, if it is
+    the backend, will run its programs inline (set before JAX creates its client)."""
     check_sampler_available(cfg.sampler)
     check_backend_available(str(cfg.backend))
     if cfg.backend == "jax":
         jax_runs_inline()
+
+
+def add_pointwise_and_predictive(dt: xr.DataTree, model: Any, cfg: SamplerConfig, var: str = "y", *,
+                                 predictive: bool = True) -> None:
+    """Add the log-likelihood of `var` (for LOO and the sensitivity check) and, with `predictive`, its posterior
+    predictive draws (seed `cfg.seed + 1`) to `dt`, compiled on the fit's backend."""
+    import pymc as pm
+
+    pm.compute_log_likelihood(dt, var_names=[var], model=model, progressbar=False, backend=cfg.backend)
+    if predictive:
+        fwd = predictive_backend(cfg, model)
+        pm.sample_posterior_predictive(
+            dt, model=forward_model(model, fwd), var_names=[var], random_seed=cfg.seed + 1, extend_inferencedata=True,
+            progressbar=False, backend=fwd,
+        )
+
+
+def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predictive: bool = True) -> xr.DataTree:
+    """Sample `model` with `cfg`; add log-likelihood and posterior predictive of `y`; record wall time."""
+    import pymc as pm
+
+    prepare_sampler(cfg)
     cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
     import multiprocessing
 
@@ -231,13 +252,7 @@ def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predi
         )
     t_sampled = time.perf_counter() - t0
     observed = [v.name for v in model.observed_RVs]
-    pm.compute_log_likelihood(dt, var_names=["y"], model=model, progressbar=False, backend=cfg.backend)
-    if predictive:
-        fwd = predictive_backend(cfg, model)
-        pm.sample_posterior_predictive(
-            dt, model=forward_model(model, fwd), var_names=["y"], random_seed=cfg.seed + 1, extend_inferencedata=True,
-            progressbar=False, backend=fwd,
-        )
+    add_pointwise_and_predictive(dt, model, cfg, predictive=predictive)
     if "observed_data" not in dt.children:
         # nutpie's tree lacks it on some versions: rebuild from the model's observed data.
         dt["observed_data"] = xr.Dataset(
