@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--seed", type=int, default=20251201)
+    p.add_argument("--cores", type=int, default=None,
+                   help="chains run at once [min(chains, CPUs)]; 1 runs them in turn in this process (same draws)")
     p.add_argument("--target-accept", type=float, default=0.9)
     p.add_argument("--sampler", default="nutpie", choices=("pymc", "nutpie", "numpyro"),
                    help="NUTS implementation [nutpie on JAX: fastest first fit, see docs/bayes.md 'first run']")
@@ -91,6 +93,7 @@ def run_fit(args: argparse.Namespace) -> int:
         chains=args.chains,
         seed=args.seed,
         target_accept=args.target_accept,
+        cores=args.cores,
         backend=args.backend,
     )  # an impossible sampler/backend pair is one InputError line here, before the panel is read
     check_sampler_available(cfg.sampler)

@@ -55,6 +55,8 @@ class SamplerConfig:
         for name in ("draws", "tune", "chains"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"--{name} must be at least 1")
+        if self.cores is not None and int(self.cores) < 1:
+            raise InputError("--cores must be at least 1")
         if not 0.5 <= self.target_accept < 1:
             raise InputError("target_accept must be in [0.5, 1)")
         if self.backend not in BACKENDS:

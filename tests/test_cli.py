@@ -33,6 +33,7 @@ def test_building_the_parser_does_not_read_package_metadata() -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--sampler", "nutpie", "--backend", "c"], "nutpie compiles with backend 'jax' or 'numba', not 'c'"),
     (["--sampler", "numpyro", "--backend", "numba"], "sampler 'numpyro' runs on backend 'jax' only"),
+    (["--cores", "0"], "--cores must be at least 1"),
 ])
 def test_fit_refuses_an_impossible_backend_before_reading_the_panel(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
@@ -52,7 +53,8 @@ def test_fit_backend_choices_are_argparse_checked(capsys: pytest.CaptureFixture[
 @pytest.mark.slow
 def test_fit_samples_with_the_backend_asked_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """PyMC's NUTS on a JAX-compiled log-density (its default is C): the fit runs, and summary.json records the
-    backend it ran on; the slope is recovered (truth 0.8, 60 unit-years)."""
+    backend it ran on; the slope is recovered (truth 0.8, 60 unit-years). `--cores 1`: the two chains in turn in
+    this process (two chain processes would each import PyMC and compile the model again)."""
     rng = np.random.default_rng(4)
     df = pd.DataFrame({"city": np.repeat(np.arange(10), 6), "year": np.tile(np.arange(2000, 2006), 10)})
     df["x"] = rng.normal(size=len(df))
@@ -61,7 +63,7 @@ def test_fit_samples_with_the_backend_asked_for(tmp_path: Path, capsys: pytest.C
     out = tmp_path / "fit"
     rc = main(["fit", str(tmp_path / "p.csv"), "--outcome", "y", "--treatment", "x", "--sampler", "pymc",
                "--backend", "jax", "--serial", "none", "--error-scale", "common", "--draws", "100", "--tune", "100",
-               "--chains", "2", "--seed", "4", "--allow-failed-gate", "--quiet", "--out", str(out)])
+               "--chains", "2", "--cores", "1", "--seed", "4", "--allow-failed-gate", "--quiet", "--out", str(out)])
     assert rc == 0, capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["sampler"]["sampler"] == "pymc" and summary["sampler"]["backend"] == "jax"
