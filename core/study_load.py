@@ -586,15 +586,7 @@ class _Loader:
                                    f"term = \"{bmodel.treatment}\"")
                 estimands.append({"model": bname, "term": term})
                 continue
-            tid = es.str("table", None, required=True)
-            col = es.str("column", None, required=True)
-            term = es.str("term", None, required=True)
-            t = next((x for x in tables if x.id == tid), None)
-            if t is None:
-                raise es.error("table", f"{es.what}: table '{tid}' is not a [[tables]] id"
-                               f"{_hint(tid, [x.id for x in tables])}")
-            if col not in [c.id for c in t.columns]:
-                raise es.error("column", f"{es.what}: column '{col}' is not a column of table '{tid}'")
+            tid, col, term = _table_estimand(es, tables)
             estimands.append({"table": tid, "column": col, "term": term})
         return Multiverse(measure=mname, axes=axes, estimands=tuple(estimands), where=s.at())
 
@@ -642,20 +634,7 @@ class _Loader:
             for k in ("split", "level"):
                 if k in es.d:
                     raise es.error(k, f"{es.what}: {k} belongs to a bayes estimand")
-            tid = es.str("table", None, required=True)
-            col = es.str("column", None, required=True)
-            term = es.str("term", None, required=True)
-            t = next((x for x in tables if x.id == tid), None)
-            if t is None:
-                raise es.error("table", f"{es.what}: table '{tid}' is not a [[tables]] id"
-                               f"{_hint(tid, [x.id for x in tables])}")
-            c = next((x for x in t.columns if x.id == col), None)
-            if c is None:
-                raise es.error("column", f"{es.what}: column '{col}' is not a column of table '{tid}'"
-                               f"{_hint(col, [x.id for x in t.columns])}")
-            if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(term)}(?![A-Za-z0-9_])", c.formula.split("~", 1)[-1]):
-                raise es.error("term", f"{es.what}: term '{term}' is not a regressor of {tid} {col} "
-                               f"({c.formula})")
+            tid, col, term = _table_estimand(es, tables)
             out.append(SimEstimand("table", table=tid, column=col, term=term, where=es.at()))
         n_tables = sum(e.kind == "table" for e in out)
         if n_tables != 1:
@@ -765,6 +744,24 @@ def _toml(v: Any) -> str:
 
 def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _table_estimand(es: _Sec, tables: tuple[Table, ...]) -> tuple[str, str, str]:
+    """(table, column, term) of a table estimand ([multiverse] or [simulate]): the table and column exist and
+    the term is a regressor of that column's formula, each mistake one line at the estimand's study-file line."""
+    tid = es.str("table", None, required=True)
+    col = es.str("column", None, required=True)
+    term = es.str("term", None, required=True)
+    t = next((x for x in tables if x.id == tid), None)
+    if t is None:
+        raise es.error("table", f"{es.what}: table '{tid}' is not a [[tables]] id{_hint(tid, [x.id for x in tables])}")
+    c = next((x for x in t.columns if x.id == col), None)
+    if c is None:
+        raise es.error("column", f"{es.what}: column '{col}' is not a column of table '{tid}'"
+                       f"{_hint(col, [x.id for x in t.columns])}")
+    if not re.search(rf"(?<![A-Za-z0-9_]){re.escape(term)}(?![A-Za-z0-9_])", c.formula.split("~", 1)[-1]):
+        raise es.error("term", f"{es.what}: term '{term}' is not a regressor of {tid} {col} ({c.formula})")
+    return tid, col, term
 
 
 def _hint(word: str, known: tuple[str, ...] | list[str]) -> str:

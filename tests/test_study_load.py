@@ -149,6 +149,9 @@ MISTAKES = [
     (GOOD + '\n[multiverse]\nmeasure = "eff"\naxes = { rts = ["crs", "vsr"] }\n', 48,
      "[multiverse] axes rts = 'vsr' of measure 'eff': rts 'vsr'; use crs or vrs"),
     (GOOD + '\n[multiverse]\nmeasure = "ef"\naxes = { rts = ["crs"] }\n', 47, "measure 'ef' is not a [[measure]]"),
+    (GOOD + '\n[multiverse]\nmeasure = "eff"\naxes = { rts = ["crs"] }\n'
+     'estimands = [ { table = "T1", column = "(1)", term = "lpc" } ]\n', 49,
+     "[multiverse] estimand #1: term 'lpc' is not a regressor of T1 (1) (lgsp ~ lpcap | state + year)"),
     (GOOD + '\n[report]\nci_prob = 95\n', 47, "ci_prob = 95.0: use a probability"),
     (GOOD.replace('[study]\nname = "US states"', '[study]\nname = "US states"\npreset = "shen-chao"'), 3,
      "unknown preset 'shen-chao' (did you mean 'shen-chao-2025'?)"),
