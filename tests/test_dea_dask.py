@@ -369,3 +369,33 @@ def test_problem_broadcast_carries_data_only_and_rebuilds_identically(rts) -> No
                 assert np.array_equal(getattr(back, k), v), k
             elif k != "data":
                 assert getattr(back, k) == v, k
+
+
+def test_the_broadcast_rebuilds_each_pricing_index_bit_for_bit_from_the_problem() -> None:
+    """What every worker receives (pickled) leaves out each index's copy of the reference columns and rebuilds it:
+    every array of every index equal to the sender's, and the message smaller by about that copy."""
+    import pickle
+    from dataclasses import replace
+
+    captured = {}
+
+    class Capture:  # an executor that runs the chunks here and keeps the broadcast
+        n_workers, description, resubmitted = 2, "capture", 0
+
+        def map(self, fn, shared, items, label="", progress=None):  # noqa: ANN001, ANN202, ARG002
+            captured["shared"] = shared
+            return [fn(shared, item) for item in items]
+
+    df = _panel(units=600, periods=8)  # 4,800 DMUs under a global frontier: one group with a pricing index
+    chunked = _run(df, frontier="global", executor=Capture())
+    shared = captured["shared"]
+    assert shared.indexes and shared.indexes[0] is not None
+    sent = pickle.dumps(shared)
+    received = pickle.loads(sent)
+    for a, b in zip(shared.indexes, received.indexes, strict=True):
+        for name in a.__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    whole = pickle.dumps(replace(shared, indexes=list(shared.indexes)).__dict__)  # every field, index copies too
+    assert len(whole) - len(sent) > 0.9 * shared.indexes[0].ref.nbytes
+    rows = [score_chunk(received, item) for item in [(0, shared.references[0][:500])]]
+    np.testing.assert_allclose(rows[0].rho, chunked["efficiency"].to_numpy()[:500], atol=IDENTICAL, rtol=0)

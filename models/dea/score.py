@@ -12,7 +12,7 @@ reference columns; doubtful ones re-solved by HiGHS), "highs" (one warm HiGHS mo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -300,6 +300,19 @@ class ChunkShared:
     references: list[np.ndarray]
     indexes: list[PricingIndex | None] = field(default_factory=list)
     pools: list[list[int]] = field(default_factory=list)  # positions within the group's reference rows
+
+    # Sent without each index's copy of the reference columns (as large as the problem's own matrix: at 100,000
+    # DMUs 4.8 of the 12.4 MB every worker receives); the receiver rebuilds it from the problem, bit for bit.
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["indexes"] = [None if ix is None else replace(ix, ref=None) for ix in self.indexes]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        ref = state["prob"].ref  # type: ignore[attr-defined]
+        state["indexes"] = [None if ix is None else replace(ix, ref=np.ascontiguousarray(ref[:, reference[ix.order]]))
+                            for ix, reference in zip(state["indexes"], state["references"], strict=True)]  # type: ignore[call-overload]
+        self.__dict__.update(state)
 
 
 def prepare_chunks(kind: str, prob: SbmProblem | RadialProblem, model: str, ids: np.ndarray, engine: str,
