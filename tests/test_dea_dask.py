@@ -375,7 +375,6 @@ def test_the_broadcast_rebuilds_each_pricing_index_bit_for_bit_from_the_problem(
     """What every worker receives (pickled) leaves out each index's copy of the reference columns and rebuilds it:
     every array of every index equal to the sender's, and the message smaller by about that copy."""
     import pickle
-    from dataclasses import replace
 
     captured = {}
 
@@ -395,7 +394,7 @@ def test_the_broadcast_rebuilds_each_pricing_index_bit_for_bit_from_the_problem(
     for a, b in zip(shared.indexes, received.indexes, strict=True):
         for name in a.__dataclass_fields__:
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    whole = pickle.dumps(replace(shared, indexes=list(shared.indexes)).__dict__)  # every field, index copies too
+    whole = pickle.dumps(dict(vars(shared)))  # a plain dict of every field: the index copies included
     assert len(whole) - len(sent) > 0.9 * shared.indexes[0].ref.nbytes
-    rows = [score_chunk(received, item) for item in [(0, shared.references[0][:500])]]
-    np.testing.assert_allclose(rows[0].rho, chunked["efficiency"].to_numpy()[:500], atol=IDENTICAL, rtol=0)
+    first = score_chunk(received, (0, shared.references[0][:500]))
+    np.testing.assert_allclose(first.rho, chunked["efficiency"].to_numpy()[:500], atol=IDENTICAL, rtol=0)
