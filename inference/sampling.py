@@ -86,13 +86,19 @@ def check_backend_available(backend: str) -> None:
 
 
 def jax_runs_inline() -> None:
-    """Run JAX's CPU programs in the calling thread (no asynchronous dispatch).
+    """Run JAX's CPU programs in the calling thread, each on one core (no dispatch thread, no intra-op pool).
 
-    A log density here is a few hundred small ops called about 100,000 times per fit from nutpie's chain threads;
-    handing each call to JAX's dispatch thread and waiting for it cost about a fifth of the draws (headline,
-    4 x (1000 + 1000): 51.6 s async, 42.3 s inline, on 2 cores). The option is read when JAX creates its CPU
-    client, so this runs before the first JAX computation of the process; results are the same either way.
+    A log density here is a few hundred small ops called about 100,000 times per fit from nutpie's chain threads.
+    Two settings, both read when JAX creates its CPU client (so this runs before the first JAX computation of the
+    process; a value the user exported for `PJRT_NPROC` is kept):
+    - asynchronous dispatch off: handing each call to JAX's dispatch thread and waiting for it cost about a fifth
+      of the draws (headline, 4 x (1000 + 1000): 51.6 s async, 42.3 s inline, on 2 cores);
+    - an intra-op pool of one thread (`PJRT_NPROC=1`; XLA's default is one per core): with the default, each
+      call's ops were spread over a pool that the chains' own threads compete with, which cost a third more CPU
+      and wall time per gradient (headline, 4 x (300 + 1000) on 2 cores: 50.0 s with the pool, 38.3 s without;
+      CPU 88 s against 63 s). The chains are the parallelism; one gradient is too small to split.
     """
+    os.environ.setdefault("PJRT_NPROC", "1")
     import jax
 
     jax.config.update("jax_cpu_enable_async_dispatch", False)
@@ -144,14 +150,40 @@ def structure_key(model: Any, backend: str) -> str:
     return h.hexdigest()
 
 
-def compiled_nutpie(model: Any, backend: str) -> Any:
-    """The nutpie model for `model`: compiled once per structure, then reused with the new model's data."""
+def nutpie_gradient(model: Any, backend: str) -> str:
+    """Which autodiff nutpie's gradient comes from: JAX's own for a JAX model whose observed variables are all
+    normal, PyTensor's gradient graph otherwise.
+
+    Measured on the demo panel, 4 x (300 + 1000) on 2 cores, same draws either way: JAX's gradient cut the draws
+    of the AR(1) headline model from 48.3 to 43.7 s and of the group-slope model from 41.8 to 34.6 s (the FE-IV:
+    30.2 -> 26.4 s at 1000 + 1000). It is no faster for the censored model, and for the ordered beta it gives a
+    NaN initial gradient (JAX differentiates through both branches of the likelihood's `switch`), so models
+    with those likelihoods keep PyTensor's.
+    """
+    from pytensor.tensor.random.basic import NormalRV
+
+    if backend != "jax":
+        return "pytensor"
+    return "jax" if all(isinstance(rv.owner.op, NormalRV) for rv in model.observed_RVs) else "pytensor"
+
+
+def compile_nutpie(model: Any, backend: str) -> Any:
+    """nutpie's compiled model of `model` (no reuse: see `compiled_nutpie`); its data stay inputs of the compiled
+    function, not constants, so `with_data` can swap them."""
     import nutpie
-    import pymc as pm
 
     if backend == "jax":
         jax_runs_inline()
-    key = structure_key(model, backend)
+        return nutpie.compile_pymc_model(model, backend="jax", freeze_model=False,
+                                         gradient_backend=nutpie_gradient(model, backend))
+    return nutpie.compile_pymc_model(model, backend=backend, freeze_model=False)
+
+
+def compiled_nutpie(model: Any, backend: str) -> Any:
+    """The nutpie model for `model`: compiled once per structure, then reused with the new model's data."""
+    import pymc as pm
+
+    key = structure_key(model, backend)  # the gradient engine is a function of the structure (nutpie_gradient)
     data = {name: var.get_value() for name, var in _data_vars(model).items()}
     if key in _COMPILED:
         compiled, source = _COMPILED[key]
@@ -160,8 +192,7 @@ def compiled_nutpie(model: Any, backend: str) -> Any:
         pm.set_data(data, model=source)
         COMPILE_STATS["reused"] += 1
         return compiled.with_data(**data)
-    # Data stay inputs of the JAX function (not frozen into constants), so `with_data` can swap them.
-    compiled = nutpie.compile_pymc_model(model, backend=backend, freeze_model=False)
+    compiled = compile_nutpie(model, backend)
     _COMPILED[key] = (compiled, model)
     COMPILE_STATS["compiled"] += 1
     return compiled
@@ -282,7 +313,7 @@ def _sample_nutpie(model: Any, cfg: SamplerConfig, cores: int, progress: bool) -
     compiled = compiled_nutpie(model, str(cfg.backend))
     t0 = time.perf_counter()
     dt = nutpie.sample(compiled, draws=cfg.draws, tune=cfg.tune, chains=cfg.chains, cores=cores, seed=cfg.seed,
-                       target_accept=cfg.target_accept, progress_bar=progress)
+                       target_accept=cfg.target_accept, progress_bar=progress, save_warmup=False)
     patch_nutpie_idata(dt, model, sampling_time=time.perf_counter() - t0)
     return dt
 
@@ -318,7 +349,7 @@ def sbc_ranks(
         y = np.asarray(prior["prior_predictive"]["y"].isel(chain=0, draw=i).values)
         post = nutpie.sample(
             compiled.with_data(**{data_name: y}), draws=draws, tune=tune, chains=1, seed=seed + 1 + i,
-            progress_bar=False,
+            progress_bar=False, save_warmup=False,
         )
         for v in var_names:
             truth = float(prior["prior"][v].isel(chain=0, draw=i).values)

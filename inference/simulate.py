@@ -50,23 +50,19 @@ class StructureFitter:
 
     def __init__(self, spec: BayesSpec, design: PanelDesign, cfg: RefitConfig | None = None,
                  backend: str | None = None) -> None:
-        import nutpie
         from pytensor.compile.sharedvalue import SharedVariable
         from pytensor.graph.traversal import graph_inputs
 
-        from ctfp.inference.sampling import check_backend_available, jax_runs_inline
+        from ctfp.inference.sampling import check_backend_available, compile_nutpie
         from ctfp.models.bayes.builder import build_from_design
 
         self.spec = spec
         self.cfg = cfg or RefitConfig()
         backend = backend or self.cfg.backend
         check_backend_available(backend)
-        if backend == "jax":
-            jax_runs_inline()
         self.key = structure_key(design, spec)
         self.model = build_from_design(design, spec)
-        # data stay inputs of the compiled function (not frozen into constants), so `with_data` can swap them
-        self.compiled = nutpie.compile_pymc_model(self.model, backend=backend, freeze_model=False)
+        self.compiled = compile_nutpie(self.model, backend)
         used = graph_inputs([self.model.logp(), *self.model.deterministics])
         # the pm.Data the compiled graph reads (ordbeta never reads y_mean, say): only those can be swapped
         self.known = {v.name for v in used if isinstance(v, SharedVariable) and v in set(self.model.data_vars)}
@@ -92,7 +88,7 @@ class StructureFitter:
         return nutpie.sample(
             self.compiled.with_data(**data),
             draws=c.draws, tune=c.tune, chains=c.chains, cores=c.cores, seed=int(seed),
-            target_accept=c.target_accept, progress_bar=False,
+            target_accept=c.target_accept, progress_bar=False, save_warmup=False,
         )
 
     def log_likelihood(self, design: PanelDesign, dt: xr.DataTree) -> xr.DataTree:
