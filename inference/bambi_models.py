@@ -136,7 +136,7 @@ def fit_bambi(
     """Fit one `[[bayes.models]]` entry with a `formula` through bambi; write posterior.nc + summary.json."""
     import bambi as bmb
 
-    from ctfp.inference.contrasts import effect_summary, loo_summary
+    from ctfp.inference.contrasts import add_loo, effect_summary
     from ctfp.inference.diagnostics import check_gate
     from ctfp.inference.psense import prior_sensitivity
 
@@ -213,7 +213,7 @@ def fit_bambi(
     except Exception as err:
         summary["prior_sensitivity"] = {"error": f"{type(err).__name__}: {err}"}
     try:
-        summary["loo"] = loo_summary(dt)
+        summary["loo"] = add_loo(dt)
     except Exception as err:
         summary["loo"] = {"error": f"{type(err).__name__}: {err}"}
     summary["wall_s"] = round(time.perf_counter() - t0, 3)

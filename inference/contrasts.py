@@ -128,11 +128,13 @@ def compare_likelihoods(fits: dict[str, xr.DataTree], likelihoods: dict[str, str
     """
     import arviz as az
 
+    from ctfp.data.loo_group import elpd_of
+
     keep = {name: dt for name, dt in fits.items() if likelihoods.get(name) in BOUNDED}
     dropped = sorted(set(fits) - set(keep))
     if len(keep) < 2:
         raise InputError("LOO comparison needs two fits with a bounded likelihood (censored, ordbeta)")
-    table = az.compare(keep, var_name="y")
+    table = az.compare({name: elpd_of(dt) for name, dt in keep.items()})
     table.attrs["note"] = (
         "compared only models that put probability mass at 1"
         + (f"; left out (density at the bound): {', '.join(dropped)}" if dropped else "")
@@ -141,13 +143,24 @@ def compare_likelihoods(fits: dict[str, xr.DataTree], likelihoods: dict[str, str
 
 
 def loo_summary(dt: xr.DataTree) -> dict[str, float]:
-    """elpd_loo, its se and the worst Pareto k of one fit."""
+    """elpd_loo, its se and the worst Pareto k of one fit (its stored `loo` group if it has one)."""
+    from ctfp.data.loo_group import elpd_of
+
+    res = elpd_of(dt)
+    return {
+        "elpd_loo": float(res.elpd),
+        "se": float(res.se),
+        "p_loo": float(res.p),
+        "max_pareto_k": float(np.nanmax(np.asarray(res.pareto_k))),
+    }
+
+
+def add_loo(dt: xr.DataTree) -> dict[str, float]:
+    """Compute PSIS-LOO of `y` once, store it as `dt`'s `loo` group (the report reads it, `data/loo_group.py`)
+    and return its summary."""
     import arviz as az
 
-    loo = az.loo(dt, var_name="y")
-    return {
-        "elpd_loo": float(loo.elpd),
-        "se": float(loo.se),
-        "p_loo": float(loo.p),
-        "max_pareto_k": float(np.nanmax(np.asarray(loo.pareto_k))),
-    }
+    from ctfp.data.loo_group import LOO_GROUP, loo_dataset
+
+    dt[LOO_GROUP] = loo_dataset(az.loo(dt, var_name="y", pointwise=True))
+    return loo_summary(dt)

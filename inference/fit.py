@@ -42,11 +42,11 @@ def fit_spec(
     With `require_gate` a failed gate raises NumericalError after the files are written (so they can be read).
     """
     from ctfp.inference.contrasts import (
+        add_loo,
         by_dict,
         effect_summary,
         group_contrasts,
         instrument_strength,
-        loo_summary,
     )
     from ctfp.inference.diagnostics import check_gate
     from ctfp.inference.sampling import sample_model
@@ -89,7 +89,7 @@ def fit_spec(
     except Exception as err:
         summary["prior_sensitivity"] = {"error": f"{type(err).__name__}: {err}"}
     try:
-        summary["loo"] = loo_summary(dt)
+        summary["loo"] = add_loo(dt)
     except Exception as err:  # LOO is a report extra: its failure must not lose a finished fit
         summary["loo"] = {"error": f"{type(err).__name__}: {err}"}
     summary["wall_s"] = round(time.perf_counter() - t0, 3)

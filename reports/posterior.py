@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ctfp.data.loo_group import elpd_of
 from ctfp.reports.runfolder import ModelFit, RunFolder
 from ctfp.reports.style import CI_PROB
 
@@ -112,7 +113,7 @@ def loo_table(run: RunFolder) -> tuple[pd.DataFrame | None, list[str]]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # Pareto-k warnings are counted into `bad_k` instead
-                res = az.loo(fit.tree, var_name="y")
+                res = elpd_of(fit.tree)  # stored by the fit step; computed only for an older posterior file
         except Exception as err:  # a model whose pointwise log-likelihood LOO cannot use: say so, go on
             skipped.append(f"{name} (LOO failed: {type(err).__name__})")
             continue
@@ -125,9 +126,9 @@ def loo_table(run: RunFolder) -> tuple[pd.DataFrame | None, list[str]]:
                      "elpd": float(res.elpd), "se": float(res.se), "p_loo": float(res.p),
                      "bad_k": int((k > 0.7).sum())})
         if compared == "bounded":
-            bounded[name] = fit.tree
+            bounded[name] = res
         elif compared == "density":
-            density[name] = fit.tree
+            density[name] = res
     if not rows:
         return None, skipped
     table = pd.DataFrame(rows)
@@ -137,7 +138,7 @@ def loo_table(run: RunFolder) -> tuple[pd.DataFrame | None, list[str]]:
         if len(group) >= 2:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cmp = az.compare(group, var_name="y", round_to="none")
+                cmp = az.compare(group, round_to="none")
             for name, rec in cmp.iterrows():
                 i = table.index[table["model"] == name][0]
                 for col in ("rank", "elpd_diff", "dse", "weight"):
