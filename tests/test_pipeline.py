@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -141,7 +142,8 @@ def test_user_panel_full_report_without_banner(tmp_path: Path, capsys: pytest.Ca
 
 def test_interrupted_run_leaves_no_corrupt_artefact_and_resumes(tmp_path: Path) -> None:
     spec = tmp_path / "quick.toml"
-    text = PAPER.replace("draws = 1000\ntune = 1000\nchains = 4", "draws = 150\ntune = 150\nchains = 2", 1)
+    text, n = re.subn(r"draws = \d+\ntune = \d+\nchains = \d+", "draws = 150\ntune = 150\nchains = 2", PAPER, count=1)
+    assert n == 1
     cut_from, cut_to = text.index('[[bayes.models]]\nname = "censored"'), text.index("[report]")
     text = text[:cut_from] + text[cut_to:]  # only the headline model, with iid errors: resuming is the point here
     text = text.replace('likelihood = "normal"\n', 'likelihood = "normal"\nserial = "none"\nerror_scale = "common"\n', 1)

@@ -183,8 +183,9 @@ def test_posterior_summaries_are_unchanged(tmp_path: Path, names: tuple[str, ...
     cfg = BASELINE["bayes_sampler"]
     bayes = text[text.index("[bayes]\n"):text.index("[report]")]
     bayes = re.sub(r'sampler = "\w+"', 'sampler = "pymc"', bayes)  # the recording's sampler
-    bayes = bayes.replace("draws = 1000\ntune = 1000\nchains = 4",
-                          f"draws = {cfg['draws']}\ntune = {cfg['tune']}\nchains = {cfg['chains']}")
+    bayes, n = re.subn(r"draws = \d+\ntune = \d+\nchains = \d+",
+                       f"draws = {cfg['draws']}\ntune = {cfg['tune']}\nchains = {cfg['chains']}", bayes, count=1)
+    assert n == 1
     blocks = bayes.split("[[bayes.models]]")
     blocks = [re.sub(r"(?m)^(serial|error_scale) = .*\n(\s+#.*\n)*", "", b) for b in blocks]  # pinned below
     bayes = blocks[0] + "".join("[[bayes.models]]" + b.rstrip("\n") + '\nserial = "none"\nerror_scale = "common"\n\n'
