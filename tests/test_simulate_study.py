@@ -226,7 +226,10 @@ def test_design_analysis_with_bayesian_models(tmp_path: Path) -> None:
 def test_a_batch_solution_that_fails_its_check_is_solved_again() -> None:
     """A paper-world draw where the batch engine's pool (and HiGHS on that pool) returned a score of 1 + 1e-8
     for a city-year whose SBM score is 0.761 (row 923, city 610800): that check failed and the run stopped.
-    Re-solved over every reference column, every score equals the textbook LP's."""
+    Re-solved over every reference column, every score equals the textbook LP's. On another machine the same
+    draw ended at nearly singular bases whose row duals were ~1e7 (scaled units): the pricing certificate passed
+    on noise and rows 576, 767 and 923 kept scores 0.0015 to 0.24 too high with status "optimal" until such
+    duals were refused (`pricing.DUAL_LIMIT`)."""
     from ctfp.core.study_load import load_study as load
     from ctfp.inference.prepare import prepare_panel
     from ctfp.models.dea import run_dea

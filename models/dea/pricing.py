@@ -16,6 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 LEAF = 64  # columns per block
+# A reduced-cost certificate is only as good as its dual: at a nearly singular basis the simplex (ours or
+# HiGHS') can end with row duals of 1e7 in scaled units, whose reduced costs are cancellation noise at 1e-9 and
+# whose "optimal" objective was 0.0015 to 0.24 above the LP's (seen: paper-world draw, rows 576, 767, 923).
+# Genuine SBM duals are of the order of the costs 1/(m x_io); a dual beyond DUAL_LIMIT times the largest cost
+# (at least 1) is not trusted, and the LP is decided over every column.
+DUAL_LIMIT = 1e6
 GROUP = 32  # blocks per super-block (consecutive leaves of the k-d tree: a subtree, so the union box is tight)
 
 

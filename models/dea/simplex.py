@@ -9,13 +9,16 @@ feasible, dual feasible on every LP column and, after pricing, on every referenc
 goes to HiGHS. Pivoting is Dantzig's rule, switching to Bland's rule (which cannot cycle) after a number of
 iterations, since DEA LPs are highly degenerate.
 
-Status codes: 0 optimal, 1 infeasible, 2 unbounded, 3 iteration limit, 4 numerically doubtful.
+Status codes: 0 optimal, 1 infeasible, 2 unbounded, 3 iteration limit, 4 numerically doubtful (a refactorised
+basis infeasible, a reduced cost negative, or a dual too large to certify anything: `pricing.DUAL_LIMIT`).
 """
 
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
+
+from ctfp.models.dea.pricing import DUAL_LIMIT
 
 OPTIMAL, INFEASIBLE, UNBOUNDED, ITERATION_LIMIT, DOUBTFUL = 0, 1, 2, 3, 4
 PIVOT_TOL = 1e-9  # smallest |pivot| accepted
@@ -178,8 +181,13 @@ def solve_one(a: np.ndarray, b: np.ndarray, c: np.ndarray, x: np.ndarray, pi: np
             obj += c[k] * x[k]
         elif abs(v) > CHECK_TOL:
             status = 4  # an artificial left at a non-zero level
+    cmax = 1.0
+    for j in range(n):
+        cmax = max(cmax, abs(c[j]))
     for q in range(r):
         pi[q] = sign[q] * y[q]
+        if abs(pi[q]) > DUAL_LIMIT * cmax:
+            status = 4  # a dual this large makes the pricing certificate noise (pricing.DUAL_LIMIT)
     for j in range(n):  # dual feasibility on every LP column
         d = c[j]
         for q in range(r):

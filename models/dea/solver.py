@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
+from ctfp.models.dea.pricing import DUAL_LIMIT
+
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
     highspy.HighsModelStatus.kInfeasible: "infeasible",
@@ -217,6 +219,8 @@ class PricedLP:
                     return self._finish(block, full, rounds + 1)
             sol = h.getSolution()
             pi = np.asarray(sol.row_dual)[: self.n_core]
+            if np.abs(pi).max(initial=0.0) > DUAL_LIMIT * max(1.0, float(np.abs(block.cost).max(initial=0.0))):
+                return self._finish(block, full, rounds + 1)  # a certificate from this dual is noise
             d = -(pi @ self.ref)
             d[self.in_pool] = 0.0
             if slot is not None:
