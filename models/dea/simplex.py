@@ -98,6 +98,69 @@ def _iterate(t: np.ndarray, basis: np.ndarray, n_enter: int, max_iter: int, blan
 
 
 @nb.njit(cache=True)
+def _lu(m: np.ndarray, perm: np.ndarray) -> bool:
+    """In-place LU with partial pivoting, P m = L U (L unit lower, both in m; row i of P m is row perm[i] of m).
+    False for an exactly zero pivot. Written out, not np.linalg.solve: the bases have a handful of rows, and
+    numba's LAPACK binding took about 4 s of a 8.5 s first compile of this module on a fresh machine."""
+    r = m.shape[0]
+    for i in range(r):
+        perm[i] = i
+    for k in range(r):
+        p, best = k, abs(m[k, k])
+        for i in range(k + 1, r):
+            if abs(m[i, k]) > best:
+                p, best = i, abs(m[i, k])
+        if best == 0.0:
+            return False
+        if p != k:
+            for j in range(r):
+                m[k, j], m[p, j] = m[p, j], m[k, j]
+            perm[k], perm[p] = perm[p], perm[k]
+        for i in range(k + 1, r):
+            f = m[i, k] / m[k, k]
+            m[i, k] = f
+            if f != 0.0:
+                for j in range(k + 1, r):
+                    m[i, j] -= f * m[k, j]
+    return True
+
+
+@nb.njit(cache=True)
+def _lu_solve(lu: np.ndarray, perm: np.ndarray, b: np.ndarray, x: np.ndarray) -> None:
+    """x = A^-1 b from `_lu`'s factors of A."""
+    r = lu.shape[0]
+    for i in range(r):
+        v = b[perm[i]]
+        for k in range(i):
+            v -= lu[i, k] * x[k]
+        x[i] = v
+    for i in range(r - 1, -1, -1):
+        v = x[i]
+        for k in range(i + 1, r):
+            v -= lu[i, k] * x[k]
+        x[i] = v / lu[i, i]
+
+
+@nb.njit(cache=True)
+def _lu_solve_t(lu: np.ndarray, perm: np.ndarray, c: np.ndarray, y: np.ndarray) -> None:
+    """y = A^-T c from `_lu`'s factors of A (A^T = U^T L^T P)."""
+    r = lu.shape[0]
+    w = np.empty(r)
+    for i in range(r):  # U^T z = c
+        v = c[i]
+        for k in range(i):
+            v -= lu[k, i] * w[k]
+        w[i] = v / lu[i, i]
+    for i in range(r - 1, -1, -1):  # L^T w = z
+        v = w[i]
+        for k in range(i + 1, r):
+            v -= lu[k, i] * w[k]
+        w[i] = v
+    for i in range(r):
+        y[perm[i]] = w[i]
+
+
+@nb.njit(cache=True)
 def solve_one(a: np.ndarray, b: np.ndarray, c: np.ndarray, x: np.ndarray, pi: np.ndarray) -> tuple[int, float]:
     """Solve min c'x, a x = b, x >= 0. Writes x (n,) and the row duals pi (r,); returns (status, objective)."""
     r, n = a.shape
@@ -165,8 +228,13 @@ def solve_one(a: np.ndarray, b: np.ndarray, c: np.ndarray, x: np.ndarray, pi: np
     sb = np.empty(r)
     for q in range(r):
         sb[q] = sign[q] * b[q]
-    xb = np.linalg.solve(bm, sb)
-    y = np.linalg.solve(bm.T, cb)
+    perm = np.empty(r, dtype=np.int64)
+    if not _lu(bm, perm):
+        return 4, np.nan  # an exactly singular basis: nothing to certify
+    xb = np.empty(r)
+    y = np.empty(r)
+    _lu_solve(bm, perm, sb, xb)
+    _lu_solve_t(bm, perm, cb, y)
     for j in range(n):
         x[j] = 0.0
     obj = 0.0
