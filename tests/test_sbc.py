@@ -43,8 +43,8 @@ def _normal_ranks(posteriors: list[tuple[float, float]], truth: list[float], shr
     return np.floor(99 * norm.cdf((np.asarray(truth) - m) / s) + 0.5).astype(int)
 
 
-def _check(spec: BayesSpec, panel, var_names: list[str], seed: int) -> None:
-    res = sbc_ranks_spec(spec, make_design(panel, spec), var_names, n_reps=REPS, cfg=CFG, seed=seed)
+def _check(spec: BayesSpec, panel, var_names: list[str], seed: int, cfg: RefitConfig = CFG) -> None:
+    res = sbc_ranks_spec(spec, make_design(panel, spec), var_names, n_reps=REPS, cfg=cfg, seed=seed)
     for v in var_names:
         ranks = res["ranks"][v]
         assert ranks.shape == (REPS,) and ranks.min() >= 0 and ranks.max() <= 99
@@ -82,7 +82,10 @@ def test_sbc_ordbeta() -> None:
     # Before the fix the precision's ranks were not uniform (p = 0.00025, truth below the posterior): the logp
     # clipped values to [1e-9, 1 - 1e-9] and beta draws that rounded to exactly 1 were read as the point mass.
     panel, _ = simulate_panel(12, 6, seed=33, ordbeta=True)
-    _check(BayesSpec("ctfp", "ai", controls=("pop",), likelihood="ordbeta"), panel, ["beta_std", "phi"], seed=3)
+    # target_accept 0.95: at 0.9 the divergences were 449 of 24,000 transitions (1.9%) with JAX's CPU client on one
+    # thread per call, under 1% with its default pool (same seed): the ordered beta's geometry on 72 rows sits at the 1% line
+    cfg = RefitConfig(draws=CFG.draws, tune=CFG.tune, chains=CFG.chains, target_accept=0.95)
+    _check(BayesSpec("ctfp", "ai", controls=("pop",), likelihood="ordbeta"), panel, ["beta_std", "phi"], seed=3, cfg=cfg)
 
 
 @pytest.mark.slow
