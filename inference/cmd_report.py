@@ -32,13 +32,15 @@ def _handle(args: argparse.Namespace) -> int:
     from ctfp.inference.quiet import quiet
     from ctfp.reports.console import print_summary
     from ctfp.reports.html import build_report
+    from ctfp.reports.runfolder import load_run
 
     if not args.rundir.is_dir():
         raise InputError(f"{args.rundir}: no such run folder; create one with `ctfp demo --out {args.rundir}`")
     with quiet(args.rundir, verbose=args.verbose) as q, q.step("report"):
-        path = build_report(args.rundir, lang=args.lang, out=args.out)
+        run = load_run(args.rundir)  # read once: the page and the terminal summary share its posteriors
+        path = build_report(run, lang=args.lang, out=args.out)
     if args.quiet:
         print(path)
     else:
-        print_summary(args.rundir, report=path)
+        print_summary(run, report=path)
     return 0

@@ -100,10 +100,12 @@ class Pipeline:
                 self.ex = None
         self._section("report")
         from ctfp.reports import build_report, print_summary
+        from ctfp.reports.runfolder import load_run
 
         with quiet(self.rf.root, verbose=self.verbose) as q, q.step("report"):
-            path = build_report(self.rf.root)
-        print_summary(self.rf.root)
+            run = load_run(self.rf.root)  # read once: the page and the terminal summary share its posteriors
+            path = build_report(run)
+        print_summary(run)
         return path
 
     def _run_steps(self) -> None:

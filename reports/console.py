@@ -126,7 +126,7 @@ def _validation(run: RunFolder) -> Any | None:
     return t
 
 
-def print_summary(run_dir: str | Path, console: Any | None = None, report: Path | None = None) -> None:
+def print_summary(run_dir: str | Path | RunFolder, console: Any | None = None, report: Path | None = None) -> None:
     """Print the run's headline numbers: data source, replicas, posterior effects and gates, claims."""
     run = load_run(run_dir)
     con = _console(console)

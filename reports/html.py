@@ -453,13 +453,13 @@ def _code(text: str) -> Any:
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
-def default_report_path(run_dir: str | Path, lang: str) -> Path:
+def default_report_path(run_dir: str | Path | RunFolder, lang: str) -> Path:
     """RUNDIR/report.html in the study's language; RUNDIR/report.<lang>.html in another one."""
     run = load_run(run_dir)
     return _default_path(run, lang)
 
 
-def build_report(run_dir: str | Path, *, lang: str | None = None, out: str | Path | None = None) -> Path:
+def build_report(run_dir: str | Path | RunFolder, *, lang: str | None = None, out: str | Path | None = None) -> Path:
     """Build the report of a run folder (plus figures/*.png|svg|pdf and tables/report_*.csv) from whatever it
     holds. lang: "en" | "zh" (default: the study's [report] language). out: default `default_report_path`."""
     import jinja2

@@ -127,12 +127,16 @@ class RunFolder:
         return self.models.get(name)
 
 
-def load_run(run_dir: str | Path) -> RunFolder:
-    """Read a run folder; raises InputError when it does not exist or a present file is corrupt.
+def load_run(run_dir: str | Path | RunFolder) -> RunFolder:
+    """Read a run folder; raises InputError when it does not exist or a present file is corrupt. A RunFolder
+    already read is returned as it is (the report and the terminal summary of one command share it, so each
+    posterior file is opened once).
 
     The report still speaks of cities and years: the study's unit and time columns are shown under those
     names, and `ctfp` is the measure of that name (dea/ctfp.csv).
     """
+    if isinstance(run_dir, RunFolder):
+        return run_dir
     root = Path(run_dir)
     if not root.is_dir():
         raise InputError(f"{root}: no such run folder; create one with `ctfp demo --out {root}`")
