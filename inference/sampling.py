@@ -32,8 +32,6 @@ BACKENDS: tuple[str, ...] = ("c", "numba", "jax")
 # Per sampler when `backend` is not given: nutpie and numpyro on JAX (fast, cache-independent compilation);
 # PyMC's own NUTS on C (its JAX path calls back into Python at every step; C compiles 2x faster than numba cold).
 DEFAULT_BACKEND: dict[str, str] = {"nutpie": "jax", "numpyro": "jax", "pymc": "c"}
-# PyTensor's mode name of each backend (its default mode, FAST_RUN, is numba).
-TRACE_MODE: dict[str, str] = {"c": "CVM", "numba": "NUMBA", "jax": "JAX"}
 
 
 @dataclass(frozen=True)
@@ -262,6 +260,7 @@ def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predi
     """Sample `model` with `cfg`; add log-likelihood and posterior predictive of `y`; record wall time."""
     import pymc as pm
     import pytensor
+    from pymc.pytensorf import resolve_backend_compile_kwargs
 
     prepare_sampler(cfg)
     cores = cfg.cores or min(cfg.chains, os.cpu_count() or 1)
@@ -275,8 +274,8 @@ def sample_model(model: Any, cfg: SamplerConfig, *, progress: bool = True, predi
     else:
         # pm.sample compiles the trace's point function (values -> stored variables) in PyTensor's default mode,
         # not the backend asked for: numba, 50 s on an empty cache for a 60-row model. Compile it on the fit's
-        # backend like everything else.
-        with pytensor.config.change_flags(mode=TRACE_MODE[str(cfg.backend)]):
+        # backend like everything else (PyMC's own backend-to-mode mapping, the one `backend=` goes through).
+        with pytensor.config.change_flags(mode=resolve_backend_compile_kwargs(str(cfg.backend), None)["mode"]):
             dt = pm.sample(
                 draws=cfg.draws,
                 tune=cfg.tune,
