@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 LEAF = 64  # columns per block
@@ -43,37 +44,87 @@ class PricingIndex:
         return self.ref, self.lo, self.hi, self.smax, self.starts
 
 
+@nb.njit(cache=True)
+def _select(order: np.ndarray, pts: np.ndarray, q: int, a: int, b: int, k: int) -> None:
+    """Reorder order[a:b] and the rows pts[a:b] together so that pts[k, q] is the (k-a)-th smallest of column
+    q, smaller to its left, larger to its right (quickselect, median-of-three pivot: O(b-a) on average)."""
+    lo, hi = a, b - 1
+    nc = pts.shape[1]
+    while hi > lo:
+        mid = (lo + hi) // 2
+        x, y, z = pts[lo, q], pts[mid, q], pts[hi, q]
+        pivot = max(min(x, y), min(max(x, y), z))
+        i, j = lo, hi
+        while i <= j:
+            while pts[i, q] < pivot:
+                i += 1
+            while pts[j, q] > pivot:
+                j -= 1
+            if i <= j:
+                order[i], order[j] = order[j], order[i]
+                for c in range(nc):
+                    pts[i, c], pts[j, c] = pts[j, c], pts[i, c]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return
+
+
+@nb.njit(cache=True)
+def _split(norm: np.ndarray, leaf: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k-d tree's leaves: a column order, `norm`'s rows in that order and the leaf starts (ascending, then
+    n), each segment split at the median of its widest coordinate until at most `leaf` columns remain."""
+    n, nc = norm.shape
+    order = np.arange(n)
+    pts = norm.copy()  # rows kept in `order`, so every scan below is sequential
+    stack = np.empty((128, 2), dtype=np.int64)  # depth-first: at most one pending sibling per level
+    stack[0, 0], stack[0, 1] = 0, n
+    top = 1
+    leaves = np.empty(n + 1, dtype=np.int64)
+    nleaf = 0
+    while top:
+        top -= 1
+        a, b = stack[top, 0], stack[top, 1]
+        if b - a <= leaf:
+            leaves[nleaf] = a
+            nleaf += 1
+            continue
+        q, width = 0, -1.0
+        for c in range(nc):
+            mn, mx = np.inf, -np.inf
+            for i in range(a, b):
+                v = pts[i, c]
+                mn, mx = min(mn, v), max(mx, v)
+            if mx - mn > width:
+                q, width = c, mx - mn
+        half = (b - a) // 2
+        _select(order, pts, q, a, b, a + half)
+        stack[top, 0], stack[top, 1] = a + half, b
+        stack[top + 1, 0], stack[top + 1, 1] = a, a + half
+        top += 2
+    starts = np.empty(nleaf + 1, dtype=np.int64)
+    starts[:-1] = np.sort(leaves[:nleaf])
+    starts[-1] = n
+    return order, pts, starts
+
+
 def build_index(ref: np.ndarray, leaf: int = LEAF, group: int = GROUP) -> PricingIndex:
     ref = np.asarray(ref, dtype=float)
     nc, n = ref.shape
     s = np.abs(ref).sum(axis=0)
     s = np.where(s > 0, s, 1.0)
-    norm = (ref / s).T  # (n, nc)
-    order = np.arange(n)
-    segments = [(0, n)]
-    done: list[tuple[int, int]] = []
-    while segments:
-        a, b = segments.pop()
-        if b - a <= leaf:
-            done.append((a, b))
-            continue
-        idx = order[a:b]
-        pts = norm[idx]
-        q = int(np.argmax(pts.max(axis=0) - pts.min(axis=0)))
-        half = (b - a) // 2
-        part = np.argpartition(pts[:, q], half)
-        order[a:b] = idx[part]
-        segments.append((a, a + half))
-        segments.append((a + half, b))
-    done.sort()
-    starts = np.array([a for a, _ in done] + [n], dtype=np.int64)
-    pts = norm[order]
+    norm = np.ascontiguousarray((ref / s).T)  # (n, nc)
+    order, pts, starts = _split(norm, leaf)
+    nblocks = len(starts) - 1
     # per-block boxes in one pass each (reduceat over the block starts), not a Python loop over blocks
-    lo = np.minimum.reduceat(pts, starts[:-1], axis=0).reshape(len(done), nc)
-    hi = np.maximum.reduceat(pts, starts[:-1], axis=0).reshape(len(done), nc)
+    lo = np.minimum.reduceat(pts, starts[:-1], axis=0).reshape(nblocks, nc)
+    hi = np.maximum.reduceat(pts, starts[:-1], axis=0).reshape(nblocks, nc)
     smax = np.maximum.reduceat(s[order], starts[:-1])
-    nb = len(done)
-    sstarts = np.append(np.arange(0, nb, group), nb).astype(np.int64)
+    sstarts = np.append(np.arange(0, nblocks, group), nblocks).astype(np.int64)
     slo = np.minimum.reduceat(lo, sstarts[:-1], axis=0).reshape(-1, nc)
     shi = np.maximum.reduceat(hi, sstarts[:-1], axis=0).reshape(-1, nc)
     ssmax = np.maximum.reduceat(smax, sstarts[:-1])
