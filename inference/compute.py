@@ -14,6 +14,10 @@ do other work (and submit more tasks) while they run. On Dask, `shared` is scatt
 submitted again, with `shared` scattered again when it was lost too, so a run that loses workers still ends
 with complete results. An exception raised by a task itself (a user error) is raised here. A progress bar
 (rich, stderr) counts finished tasks.
+
+`shared` may be a tuple of parts, each broadcast on its own; `share(obj)` starts one part's broadcast at once
+(in a background thread) and returns the part to put in the tuple, so a driver can overlap sending a large
+object with computing a small one (DEA: the problem goes out while the warm start is found).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class Executor(Protocol):
 
     def submit(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any], *,
                label: str = "tasks", progress: bool | None = None) -> Batch: ...
+
+    def share(self, obj: Any) -> Any: ...
 
 
 class Batch(Protocol):
@@ -97,6 +103,9 @@ class InProcess:
                label: str = "tasks", progress: bool | None = None) -> Batch:
         return _Deferred(lambda: self.map(fn, shared, items, label=label, progress=progress))
 
+    def share(self, obj: Any) -> Any:
+        return obj
+
 
 @dataclass
 class _Deferred:
@@ -114,6 +123,7 @@ class DaskExecutor:
     description: str
     resubmitted: int = 0
     lost: list[str] = field(default_factory=list)
+    _sender: Any = None  # the thread that sends `share`d objects, started at the first one
 
     @property
     def n_workers(self) -> int:
@@ -127,21 +137,56 @@ class DaskExecutor:
                label: str = "tasks", progress: bool | None = None) -> DaskBatch:
         return DaskBatch(self, fn, shared, list(items), label, progress)
 
+    def share(self, obj: Any) -> Shared:
+        if self._sender is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._sender = ThreadPoolExecutor(1, thread_name_prefix="ctfp-broadcast")
+        return Shared(obj, self._sender.submit(self.broadcast, obj))
+
+    def broadcast(self, obj: Any) -> Any:
+        """`obj` on every worker, as one future (a list or tuple is sent whole, not element by element)."""
+        return self.client.scatter([obj], broadcast=True, hash=False)[0]
+
+    def close(self) -> None:
+        if self._sender is not None:
+            self._sender.shutdown()
+        self.client.close()
+
+
+@dataclass
+class Shared:
+    """A part of `shared` whose broadcast began when `share` was called (it runs in a background thread, so the
+    driver can prepare the rest meanwhile); `value` is kept to send again if the workers lose it."""
+
+    value: Any
+    sending: Any  # concurrent.futures.Future of the Dask future
+
+
+def _call(fn: Callable[[Any, Any], Any], packed: bool, item: Any, *parts: Any) -> Any:
+    """A task: `fn(shared, item)` with `shared` put back together from its broadcast parts."""
+    return fn(tuple(parts) if packed else parts[0], item)
+
 
 class DaskBatch:
-    """Tasks submitted to the cluster; `result()` collects them in order, submitting lost ones again."""
+    """Tasks submitted to the cluster; `result()` collects them in order, submitting lost ones again. `shared`
+    (or each part of a tuple `shared`, which may come from `share`) is broadcast once."""
 
     def __init__(self, ex: DaskExecutor, fn: Callable[[Any, Any], Any], shared: Any, items: list[Any], label: str,
                  progress: bool | None) -> None:
-        self.ex, self.fn, self.shared, self.items, self.label, self.progress = ex, fn, shared, items, label, progress
-        client = ex.client
-        self.handle = client.scatter(shared, broadcast=True, hash=False)
-        self.futures = {client.submit(fn, self.handle, it, pure=False): i for i, it in enumerate(items)}
+        self.ex, self.fn, self.items, self.label, self.progress = ex, fn, items, label, progress
+        self.packed = isinstance(shared, tuple)
+        self.parts = list(shared) if self.packed else [shared]
+        self.handles = [p.sending.result() if isinstance(p, Shared) else ex.broadcast(p) for p in self.parts]
+        self.futures = {self._submit(it): i for i, it in enumerate(items)}
+
+    def _submit(self, item: Any) -> Any:
+        return self.ex.client.submit(_call, self.fn, self.packed, item, *self.handles, pure=False)
 
     def result(self) -> list[Any]:
         from distributed import as_completed
 
-        client, items, fn, label = self.ex.client, self.items, self.fn, self.label
+        client, items, label = self.ex.client, self.items, self.label
         futures = self.futures
         tries = [0] * len(items)
         results: list[Any] = [None] * len(items)
@@ -161,9 +206,11 @@ class DaskBatch:
                     raise RuntimeError(f"{label}: task {i} was lost with its worker {tries[i]} times; "
                                        "the cluster is failing (see the worker logs)")
                 self.ex.resubmitted += 1
-                if self.handle.status != "finished":  # the broadcast copies went with the workers
-                    self.handle = client.scatter(self.shared, broadcast=True, hash=False)
-                new = client.submit(fn, self.handle, items[i], pure=False)
+                for k, h in enumerate(self.handles):
+                    if h.status != "finished":  # the broadcast copies went with the workers
+                        part = self.parts[k]
+                        self.handles[k] = self.ex.broadcast(part.value if isinstance(part, Shared) else part)
+                new = self._submit(items[i])
                 futures[new] = i
                 pending.add(new)
         assert all(done)
@@ -253,9 +300,12 @@ class LazyDask:
                label: str = "tasks", progress: bool | None = None) -> Batch:
         return self._start().submit(fn, shared, items, label=label, progress=progress)
 
+    def share(self, obj: Any) -> Any:
+        return self._start().share(obj)
+
     def close(self) -> None:
         if self._ex is not None:
-            self._ex.client.close()
+            self._ex.close()
         if self._cluster is not None:
             self._cluster.close()
         self._ex = self._cluster = None

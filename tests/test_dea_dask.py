@@ -101,6 +101,27 @@ def test_a_worker_killed_mid_run_still_gives_complete_identical_results(panel, c
     cluster.client.wait_for_workers(2, timeout=300)
 
 
+def test_shared_parts_sent_early_or_late_survive_a_killed_worker(cluster, tmp_path) -> None:
+    # a tuple `shared`: one part broadcast early through share(), one with the tasks; a task kills its worker
+    # once, taking both parts' copies on that worker with it; every task still ends with both parts intact
+    marker = str(tmp_path / "killed-once")
+    early = cluster.share(np.arange(1000.0))
+    late = {"offset": 7.0}
+
+    def task(shared, item):
+        big, small = shared
+        if item == 3 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)
+        return float(big.sum() + small["offset"] * item)
+
+    cluster.client.wait_for_workers(2, timeout=300)
+    got = cluster.map(task, (early, late), list(range(8)))
+    assert os.path.exists(marker)
+    assert got == [499500.0 + 7.0 * i for i in range(8)]
+    cluster.client.wait_for_workers(2, timeout=300)
+
+
 def test_unreachable_scheduler_fails_fast_with_one_line(tmp_path, capsys) -> None:
     p = tmp_path / "p.csv"
     _panel(5, 2).to_csv(p, index=False)
@@ -381,20 +402,26 @@ def test_the_broadcast_rebuilds_each_pricing_index_bit_for_bit_from_the_problem(
     class Capture:  # an executor that runs the chunks here and keeps the broadcast
         n_workers, description, resubmitted = 2, "capture", 0
 
+        def share(self, obj):  # noqa: ANN001, ANN202
+            return obj
+
         def map(self, fn, shared, items, label="", progress=None):  # noqa: ANN001, ANN202, ARG002
             captured["shared"] = shared
             return [fn(shared, item) for item in items]
 
     df = _panel(units=600, periods=8)  # 4,800 DMUs under a global frontier: one group with a pricing index
     chunked = _run(df, frontier="global", executor=Capture())
-    shared = captured["shared"]
-    assert shared.indexes and shared.indexes[0] is not None
-    sent = pickle.dumps(shared)
+    problem, warm = captured["shared"]
+    assert warm.indexes and warm.indexes[0] is not None
+    received_problem = pickle.loads(pickle.dumps(problem))
+    sent = pickle.dumps(warm)
     received = pickle.loads(sent)
-    for a, b in zip(shared.indexes, received.indexes, strict=True):
+    assert received.indexes[0].ref is None  # not sent: rebuilt on first use
+    for gi, a in enumerate(warm.indexes):
+        b = received.index(gi, received_problem)
         for name in a.__dataclass_fields__:
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    whole = pickle.dumps(dict(vars(shared)))  # a plain dict of every field: the index copies included
-    assert len(whole) - len(sent) > 0.9 * shared.indexes[0].ref.nbytes
-    first = score_chunk(received, (0, shared.references[0][:500]))
+    whole = pickle.dumps(dict(vars(warm)))  # a plain dict of every field: the index copies included
+    assert len(whole) - len(sent) > 0.9 * warm.indexes[0].ref.nbytes
+    first = score_chunk((received_problem, received), (0, problem.references[0][:500]))
     np.testing.assert_allclose(first.rho, chunked["efficiency"].to_numpy()[:500], atol=IDENTICAL, rtol=0)

@@ -28,8 +28,9 @@ from ctfp.models.dea.score import (
     EFFICIENT_TOL,
     ENGINES,
     ROUNDOFF_TOL,
+    ChunkProblem,
     group_pool,
-    prepare_chunks,
+    prepare_warmth,
     score_chunk,
     score_radial_group,
     score_sbm_group,
@@ -95,8 +96,9 @@ def run_dea(
     errors. `engine`: "batch" (compiled simplex over a candidate pool, every solution certified by pricing;
     radial models use "highs"), "highs" (warm HiGHS with a priced pool) or "plain" (HiGHS over all reference
     columns per DMU, the textbook method, for checks); `pricing=False` is the same as engine="plain".
-    `executor`: None scores in this process; an object with `map(fn, shared, items, label=, progress=)` and
-    `n_workers` (ctfp.inference.compute) gets the problem once and chunks of `chunk_size` DMUs as tasks.
+    `executor`: None scores in this process; an object with `map(fn, shared, items, label=, progress=)`,
+    `share(obj)` and `n_workers` (ctfp.inference.compute) gets the problem once and chunks of `chunk_size`
+    DMUs as tasks.
     """
     model, orientation, rts = resolve_options(model, orientation, rts)
     if engine not in ENGINES:
@@ -240,8 +242,11 @@ def _dispatch(
     total = sum(len(g.evaluate) for g in groups)
     size = chunk_size or max(500, -(-total // (4 * workers)))
     items = [(gi, g.evaluate[s : s + size]) for gi, g in enumerate(groups) for s in range(0, len(g.evaluate), size)]
-    shared = prepare_chunks(kind, prob, model, ids, engine, [(g.reference, g.evaluate) for g in groups])
-    results = executor.map(score_chunk, shared, items, label=f"{label}: chunks of {size} DMUs", progress=progress)
+    problem = ChunkProblem.of(kind, prob, model, ids, engine, [g.reference for g in groups])
+    sent = executor.share(problem)  # on Dask the broadcast starts now and overlaps the warm-up below
+    warm = prepare_warmth(problem, [g.evaluate for g in groups])
+    results = executor.map(score_chunk, (sent, warm), items, label=f"{label}: chunks of {size} DMUs",
+                           progress=progress)
     return results, {"scheduler": executor.description, "chunks": len(items), "chunk_size": size,
                      "tasks_resubmitted": int(getattr(executor, "resubmitted", 0))}
 

@@ -287,10 +287,9 @@ def score_radial_group(
 
 
 @dataclass(frozen=True)
-class ChunkShared:
-    """What every chunk of one run needs, sent to each worker once: the problem (all data), the options, and per
-    frontier group its reference rows, a pricing index and a candidate pool found on a sample of its DMUs (so
-    every chunk starts warm)."""
+class ChunkProblem:
+    """What every chunk of one run needs first, sent to each worker once and as early as possible: the problem
+    (all data), the options and each frontier group's reference rows."""
 
     kind: str  # "sbm" | "radial"
     prob: SbmProblem | RadialProblem
@@ -298,31 +297,42 @@ class ChunkShared:
     ids: np.ndarray
     engine: str
     references: list[np.ndarray]
-    indexes: list[PricingIndex | None] = field(default_factory=list)
-    pools: list[list[int]] = field(default_factory=list)  # positions within the group's reference rows
+
+    @classmethod
+    def of(cls, kind: str, prob: SbmProblem | RadialProblem, model: str, ids: np.ndarray, engine: str,
+           references: Sequence[np.ndarray]) -> ChunkProblem:
+        return cls(kind, prob, model, ids, engine, [np.asarray(r, dtype=np.int64) for r in references])
+
+
+@dataclass
+class ChunkWarmth:
+    """Per frontier group a pricing index and a candidate pool found on a sample of its DMUs, so every chunk
+    starts warm; computed by the driver while the problem is on its way to the workers, and sent after it."""
+
+    indexes: list[PricingIndex | None]
+    pools: list[list[int]]  # positions within the group's reference rows
 
     # Sent without each index's copy of the reference columns (as large as the problem's own matrix: at 100,000
-    # DMUs 4.8 of the 12.4 MB every worker receives); the receiver rebuilds it from the problem, bit for bit.
+    # DMUs 4.8 of the 12.4 MB every worker receives); `index` rebuilds it from the problem, bit for bit, once.
     def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        state["indexes"] = [None if ix is None else replace(ix, ref=None) for ix in self.indexes]
-        return state
+        return {"indexes": [None if ix is None else replace(ix, ref=None) for ix in self.indexes],
+                "pools": self.pools}
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        ref = state["prob"].ref  # type: ignore[attr-defined]
-        state["indexes"] = [None if ix is None else replace(ix, ref=np.ascontiguousarray(ref[:, reference[ix.order]]))
-                            for ix, reference in zip(state["indexes"], state["references"], strict=True)]  # type: ignore[call-overload]
-        self.__dict__.update(state)
+    def index(self, gi: int, problem: ChunkProblem) -> PricingIndex | None:
+        ix = self.indexes[gi] if self.indexes else None
+        if ix is not None and ix.ref is None:  # a worker's copy: rebuilt once, kept for its later chunks
+            ix = replace(ix, ref=np.ascontiguousarray(problem.prob.ref[:, problem.references[gi][ix.order]]))
+            self.indexes[gi] = ix
+        return ix
 
 
-def prepare_chunks(kind: str, prob: SbmProblem | RadialProblem, model: str, ids: np.ndarray, engine: str,
-                   groups: Sequence[tuple[np.ndarray, np.ndarray]], sample: int = 512) -> ChunkShared:
-    """The broadcast of a chunked run: pricing indexes and sample pools per group (reference, evaluate)."""
-    refs, indexes, pools = [], [], []
+def prepare_warmth(problem: ChunkProblem, evaluates: Sequence[np.ndarray], sample: int = 512) -> ChunkWarmth:
+    """Pricing indexes and sample pools per group (its rows to evaluate given in `evaluates`)."""
+    prob, kind, engine = problem.prob, problem.kind, problem.engine
+    indexes: list[PricingIndex | None] = []
+    pools: list[list[int]] = []
     n_good = prob.s1 if kind == "sbm" else prob.s  # type: ignore[union-attr]
-    for reference, evaluate in groups:
-        reference = np.asarray(reference, dtype=np.int64)
-        refs.append(reference)
+    for reference, evaluate in zip(problem.references, evaluates, strict=True):
         if kind != "sbm" or engine != "batch":
             indexes.append(None)
             pools.append(group_pool(prob.ref, prob.m, n_good, reference))
@@ -330,25 +340,25 @@ def prepare_chunks(kind: str, prob: SbmProblem | RadialProblem, model: str, ids:
         sub = prob.ref[:, reference]
         index = build_index(sub) if len(reference) >= INDEX_FROM else None
         step = max(1, len(evaluate) // sample)
-        r = score_sbm_group(prob, "sbm", reference, np.asarray(evaluate)[::step], ids, engine=engine,  # type: ignore[arg-type]
-                            index=index)
+        r = score_sbm_group(prob, "sbm", reference, np.asarray(evaluate)[::step], problem.ids,  # type: ignore[arg-type]
+                            engine=engine, index=index)
         order = np.argsort(reference, kind="stable")
         pos = order[np.searchsorted(reference, np.asarray(r.pool, dtype=np.int64), sorter=order)]
         indexes.append(index)
         pools.append(sorted(int(p) for p in pos))
-    return ChunkShared(kind, prob, model, ids, engine, refs, indexes, pools)
+    return ChunkWarmth(indexes, pools)
 
 
-def score_chunk(shared: ChunkShared, item: tuple[int, np.ndarray]) -> GroupScores | RadialScores:
+def score_chunk(shared: tuple[ChunkProblem, ChunkWarmth], item: tuple[int, np.ndarray]) -> GroupScores | RadialScores:
     """One task: score rows `item[1]` against frontier group `item[0]`'s reference set; the solver stays warm
     (one pool) across the chunk."""
+    problem, warm = shared
     gi, rows = item
-    reference = shared.references[gi]
-    pool = shared.pools[gi] if shared.pools else ()
+    reference = problem.references[gi]
+    pool = warm.pools[gi] if warm.pools else ()
     with blas_single_thread():
-        if shared.kind == "sbm":
-            index = shared.indexes[gi] if shared.indexes else None
-            return score_sbm_group(shared.prob, shared.model, reference, rows, shared.ids,  # type: ignore[arg-type]
-                                   engine=shared.engine, init_pool=pool, index=index)
-        return score_radial_group(shared.prob, reference, rows, shared.ids, engine=shared.engine,  # type: ignore[arg-type]
-                                  init_pool=pool, super_=shared.model.startswith("super-"))
+        if problem.kind == "sbm":
+            return score_sbm_group(problem.prob, problem.model, reference, rows, problem.ids,  # type: ignore[arg-type]
+                                   engine=problem.engine, init_pool=pool, index=warm.index(gi, problem))
+        return score_radial_group(problem.prob, reference, rows, problem.ids, engine=problem.engine,  # type: ignore[arg-type]
+                                  init_pool=pool, super_=problem.model.startswith("super-"))
