@@ -103,7 +103,7 @@ def main() -> None:
     ap.add_argument("--samplers", default="nutpie,pymc")
     ap.add_argument("--no-bambi", action="store_true")
     ap.add_argument("--seed", type=int, default=20251201)
-    ap.add_argument("--fresh-cache", action="store_true", help="empty PyTensor/numba compile caches (first fit)")
+    ap.add_argument("--fresh-cache", action="store_true", help="empty PyTensor/numba/JAX compile caches (first fit)")
     args = ap.parse_args()
     if args.fresh_cache:  # before anything imports pytensor or numba
         import tempfile
@@ -111,6 +111,7 @@ def main() -> None:
         fresh = tempfile.mkdtemp(prefix="ctfp-bench-cache-")
         os.environ["PYTENSOR_FLAGS"] = f"base_compiledir={fresh}/pytensor"
         os.environ["NUMBA_CACHE_DIR"] = f"{fresh}/numba"
+        os.environ["CTFP_JAX_CACHE"] = f"{fresh}/jax"
         print(f"fresh compile caches under {fresh}")
     warnings.filterwarnings("ignore")
     from ctfp.models.bayes.sim import simulate_panel

@@ -106,6 +106,7 @@ def run_candidate(candidate: str, args: argparse.Namespace, panel: Path, cache: 
         flags.append(args.pytensor_flags)
     env["PYTENSOR_FLAGS"] = ",".join(flags)
     env["NUMBA_CACHE_DIR"] = str(cache / "numba")
+    env["CTFP_JAX_CACHE"] = str(cache / "jax")  # XLA's compiled programs: empty on the cold pass, filled on the warm
     cmd = [sys.executable, str(HERE), "--worker", "--candidate", candidate, "--panel", str(panel), "--models",
            args.models, "--draws", str(args.draws), "--tune", str(args.tune), "--chains", str(args.chains),
            "--seed", str(args.seed)]

@@ -79,6 +79,13 @@ def test_tight_prior_is_flagged_on_the_page_default_is_not(tmp_path: Path) -> No
               for m in ("default", "tight")}
     assert stored["tight"]["quantities"]["ame"]["prior"] > 0.05 and stored["tight"]["flagged"]
     assert stored["default"]["quantities"]["ame"]["prior"] < 0.05 and not stored["default"]["flagged"]
+    # what is power-scaled and reported (psense.py): the spec's quantities, population-level priors only; the
+    # default prior's average effect is likelihood-driven, the tight one's decided by its prior
+    default, tight = stored["default"], stored["tight"]
+    assert set(default["quantities"]) == {"ame", "beta"} and default["threshold"] == 0.05
+    assert "beta_std" in default["scaled_priors"] and not any(p.startswith("u_") for p in default["scaled_priors"])
+    assert default["quantities"]["ame"]["prior"] < 0.05 < default["quantities"]["ame"]["likelihood"]
+    assert not default["quantities"]["ame"]["flagged"] and "ame" in tight["flagged"]
 
     html = (run / "report.html").read_text(encoding="utf-8")
     assert 'data-section="sensitivity"' in html

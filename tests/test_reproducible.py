@@ -1,6 +1,6 @@
 """The same seed gives the same posterior whatever the state of the compile cache.
 
-Three processes, each with its own PyTensor base_compiledir and NUMBA_CACHE_DIR: (A) an empty cache, where a
+Three processes, each with its own PyTensor base_compiledir, NUMBA_CACHE_DIR and JAX compilation cache: (A) an empty cache, where a
 different model is fitted first so the target model is compiled on a partly filled cache (what the demo's later
 fits see); (B) an empty cache, target model only; (C) cache A again, now warm. The posterior draws must be equal
 bit for bit. With the former default (PyMC's NUTS on numba, whose generated code is compiled with fastmath
@@ -48,6 +48,7 @@ def _run(tmp: Path, cache: str, out: str, warm_up_first: bool) -> dict[str, np.n
     env = dict(os.environ)
     env["PYTENSOR_FLAGS"] = f"base_compiledir={tmp / cache / 'pytensor'}"
     env["NUMBA_CACHE_DIR"] = str(tmp / cache / "numba")
+    env["CTFP_JAX_CACHE"] = str(tmp / cache / "jax")  # XLA's compiled programs: read back on the warm run
     path = tmp / f"{out}.npz"
     subprocess.run([sys.executable, "-c", SCRIPT, str(path), "1" if warm_up_first else "0"], env=env, check=True,
                    capture_output=True, text=True)
@@ -60,6 +61,7 @@ def test_posterior_is_identical_on_cold_partly_warm_and_warm_caches(tmp_path: Pa
     partly = _run(tmp_path, "a", "partly_warm", warm_up_first=True)
     cold = _run(tmp_path, "b", "cold", warm_up_first=False)
     warm = _run(tmp_path, "a", "warm", warm_up_first=False)
+    assert any((tmp_path / "a" / "jax").glob("*-cache")), "the warm run had no compiled JAX programs to read"
     assert set(cold) == {"beta", "sigma", "ame", "slope_diff", "y_rep", "ll"}
     assert cold["beta"].shape == (2, 40) and np.isfinite(cold["beta"]).all() and cold["beta"].std() > 0
     for name in cold:
