@@ -103,6 +103,12 @@ def jax_runs_inline() -> None:
     import jax
 
     jax.config.update("jax_cpu_enable_async_dispatch", False)
+
+
+def prepare_jax() -> None:
+    """JAX set up for ctfp's fits, before the process's first JAX computation: its programs run inline and its
+    compiled programs persist between runs."""
+    jax_runs_inline()
     use_jax_cache()
 
 
@@ -208,7 +214,7 @@ def compile_nutpie(model: Any, backend: str) -> Any:
     import nutpie
 
     if backend == "jax":
-        jax_runs_inline()
+        prepare_jax()
         return nutpie.compile_pymc_model(model, backend="jax", freeze_model=False,
                                          gradient_backend=nutpie_gradient(model, backend))
     return nutpie.compile_pymc_model(model, backend=backend, freeze_model=False)
@@ -269,11 +275,11 @@ def forward_model(model: Any, backend: str) -> Any:
 
 def prepare_sampler(cfg: SamplerConfig) -> None:
     """Before a fit with `cfg`: its sampler and backend are installed (one clear line if not), and JAX, if it is
-    the backend, will run its programs inline (set before JAX creates its client)."""
+    the backend, is set up (`prepare_jax`: before JAX creates its client)."""
     check_sampler_available(cfg.sampler)
     check_backend_available(str(cfg.backend))
     if cfg.backend == "jax":
-        jax_runs_inline()
+        prepare_jax()
 
 
 def add_pointwise_and_predictive(dt: xr.DataTree, model: Any, cfg: SamplerConfig, var: str = "y", *,
@@ -381,7 +387,7 @@ def sbc_ranks(
 
     backend = DEFAULT_BACKEND["nutpie"]
     if backend == "jax":
-        jax_runs_inline()
+        prepare_jax()
     fwd = predictive_backend(SamplerConfig(backend=backend), model)
     prior = pm.sample_prior_predictive(draws=n_reps, model=forward_model(model, fwd), random_seed=seed, backend=fwd)
     compiled = compiled_nutpie(model, backend)

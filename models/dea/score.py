@@ -319,7 +319,7 @@ class ChunkWarmth:
                 "pools": self.pools}
 
     def index(self, gi: int, problem: ChunkProblem) -> PricingIndex | None:
-        ix = self.indexes[gi] if self.indexes else None
+        ix = self.indexes[gi]
         if ix is not None and ix.ref is None:  # a worker's copy: rebuilt once, kept for its later chunks
             ix = replace(ix, ref=np.ascontiguousarray(problem.prob.ref[:, problem.references[gi][ix.order]]))
             self.indexes[gi] = ix
@@ -355,7 +355,7 @@ def score_chunk(shared: tuple[ChunkProblem, ChunkWarmth], item: tuple[int, np.nd
     problem, warm = shared
     gi, rows = item
     reference = problem.references[gi]
-    pool = warm.pools[gi] if warm.pools else ()
+    pool = warm.pools[gi]
     with blas_single_thread():
         if problem.kind == "sbm":
             return score_sbm_group(problem.prob, problem.model, reference, rows, problem.ids,  # type: ignore[arg-type]
