@@ -134,11 +134,25 @@ def use_jax_cache() -> None:
     is keyed by the program, JAX/XLA versions and the machine's CPU features, so a hit is the same executable
     and the same draws (tests/test_reproducible.py). The size bound turns on JAX's LRU eviction, which reads
     and writes under a file lock: safe for the parallel processes of a Dask cluster or a test run. Must run
-    before the process's first JAX compilation (JAX sets its cache up once)."""
+    before the process's first JAX compilation (JAX sets its cache up once). A $CTFP_JAX_CACHE that cannot be
+    created or written is one InputError line (JAX itself would warn at every compile and go on without it); an
+    unusable default folder (a read-only home) means no cache, as before ctfp kept one."""
     import jax
 
     where = jax_cache_dir()
-    if where is None or jax.config.values.get("jax_compilation_cache_dir"):
+    if where is None:
+        return
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        why = "" if os.access(where, os.W_OK) else "not writable"
+    except OSError as err:
+        why = err.strerror or type(err).__name__
+    if why:
+        if JAX_CACHE_ENV in os.environ:
+            raise InputError(f"{JAX_CACHE_ENV}={os.environ[JAX_CACHE_ENV]}: cannot keep JAX's compiled programs "
+                             f"there ({why}); point it at a writable folder, or set it empty for no cache")
+        return
+    if jax.config.values.get("jax_compilation_cache_dir"):
         return
     jax.config.update("jax_compilation_cache_dir", str(where))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # JAX's default keeps only >1 s ones

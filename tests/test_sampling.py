@@ -206,3 +206,17 @@ def test_pymc_chains_run_in_turn_inside_a_daemonic_process() -> None:
     here = sample_model(_tiny_model(), cfg, progress=False, predictive=False)["posterior"]["mu"].values
     assert inside.shape == (2, 30)
     np.testing.assert_array_equal(inside, here)
+
+
+@pytest.mark.parametrize("bad", ["a-file", "a-file/below"])
+def test_an_unusable_jax_cache_folder_is_one_line(tmp_path, monkeypatch, bad) -> None:
+    from ctfp.core.errors import InputError
+    from ctfp.inference.sampling import use_jax_cache
+
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("CTFP_JAX_CACHE", str(tmp_path / bad))
+    with pytest.raises(InputError, match=r"^CTFP_JAX_CACHE=.*: cannot keep JAX's compiled programs there \(.+\); "
+                                         r"point it at a writable folder, or set it empty for no cache$"):
+        use_jax_cache()
+    monkeypatch.setenv("CTFP_JAX_CACHE", "")  # empty: no cache, nothing checked
+    use_jax_cache()
