@@ -30,6 +30,7 @@ from ctfp.core.errors import InputError, NumericalError
 from ctfp.inference.sampling import (
     SamplerConfig,
     add_pointwise_and_predictive,
+    drop_log_prior,
     prepare_sampler,
     sampler_backend_kwargs,
 )
@@ -212,6 +213,7 @@ def fit_bambi(
         )
     except Exception as err:
         summary["prior_sensitivity"] = {"error": f"{type(err).__name__}: {err}"}
+    drop_log_prior(dt)
     try:
         summary["loo"] = add_loo(dt)
     except Exception as err:

@@ -49,7 +49,7 @@ def fit_spec(
         instrument_strength,
     )
     from ctfp.inference.diagnostics import check_gate
-    from ctfp.inference.sampling import sample_model
+    from ctfp.inference.sampling import drop_log_prior, sample_model
     from ctfp.models.bayes.builder import build_from_design
     from ctfp.models.bayes.design import make_design
 
@@ -88,6 +88,7 @@ def fit_spec(
         summary["prior_sensitivity"] = prior_sensitivity(dt, model, spec, backend=sampler_cfg.backend)
     except Exception as err:
         summary["prior_sensitivity"] = {"error": f"{type(err).__name__}: {err}"}
+    drop_log_prior(dt)
     try:
         summary["loo"] = add_loo(dt)
     except Exception as err:  # LOO is a report extra: its failure must not lose a finished fit

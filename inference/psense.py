@@ -1,9 +1,9 @@
 """Power-scaling prior and likelihood sensitivity of every reported quantity (Kallioinen et al. 2024).
 
-`prior_sensitivity(dt, model, spec)` adds nothing to `dt`: it computes the log prior (`pm.stats.compute_log_prior`)
-on a shallow copy, then ArviZ's `psense_summary` (arviz-stats 1.3: the cumulative Jensen-Shannon distance between
-the posterior and its power-scaled versions, alpha = 0.99 and 1.01, by Pareto-smoothed importance weights; no
-refit). The block goes to `summary.json["prior_sensitivity"]`:
+`prior_sensitivity(dt, model, spec)` adds nothing to `dt`: it reads the log prior that sampling computed with the
+log-likelihood (`dt["log_prior"]`; else `pm.stats.compute_log_prior` on a shallow copy), then ArviZ's
+`psense_summary` (arviz-stats 1.3: the cumulative Jensen-Shannon distance between the posterior and its
+power-scaled versions, alpha = 0.99 and 1.01, by Pareto-smoothed importance weights; no refit). The block goes to `summary.json["prior_sensitivity"]`:
 
     {"method", "threshold": 0.05, "alphas": [0.99, 1.01], "scaled_priors": [...], "likelihood": [...],
      "quantities": {"ame": {"prior": 0.004, "likelihood": 0.09, "diagnosis": "✓", "flagged": false}, ...},
@@ -69,9 +69,12 @@ def prior_sensitivity(
     if var_names is None and spec is None:
         raise ValueError("prior_sensitivity needs a spec or var_names")
     names = var_names or reported_quantities(spec, dt["posterior"])  # type: ignore[arg-type]
-    log_prior = pm.stats.compute_log_prior(dt, model=model, extend_inferencedata=False, progressbar=False,
-                                           backend=backend)
-    lp = log_prior["log_prior"].to_dataset() if isinstance(log_prior, xr.DataTree) else log_prior
+    if "log_prior" in dt.children:  # computed with the log-likelihood (sampling.add_log_densities)
+        lp = dt["log_prior"].to_dataset()
+    else:
+        log_prior = pm.stats.compute_log_prior(dt, model=model, extend_inferencedata=False, progressbar=False,
+                                               backend=backend)
+        lp = log_prior["log_prior"].to_dataset() if isinstance(log_prior, xr.DataTree) else log_prior
     scaled = [str(v) for v in lp.data_vars if not group_level(str(v))]
     lik = [v for v in likelihood_vars if v in dt["log_likelihood"].data_vars]
     tree = xr.DataTree.from_dict(

@@ -47,7 +47,7 @@ def test_refit_reuses_the_compiled_model_and_matches_a_fresh_build() -> None:
     p1, t1 = simulate_panel(12, 6, seed=2, beta=0.02)
     p2, t2 = simulate_panel(12, 6, seed=7, beta=0.12)
     clear_compiled()
-    first = sample_model(build_model(p1, SPEC), cfg, progress=False)
+    first = sample_model(build_model(p1, SPEC), cfg, progress=False, predictive=False)  # its draws are all it needs
     import jax
 
     assert jax.config.values["jax_cpu_enable_async_dispatch"] is False  # JAX runs the log density in the chain's thread
@@ -65,5 +65,5 @@ def test_refit_reuses_the_compiled_model_and_matches_a_fresh_build() -> None:
     assert abs(b1 - t1["beta"]) < abs(b1 - t2["beta"]) and abs(b2 - t2["beta"]) < abs(b2 - t1["beta"])
     # a different structure compiles again
     other = BayesSpec("ctfp", "ai", controls=("pop",), serial="none", error_scale="common")  # cheap to compile
-    sample_model(build_model(p1, other), cfg, progress=False)
+    sample_model(build_model(p1, other), cfg, progress=False, predictive=False)
     assert COMPILE_STATS == {"compiled": 2, "reused": 0}
