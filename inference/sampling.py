@@ -129,8 +129,8 @@ def jax_cache_dir() -> Path | None:
 def use_jax_cache() -> None:
     """JAX's persistent compilation cache in `jax_cache_dir()`, unless the user configured JAX's own.
 
-    Each fit compiles a handful of XLA programs (log density and gradient, pointwise log-likelihood, predictive,
-    log prior), 0.1-1 s each: on a rerun of a 4-model study file they are read back instead of compiled (test
+    Each fit compiles a handful of XLA programs (log density and gradient, pointwise log-likelihood with the
+    log prior, predictive), 0.1-1 s each: on a rerun of a 4-model study file they are read back instead of compiled (test
     file tests/test_bayes_report_sensitivity.py: 68 s with an empty cache, 55 s with a filled one). A cache entry
     is keyed by the program, JAX/XLA versions and the machine's CPU features, so a hit is the same executable
     and the same draws (tests/test_reproducible.py). The size bound turns on JAX's LRU eviction, which reads
