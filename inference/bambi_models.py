@@ -209,8 +209,7 @@ def fit_bambi(
     }
     try:  # same extras as ctfp's own fits; their failure must not lose a finished fit
         summary["prior_sensitivity"] = prior_sensitivity(
-            dt, pm_model, None, var_names=["ame", "beta"], group_level=_is_group_level, backend=sampler_cfg.backend,
-        )
+            dt, None, var_names=["ame", "beta"], group_level=_is_group_level)
     except Exception as err:
         summary["prior_sensitivity"] = {"error": f"{type(err).__name__}: {err}"}
     drop_log_prior(dt)

@@ -85,7 +85,7 @@ def fit_spec(
     try:  # power-scaling prior sensitivity (inference/psense.py); like LOO an extra that must not lose a fit
         from ctfp.inference.psense import prior_sensitivity
 
-        summary["prior_sensitivity"] = prior_sensitivity(dt, model, spec, backend=sampler_cfg.backend)
+        summary["prior_sensitivity"] = prior_sensitivity(dt, spec)
     except Exception as err:
         summary["prior_sensitivity"] = {"error": f"{type(err).__name__}: {err}"}
     drop_log_prior(dt)

@@ -1,9 +1,9 @@
 """Power-scaling prior and likelihood sensitivity of every reported quantity (Kallioinen et al. 2024).
 
-`prior_sensitivity(dt, model, spec)` adds nothing to `dt`: it reads the log prior that sampling computed with the
-log-likelihood (`dt["log_prior"]`; else `pm.stats.compute_log_prior` on a shallow copy), then ArviZ's
-`psense_summary` (arviz-stats 1.3: the cumulative Jensen-Shannon distance between the posterior and its
-power-scaled versions, alpha = 0.99 and 1.01, by Pareto-smoothed importance weights; no refit). The block goes to `summary.json["prior_sensitivity"]`:
+`prior_sensitivity(dt, spec)` adds nothing to `dt`: it reads the log prior that sampling computed with the
+log-likelihood (`dt["log_prior"]`, `sampling.add_log_densities`), then ArviZ's `psense_summary` (arviz-stats 1.3:
+the cumulative Jensen-Shannon distance between the posterior and its power-scaled versions, alpha = 0.99 and
+1.01, by Pareto-smoothed importance weights; no refit). The block goes to `summary.json["prior_sensitivity"]`:
 
     {"method", "threshold": 0.05, "alphas": [0.99, 1.01], "scaled_priors": [...], "likelihood": [...],
      "quantities": {"ame": {"prior": 0.004, "likelihood": 0.09, "diagnosis": "✓", "flagged": false}, ...},
@@ -48,33 +48,27 @@ def is_group_level(name: str) -> bool:
 
 def prior_sensitivity(
     dt: xr.DataTree,
-    model: Any,
     spec: BayesSpec | None,
     *,
     var_names: list[str] | None = None,
     likelihood_vars: tuple[str, ...] = ("y",),
     threshold: float = THRESHOLD,
     group_level: Callable[[str], bool] = is_group_level,
-    backend: str | None = None,
 ) -> dict[str, Any]:
-    """Power-scaling sensitivity of the reported quantities of a fit (needs `log_likelihood` of `y` in `dt`).
+    """Power-scaling sensitivity of the reported quantities of a fit (needs `log_likelihood` of `y` and
+    `log_prior` in `dt`, as `sampling.add_log_densities` computes them).
 
     `var_names` overrides the quantities of `spec` (bambi models pass theirs and `spec=None`); `group_level`
-    says which free variables are group-level effects (not scaled); `backend` compiles the log prior (the fit's
-    own: on an empty cache numba takes seconds per model where JAX takes a fraction).
+    says which free variables are group-level effects (not scaled).
     """
     import arviz as az
-    import pymc as pm
 
     if var_names is None and spec is None:
         raise ValueError("prior_sensitivity needs a spec or var_names")
+    if "log_prior" not in dt.children:
+        raise ValueError("prior_sensitivity needs the fit's log_prior group (sampling.add_log_densities)")
     names = var_names or reported_quantities(spec, dt["posterior"])  # type: ignore[arg-type]
-    if "log_prior" in dt.children:  # computed with the log-likelihood (sampling.add_log_densities)
-        lp = dt["log_prior"].to_dataset()
-    else:
-        log_prior = pm.stats.compute_log_prior(dt, model=model, extend_inferencedata=False, progressbar=False,
-                                               backend=backend)
-        lp = log_prior["log_prior"].to_dataset() if isinstance(log_prior, xr.DataTree) else log_prior
+    lp = dt["log_prior"].to_dataset()
     scaled = [str(v) for v in lp.data_vars if not group_level(str(v))]
     lik = [v for v in likelihood_vars if v in dt["log_likelihood"].data_vars]
     tree = xr.DataTree.from_dict(

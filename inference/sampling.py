@@ -130,8 +130,8 @@ def use_jax_cache() -> None:
     """JAX's persistent compilation cache in `jax_cache_dir()`, unless the user configured JAX's own.
 
     Each fit compiles a handful of XLA programs (log density and gradient, pointwise log-likelihood with the
-    log prior, predictive), 0.1-1 s each: on a rerun of a 4-model study file they are read back instead of compiled (test
-    file tests/test_bayes_report_sensitivity.py: 68 s with an empty cache, 55 s with a filled one). A cache entry
+    log prior, predictive), 0.1-1 s each: on a rerun of a 4-model study file they are read back instead of
+    compiled (tests/test_bayes_report_sensitivity.py: 68 s with an empty cache, 55 s with a filled one). A cache entry
     is keyed by the program, JAX/XLA versions and the machine's CPU features, so a hit is the same executable
     and the same draws (tests/test_reproducible.py). The size bound turns on JAX's LRU eviction, which reads
     and writes under a file lock: safe for the parallel processes of a Dask cluster or a test run. Must run
@@ -320,9 +320,8 @@ def add_log_densities(dt: xr.DataTree, model: Any, backend: str, var: str = "y")
     fn = umodel.compile_fn(inputs=umodel.value_vars, outs=umodel.logp(vars=targets, sum=False),
                            on_unused_input="ignore", **resolve_backend_compile_kwargs(backend, None))
     coords, dims = coords_and_dims_for_inferencedata(umodel)
-    free = [rv.name for rv in model.free_RVs]
     # the value variables' own dtypes, so that the compiled function's strict input checks pass
-    draws = dt["posterior"].to_dataset()[free].astype(
+    draws = dt["posterior"].to_dataset()[names[1:]].astype(
         {umodel.rvs_to_values[rv].name: umodel.rvs_to_values[rv].type.dtype for rv in umodel.free_RVs}, copy=False)
     dens = apply_function_over_dataset(fn, draws, output_var_names=names, sample_dims=("chain", "draw"), dims=dims,
                                        coords=coords, progressbar=False)

@@ -1,12 +1,11 @@
 """The same seed gives the same posterior whatever the state of the compile cache.
 
-Three processes, each with its own PyTensor base_compiledir, NUMBA_CACHE_DIR and JAX compilation cache: (A) an empty cache, where a
-different model is fitted first so the target model is compiled on a partly filled cache (what the demo's later
-fits see); (B) an empty cache, target model only; (C) cache A again, now warm. The posterior draws must be equal
-bit for bit. With the former default (PyMC's NUTS on numba, whose generated code is compiled with fastmath
-flags) the headline model's draws differed between an empty and a warm cache (benchmarks/bench_cold.py: R-hat
-1.0079 cold, 1.0053 warm, same seed; docs/bayes.md, "first run").
-"""
+Three processes, each with its own PyTensor base_compiledir, NUMBA_CACHE_DIR and JAX compilation cache: (A) an
+empty cache, where a different model is fitted first so the target model is compiled on a partly filled cache (what
+the demo's later fits see); (B) an empty cache, target model only; (C) cache A again, now warm. The posterior draws
+must be equal bit for bit. With the former default (PyMC's NUTS on numba, whose generated code is compiled with
+fastmath flags) the headline model's draws differed between an empty and a warm cache (benchmarks/bench_cold.py:
+R-hat 1.0079 cold, 1.0053 warm, same seed; docs/bayes.md, "first run")."""
 
 from __future__ import annotations
 
