@@ -101,6 +101,21 @@ def test_a_worker_killed_mid_run_still_gives_complete_identical_results(panel, c
     cluster.client.wait_for_workers(2, timeout=300)
 
 
+def _worker_settings() -> tuple[str | None, bool]:
+    import dask
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_workers_ctfp_starts_run_without_malloc_trimming_or_the_profiler(cluster) -> None:
+    # Dask's defaults (trim threshold 65536 in the environment, a 10 ms stack sampler) cost DEA chunks 7% of
+    # their time; the workers of a cluster ctfp starts, restarted ones included (the killed-worker test above
+    # restarts one), get neither
+    cluster.client.wait_for_workers(2, timeout=300)
+    seen = cluster.client.run(_worker_settings)
+    assert len(seen) == 2 and set(seen.values()) == {(None, False)}
+
+
 def test_shared_parts_sent_early_or_late_survive_a_killed_worker(cluster, tmp_path) -> None:
     # a tuple `shared`: one part broadcast early through share(), one with the tasks; a task kills its worker
     # once, taking both parts' copies on that worker with it; every task still ends with both parts intact

@@ -73,8 +73,12 @@ def peers_many(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> list[str]:
 def group_pool(ref: np.ndarray, n_in: int, n_good: int, reference: np.ndarray, carried: Sequence[int] = ()) -> list[int]:
     """Starting pool of a group (positions within `reference`): extreme ratios plus rows carried over from the
     previous group. `ref` is the problem's signed core matrix over all rows."""
-    pos = {int(r): p for p, r in enumerate(reference)}
-    seed = set(initial_pool(ref[:, reference], n_in, n_good)) | {pos[r] for r in carried if r in pos}
+    seed = set(initial_pool(ref[:, reference], n_in, n_good))
+    if len(carried):  # carried rows -> their positions in `reference` (a dict over every row cost 17 ms at 10^5)
+        rows = np.asarray(carried, dtype=np.int64)
+        order = np.argsort(reference, kind="stable")
+        at = np.minimum(np.searchsorted(reference, rows, sorter=order), len(reference) - 1)
+        seed |= set(order[at][reference[order[at]] == rows].tolist())
     return sorted(seed)
 
 
