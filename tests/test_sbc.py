@@ -35,10 +35,11 @@ CFG = RefitConfig(draws=400, tune=400, chains=2)
 # iid errors: the AR(1) likelihood conditions on the observed previous residual, so its prior predictive is not a
 # forward simulation of the panel; the AR(1) default is checked by coverage instead (test_bayes_calibration.py).
 IID = {"serial": "none", "error_scale": "common"}
-# Measured 4 December on an Intel Xeon (ordered beta, the case that set this): 248 divergent of 24,000 transitions,
-# 136 and 82 of them in two fits (prior draws phi 6.4 and 8.4, with phi's prior median 4.0), at most 7 in any
-# other; the same test in a CI run on empty caches counted 422 (its first six fits 0-2; the rest not printed). Under the former
-# rule (under 1% of all transitions) two corner fits alone failed the test; on the machine before they passed.
+# Measured 4 December on an Intel Xeon (ordered beta, the case that set this): 248 divergent of 24,000
+# transitions, 136 and 82 of them in two fits (prior draws phi 6.4 and 8.4, with phi's prior median 4.0), at most
+# 7 in any other; the same test in a CI run on empty caches counted 422 (its first six fits 0-2; the rest not
+# printed). Under the former rule (under 1% of all transitions) two corner fits alone failed the test; on the
+# machine before they passed.
 MAX_DIVERGENT_FITS = 3  # of REPS = 30: 10%
 
 

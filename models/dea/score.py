@@ -70,15 +70,21 @@ def peers_many(ids: np.ndarray, idx: np.ndarray, lam: np.ndarray) -> list[str]:
     return [";".join(f"{name[g]}:{v:.6g}" for g, v in zip(gr, lr, strict=True) if g >= 0) for gr, lr in zip(gs, ls, strict=True)]
 
 
+def positions(reference: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Position of each of `rows` within `reference` (distinct row numbers, any order), -1 where absent; by a
+    sorted search, not a dict over every reference row (17 ms at 10^5)."""
+    order = np.argsort(reference, kind="stable")
+    at = order[np.minimum(np.searchsorted(reference, rows, sorter=order), len(reference) - 1)]
+    return np.where(reference[at] == rows, at, -1)
+
+
 def group_pool(ref: np.ndarray, n_in: int, n_good: int, reference: np.ndarray, carried: Sequence[int] = ()) -> list[int]:
     """Starting pool of a group (positions within `reference`): extreme ratios plus rows carried over from the
     previous group. `ref` is the problem's signed core matrix over all rows."""
     seed = set(initial_pool(ref[:, reference], n_in, n_good))
-    if len(carried):  # carried rows -> their positions in `reference` (a dict over every row cost 17 ms at 10^5)
-        rows = np.asarray(carried, dtype=np.int64)
-        order = np.argsort(reference, kind="stable")
-        at = np.minimum(np.searchsorted(reference, rows, sorter=order), len(reference) - 1)
-        seed |= set(order[at][reference[order[at]] == rows].tolist())
+    if len(carried):
+        pos = positions(reference, np.asarray(carried, dtype=np.int64))
+        seed |= set(pos[pos >= 0].tolist())
     return sorted(seed)
 
 
@@ -109,10 +115,7 @@ def score_sbm_group(
     resid = np.full(ne, np.nan)
     solves = 0
     fallback = 0
-    order = np.argsort(reference, kind="stable")
-    loc = np.searchsorted(reference, evaluate, sorter=order)
-    loc = np.minimum(loc, len(reference) - 1)
-    slot_pos = np.where(reference[order[loc]] == evaluate, order[loc], -1)
+    slot_pos = positions(reference, evaluate)
     sub = prob.ref[:, reference]
     todo = np.arange(ne)
     pool = list(init_pool) or group_pool(prob.ref, prob.m, prob.s1, reference)
@@ -346,10 +349,8 @@ def prepare_warmth(problem: ChunkProblem, evaluates: Sequence[np.ndarray], sampl
         step = max(1, len(evaluate) // sample)
         r = score_sbm_group(prob, "sbm", reference, np.asarray(evaluate)[::step], problem.ids,  # type: ignore[arg-type]
                             engine=engine, index=index)
-        order = np.argsort(reference, kind="stable")
-        pos = order[np.searchsorted(reference, np.asarray(r.pool, dtype=np.int64), sorter=order)]
         indexes.append(index)
-        pools.append(sorted(int(p) for p in pos))
+        pools.append(sorted(positions(reference, np.asarray(r.pool, dtype=np.int64)).tolist()))  # pool rows are in it
     return ChunkWarmth(indexes, pools)
 
 
